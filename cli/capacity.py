@@ -1,0 +1,64 @@
+"""Capacity commands: the pools and how much of each is handed out."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import typer
+
+import tenants
+from cli import options, output, state
+from tenants import capacity as capacity_
+
+_UNITS = {"cpu": ("cores", 1), "memory": ("GiB", 2**30), "storage": ("TiB", 2**40)}
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(pools)
+    app.command()(capacity)
+
+
+def pools(ctx: typer.Context, fmt: options.Output = output.Format.TABLE) -> None:
+    """List the resource pools: kind, CPU architectures, physical capacity, overcommit."""
+    platform = state.get(ctx, fmt).platform
+    rows = [(
+        p.name, p.kind.value, p.display_name, ",".join(a.value for a in p.placement.architectures),
+        str(p.capacity.cpu), str(p.capacity.memory), str(p.capacity.storage),
+        f"{p.overcommit.cpu}/{p.overcommit.memory}/{p.overcommit.storage}",
+        p.max_classification, len(platform.tenants_in(p.name)),
+    ) for p in platform.pools.values()]
+    output.table("Pools", ["pool", "kind", "name", "architectures", "cpu", "memory", "storage",
+                           "overcommit cpu/mem/sto", "max MLPS", "tenants"], rows, fmt)
+
+
+def capacity(ctx: typer.Context, fmt: options.Output = output.Format.TABLE) -> None:
+    """Quota allocated to tenants vs. physical and allocatable capacity, per pool."""
+    report = capacity_.report(state.get(ctx, fmt).platform)
+    if fmt is output.Format.JSON:
+        output.print_json([_pool_json(p) for p in report])
+        return
+    rows = []
+    for pool in report:
+        for resource, usage in pool.usage.items():
+            unit, scale = _UNITS[resource]
+            rows.append((pool.pool.name, f"{resource} ({unit})", _num(usage.physical, scale),
+                         _num(usage.allocatable, scale), _num(usage.allocated, scale),
+                         _num(usage.headroom, scale), f"{usage.ratio:.1%}", pool.tenants))
+    output.table("Capacity: quota allocated vs. capacity (allocatable = physical x overcommit)",
+                 ["pool", "resource", "physical", "allocatable", "allocated", "headroom",
+                  "allocated %", "tenants"], rows, fmt)
+
+
+def _num(value: Fraction, scale: int) -> str:
+    return f"{float(value / scale):,.1f}"
+
+
+def _pool_json(pool: tenants.capacity.PoolCapacity) -> dict[str, object]:
+    return {
+        "pool": pool.pool.name, "kind": pool.pool.kind.value, "tenants": pool.tenants,
+        "departments": pool.departments,
+        # cores for cpu, bytes for memory and storage (Prometheus base units)
+        "resources": {r: {"physical": float(u.physical), "allocatable": float(u.allocatable),
+                          "allocated": float(u.allocated), "headroom": float(u.headroom),
+                          "ratio": u.ratio} for r, u in pool.usage.items()},
+    }

@@ -1,0 +1,41 @@
+"""The one place where domain errors become exit codes.
+
+Exit codes (the CLI contract): 0 ok; 1 policy violations found; 2 invalid
+input or usage; 3 apply failed. Commands raise their domain's exceptions; the
+app's group catches them here, prints them in the chosen format and exits.
+"""
+
+from __future__ import annotations
+
+import traceback
+
+import tenants
+from cli import output
+
+OK = 0
+VIOLATIONS = 1
+INVALID = 2
+APPLY_FAILED = 3
+
+# Exceptions of each boundary and the exit code they mean; stacks add theirs here.
+EXIT_CODES: dict[type[Exception], int] = {
+    tenants.RegistryError: INVALID,
+    tenants.scaffold.ScaffoldError: INVALID,
+    tenants.manifests.ManifestDirError: INVALID,
+}
+
+
+def handle(err: Exception, *, fmt: output.Format, debug: bool) -> int | None:
+    """Print a domain error for its reader and return its exit code; None if not ours."""
+    code = next((c for kind, c in EXIT_CODES.items() if isinstance(err, kind)), None)
+    if code is None:
+        return None
+    if debug:
+        output.stderr.print(traceback.format_exc(), markup=False, highlight=False)
+    if isinstance(err, tenants.RegistryError):
+        output.report_diagnostics(err.diagnostics, fmt, title="registry is invalid")
+    elif fmt is output.Format.JSON:
+        output.print_json({"ok": False, "error": str(err)})
+    else:
+        output.stderr.print(f"error: {err}", markup=False, highlight=False, style="red")
+    return code

@@ -1,0 +1,115 @@
+"""Printing reports for people (rich tables) and for machines (JSON, Markdown, GitHub).
+
+Every report goes through here, so each format is decided once: `table` for a
+terminal, `json` for scripts, `markdown` for pull-request comments, `github`
+for GitHub Actions annotations.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from tenants import diagnostics
+
+stdout = Console(soft_wrap=True)
+stderr = Console(stderr=True, soft_wrap=True)
+
+
+class Format(enum.StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    MARKDOWN = "markdown"
+    GITHUB = "github"
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: Format) -> None:
+    """One table in any format; JSON gets a list of objects keyed by column."""
+    if fmt is Format.JSON:
+        print_json([dict(zip(columns, row, strict=True)) for row in rows])
+    elif fmt in (Format.MARKDOWN, Format.GITHUB):
+        sys.stdout.write(markdown_table(title, columns, rows))
+    else:
+        rich_table = Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left")
+        for column in columns:
+            rich_table.add_column(column, justify="right" if _numeric(rows, column, columns)
+                                  else "left")
+        for row in rows:
+            rich_table.add_row(*(str(cell) for cell in row))
+        stdout.print(rich_table)
+
+
+def markdown_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    lines = [f"### {title}", "", "| " + " | ".join(columns) + " |",
+             "|" + "|".join("---" for _ in columns) + "|"]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n\n"
+
+
+def _cell(value: Any) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _numeric(rows: Sequence[Sequence[Any]], column: str, columns: Sequence[str]) -> bool:
+    index = list(columns).index(column)
+    return bool(rows) and all(isinstance(row[index], int | float) for row in rows)
+
+
+def diagnostic_dict(diagnostic: diagnostics.Diagnostic) -> dict[str, Any]:
+    return {k: str(v) if isinstance(v, enum.Enum) else v
+            for k, v in dataclasses.asdict(diagnostic).items()}
+
+
+def report_diagnostics(found: Sequence[diagnostics.Diagnostic], fmt: Format, *,
+                       title: str, summary: dict[str, Any] | None = None) -> None:
+    """Errors and findings, grouped by tenant where they concern one."""
+    errors = sum(d.severity is diagnostics.Severity.ERROR for d in found)
+    warnings = len(found) - errors
+    if fmt is Format.JSON:
+        print_json({"ok": errors == 0, "errors": errors, "warnings": warnings, **(summary or {}),
+                    "diagnostics": [diagnostic_dict(d) for d in found]})
+        return
+    if fmt is Format.GITHUB:
+        for d in found:
+            line = f",line={d.line}" if d.line else ""
+            message = _github_escape(f"{d.field + ': ' if d.field else ''}{d.message}"
+                                     + (f" ({d.hint})" if d.hint else ""))
+            sys.stdout.write(f"::{d.severity} file={d.file}{line},title={d.code}::{message}\n")
+        return
+    if fmt is Format.MARKDOWN:
+        rows = [(d.severity, d.tenant or "—", f"`{d.location}`", d.field, d.message, d.hint,
+                 f"`{d.code}`") for d in found]
+        verdict = "passed" if errors == 0 else "failed"
+        sys.stdout.write(f"## {title}: {verdict}\n\n{errors} error(s), {warnings} warning(s)\n\n")
+        if rows:
+            sys.stdout.write(markdown_table(
+                "Findings", ["severity", "tenant", "where", "field", "problem", "fix", "code"],
+                rows))
+        return
+    console = stderr if errors else stdout
+    for tenant in sorted({d.tenant for d in found}):
+        if tenant:
+            console.print(f"[bold]{escape(tenant)}[/bold]")
+        for d in (d for d in found if d.tenant == tenant):
+            colour = "red" if d.severity is diagnostics.Severity.ERROR else "yellow"
+            console.print(f"  [{colour}]{d.severity}[/{colour}] {escape(str(d))}",
+                          highlight=False)
+    style = "red" if errors else "green"
+    console.print(f"[{style}]{title}: {errors} error(s), {warnings} warning(s)[/{style}]")
+
+
+def _github_escape(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")

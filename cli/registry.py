@@ -1,0 +1,127 @@
+"""Registry commands: init, validate, plan, render, schema."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.syntax import Syntax
+
+import tenants
+from cli import options, output, state
+from tenants import plan as plan_
+
+
+def register(app: typer.Typer) -> None:
+    for command in (init, validate, plan, render, schema):
+        app.command()(command)
+
+
+def init(
+    path: Annotated[pathlib.Path, typer.Argument(
+        help="Directory for the new registry (must be empty or missing).")],
+    name: Annotated[str, typer.Option(help="The platform's name (DNS label).")] = "city-cloud",
+    department: Annotated[str, typer.Option(
+        help="Code of a first department, e.g. wh-zwfw.")] = "city-platform",
+) -> None:
+    """Scaffold a new registry repo: platform.yaml, departments.yaml, tenants/, JSON schemas."""
+    written = tenants.scaffold.init_registry(path, name=name, department=department)
+    output.stdout.print(f"created registry {path} ({len(written)} files)")
+    output.stdout.print("next: edit platform.yaml and departments.yaml, then "
+                        f"'citycloud --registry {path} tenant new ...'", highlight=False)
+
+
+def validate(ctx: typer.Context, fmt: options.Output = output.Format.TABLE) -> None:
+    """Check the whole registry: schema, references, names. Exit 2 on invalid input."""
+    platform = state.get(ctx, fmt).platform
+    summary = {"departments": len(platform.departments), "tenants": len(platform.tenants)}
+    output.report_diagnostics([], fmt, title=f"registry {platform.name} is valid "
+                              f"({summary['departments']} departments, "
+                              f"{summary['tenants']} tenants)", summary=summary)
+
+
+def _deployed_dir(current: state.State, deployed: pathlib.Path | None) -> pathlib.Path:
+    return deployed or current.state_path / "deployed"
+
+
+def plan(
+    ctx: typer.Context,
+    fmt: options.Output = output.Format.TABLE,
+    deployed: Annotated[pathlib.Path | None, typer.Option(
+        file_okay=False, help="Manifests of what is deployed now "
+        "[default: STATE_DIR/deployed, which apply keeps].")] = None,
+    tenant: Annotated[list[str] | None, typer.Option(
+        "--tenant", "-t", help="Only these tenants (repeatable).")] = None,
+    show_diff: Annotated[bool, typer.Option(
+        "--diff/--no-diff", help="Show the YAML diff of every change, creations too.")] = False,
+) -> None:
+    """Show what applying the registry would create, change and delete, as a diff."""
+    current = state.get(ctx, fmt)
+    desired = tenants.render.render_platform(current.platform)
+    have = tenants.manifests.read(_deployed_dir(current, deployed))
+    changes = plan_.diff(desired, have)
+    if tenant:
+        changes = [c for c in changes if c.tenant in tenant]
+    _print_plan(changes, fmt, show_diff=show_diff)
+
+
+def _print_plan(changes: list[plan_.Change], fmt: output.Format, *, show_diff: bool) -> None:
+    counts = plan_.summary(changes)
+    if fmt is output.Format.JSON:
+        output.print_json({"summary": counts, "changes": [
+            {"action": c.action.value, "apiVersion": c.api_version, "kind": c.kind,
+             "namespace": c.namespace, "name": c.name, "tenant": c.tenant,
+             "destructive": c.destructive, "diff": c.diff} for c in changes]})
+        return
+    per_tenant: dict[str, dict[str, int]] = {}
+    for change in changes:
+        row = per_tenant.setdefault(change.tenant, {a.value: 0 for a in plan_.Action})
+        row[change.action.value] += 1
+    output.table("Plan by tenant", ["tenant", "create", "update", "delete"],
+                 [(t, r["create"], r["update"], r["delete"]) for t, r in sorted(per_tenant.items())],
+                 fmt)
+    for change in changes:
+        if change.destructive:
+            output.stderr.print(
+                f"[bold red]DANGER[/bold red] deletes {escape(change.title)} of tenant "
+                f"{escape(change.tenant)} and every workload and volume in it; offboard the "
+                "tenant instead ('citycloud offboard')")
+        if show_diff or change.action is not plan_.Action.CREATE:
+            if fmt is output.Format.TABLE:
+                output.stdout.print(Syntax(change.diff, "diff", background_color="default"))
+            else:
+                print(f"```diff\n{change.diff}```\n")
+    output.stdout.print(f"Plan: {counts['create']} to create, {counts['update']} to update, "
+                        f"{counts['delete']} to delete.", highlight=False)
+
+
+def render(
+    ctx: typer.Context,
+    out: Annotated[pathlib.Path, typer.Argument(
+        file_okay=False, help="Directory to write (replaced whole; one folder per tenant).")],
+) -> None:
+    """Write every tenant's Kubernetes manifests to a directory (for Argo CD or Flux)."""
+    manifests = tenants.render.render_platform(state.get(ctx).platform)
+    count = tenants.manifests.write(out, manifests)
+    output.stdout.print(f"wrote {count} manifests to {out}", highlight=False)
+
+
+def schema(
+    out: Annotated[pathlib.Path | None, typer.Option(
+        file_okay=False, help="Write <kind>.schema.json files here instead of printing.")] = None,
+    kind: Annotated[str, typer.Option(help="tenant, platform or departments.")] = "tenant",
+) -> None:
+    """Print the JSON Schema of registry files, for editors and CI."""
+    documents = tenants.schema.documents()
+    if out is None:
+        if kind not in documents:
+            raise typer.BadParameter(f"choose one of {', '.join(documents)}", param_hint="--kind")
+        output.print_json(documents[kind])
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    for name, document in documents.items():
+        (out / f"{name}.schema.json").write_text(json.dumps(document, indent=2) + "\n")
+    output.stdout.print(f"wrote {len(documents)} schemas to {out}", highlight=False)

@@ -1,0 +1,58 @@
+"""Tenant commands: scaffold a department's request."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import pydantic
+import typer
+
+import tenants
+from cli import output, state
+
+app = typer.Typer(no_args_is_help=True)
+
+
+@app.command("new")
+def new(
+    ctx: typer.Context,
+    department: Annotated[str, typer.Argument(help="Department code, e.g. wh-gongan.")],
+    name: Annotated[str, typer.Argument(
+        help="Tenant name; must start with the department code, e.g. wh-gongan-video.")],
+    pool: Annotated[str, typer.Option(help="Resource pool from platform.yaml.")] = "gov",
+    classification: Annotated[int, typer.Option(
+        min=1, max=4, help="MLPS (等保) level 1..4; drives the security baseline.")] = 2,
+    cpu: Annotated[str, typer.Option(help="CPU quota in cores, e.g. 16 or 500m.")] = "8",
+    memory: Annotated[str, typer.Option(help="Memory quota, e.g. 32Gi.")] = "32Gi",
+    storage: Annotated[str, typer.Option(help="Storage quota, e.g. 1Ti.")] = "1Ti",
+    namespace: Annotated[list[str] | None, typer.Option(
+        "--namespace", "-n", help="Namespace short name (repeatable) [default: app].")] = None,
+    owner: Annotated[list[str] | None, typer.Option(
+        help="Owner group (repeatable) [default: the department's owners].")] = None,
+) -> None:
+    """Write tenants/<department>/<name>.yaml, a request ready for a pull request."""
+    platform = state.get(ctx).platform
+    known = platform.departments.get(department)
+    if known is None:
+        raise typer.BadParameter(f"{department!r} is not in departments.yaml",
+                                 param_hint="DEPARTMENT")
+    if pool not in platform.pools:
+        raise typer.BadParameter(f"choose one of {', '.join(platform.pools)}", param_hint="--pool")
+    try:
+        tenant = tenants.models.Tenant.model_validate({
+            "apiVersion": tenants.models.API_VERSION, "kind": "Tenant",
+            "metadata": {"name": name, "department": department},
+            "spec": {"pool": pool, "classification": classification,
+                     "owners": list(owner or known.owners),
+                     "quota": {"cpu": cpu, "memory": memory, "storage": storage},
+                     "namespaces": list(namespace or ["app"])},
+        })
+    except pydantic.ValidationError as err:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                             for e in err.errors(include_input=False))
+        raise typer.BadParameter(problems) from None
+    if not name.startswith(f"{department}-"):
+        raise typer.BadParameter(f"must start with '{department}-'", param_hint="NAME")
+    path = tenants.scaffold.write_tenant(platform, tenant)
+    output.stdout.print(f"wrote {path.relative_to(platform.root)}; commit it and open a pull "
+                        "request", highlight=False)

@@ -1,0 +1,1 @@
+"""Prometheus collectors, rules and dashboards for the ops team."""

@@ -1,0 +1,1 @@
+"""Shared security, standards, capacity and placement policies over the Platform model."""

@@ -1,0 +1,47 @@
+"""What went wrong, and where: the one shape every error and finding takes.
+
+Load errors (invalid input, exit 2) and policy findings (exit 1) are both
+Diagnostics, so every report format, the CI annotations and the exporter read
+one structure and print one line format:
+
+    tenants/wh-gongan/wh-gongan-video.yaml:9 spec.quota.cpu: must be ... [invalid_quantity]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+
+
+class Severity(enum.StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class Diagnostic:
+    file: str  # relative to the registry root, with forward slashes
+    line: int  # 1-based; 0 when the problem concerns the file as a whole
+    field: str  # dotted path inside the document, "" for the whole file
+    message: str  # what is expected, not only what is wrong
+    code: str  # stable identifier, e.g. "invalid_quantity" or a policy id
+    severity: Severity = Severity.ERROR
+    hint: str = ""  # how to fix it, when the message alone does not say
+    tenant: str = ""  # the tenant it concerns, for grouping reports
+
+    @property
+    def location(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+    def __str__(self) -> str:
+        where = f"{self.location} {self.field}:" if self.field else f"{self.location}:"
+        hint = f" ({self.hint})" if self.hint else ""
+        return f"{where} {self.message}{hint} [{self.code}]"
+
+
+class RegistryError(Exception):
+    """The registry cannot be read or is not valid; nothing may be written."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        self.diagnostics = sorted(diagnostics)
+        super().__init__("\n".join(str(d) for d in self.diagnostics))

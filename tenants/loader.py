@@ -1,0 +1,287 @@
+"""Registry files -> a validated Platform, or every problem at once.
+
+Loading reports all problems of all files in one pass (a pull request with
+three mistakes should fail once, not three times), each as a Diagnostic with
+file, line and field. Nothing is written anywhere: callers decide what to do
+with a Platform only once it is whole.
+"""
+
+from __future__ import annotations
+
+import difflib
+import pathlib
+from collections.abc import Iterable, Iterator
+from typing import Any, TypeVar
+
+import pydantic
+
+from tenants import diagnostics, models, sources
+from tenants import platform as platform_
+
+MAX_TENANT_FILES = 50_000
+
+M = TypeVar("M", bound=models.Model)
+Diagnostic = diagnostics.Diagnostic
+
+
+def load(root: pathlib.Path) -> platform_.Platform:
+    """Read and check a registry; raise RegistryError listing every problem found."""
+    root = root.absolute()
+    if not root.is_dir():
+        raise diagnostics.RegistryError([Diagnostic(
+            str(root), 0, "", "is not a directory", "not_a_registry",
+            hint="pass --registry PATH, or run 'citycloud init PATH' to create one")])
+    problems: list[Diagnostic] = []
+    read: dict[str, sources.Source] = {}
+    spec = _read_model(root / platform_.PLATFORM_FILE, models.PlatformFile, root, read, problems)
+    departments_file = _read_model(
+        root / platform_.DEPARTMENTS_FILE, models.DepartmentsFile, root, read, problems)
+    tenant_files: dict[str, str] = {}
+    tenants: dict[str, models.Tenant] = {}
+    for path in _tenant_paths(root, problems):
+        tenant = _read_model(path, models.Tenant, root, read, problems)
+        if tenant is None:
+            continue
+        file = sources.relative_name(path, root=root)
+        if tenant.name in tenants:
+            problems.append(Diagnostic(
+                file, read[file].line_of(("metadata", "name")), "metadata.name",
+                f"tenant {tenant.name!r} is already defined in {tenant_files[tenant.name]}",
+                "duplicate_tenant", hint="tenant names are unique across the city; pick another"))
+            continue
+        tenants[tenant.name] = tenant
+        tenant_files[tenant.name] = file
+    if spec is None or departments_file is None:
+        raise diagnostics.RegistryError(problems)
+    departments = {d.code: d for d in departments_file.departments}
+    platform = platform_.Platform(
+        root=root,
+        spec=spec,
+        departments=departments,
+        tenants=dict(sorted(tenants.items())),
+        sources=read,
+        tenant_files=tenant_files,
+    )
+    problems.extend(_check_platform(platform))
+    problems.extend(_check_departments(platform, departments_file))
+    for tenant in platform.tenants.values():
+        problems.extend(_check_tenant(platform, tenant))
+    problems.extend(_check_namespace_collisions(platform))
+    if problems:
+        raise diagnostics.RegistryError(problems)
+    return platform
+
+
+def _tenant_paths(root: pathlib.Path, problems: list[Diagnostic]) -> list[pathlib.Path]:
+    folder = root / platform_.TENANTS_DIR
+    if not folder.is_dir():
+        return []
+    found: list[pathlib.Path] = []
+    for path in sorted(folder.rglob("*")):
+        if path.is_dir() and not path.is_symlink():
+            continue
+        rel = sources.relative_name(path, root=root)
+        depth = len(path.relative_to(folder).parts)
+        if path.name.startswith(".") or path.name.lower() in {"readme.md", "codeowners"}:
+            continue
+        if depth != 2 or path.suffix not in {".yaml", ".yml"}:
+            problems.append(Diagnostic(
+                rel, 0, "", "is not where tenant files go", "misplaced_file",
+                hint="tenant files live at tenants/<department>/<tenant>.yaml"))
+            continue
+        found.append(path)
+        if len(found) > MAX_TENANT_FILES:
+            problems.append(Diagnostic(
+                platform_.TENANTS_DIR, 0, "", f"holds more than {MAX_TENANT_FILES} tenant files",
+                "too_many_files"))
+            return []
+    return found
+
+
+def _read_model(path: pathlib.Path, model: type[M], root: pathlib.Path,
+                read: dict[str, sources.Source], problems: list[Diagnostic]) -> M | None:
+    rel = sources.relative_name(path, root=root)
+    if not path.exists() and not path.is_symlink():
+        problems.append(Diagnostic(
+            rel, 0, "", "is missing", "missing_file",
+            hint="every registry has platform.yaml and departments.yaml; "
+                 "'citycloud init' writes both"))
+        return None
+    try:
+        source = sources.read(path, root=root)
+    except sources.SourceError as err:
+        problems.append(err.diagnostic)
+        return None
+    read[rel] = source
+    if not isinstance(source.data, dict):
+        problems.append(Diagnostic(
+            rel, 1, "", f"must be a YAML mapping with apiVersion and kind, "
+            f"not {_kind_of(source.data)}", "not_a_mapping"))
+        return None
+    try:
+        return model.model_validate(source.data)
+    except pydantic.ValidationError as err:
+        problems.extend(_from_pydantic(err, source, model))
+        return None
+
+
+def _from_pydantic(err: pydantic.ValidationError, source: sources.Source,
+                   model: type[pydantic.BaseModel]) -> Iterator[Diagnostic]:
+    for error in err.errors(include_input=False, include_url=False):
+        loc = tuple(error["loc"])
+        message, hint = error["msg"], ""
+        if error["type"] == "extra_forbidden":
+            known = _known_fields(model, loc[:-1])
+            close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+            message = "is not a known field"
+            hint = f"did you mean {close[0]!r}?" if close else f"known fields: {', '.join(known)}"
+        elif error["type"] == "missing":
+            message = "is required"
+        yield Diagnostic(source.file, source.line_of(loc), _dotted(loc), message,
+                         str(error["type"]), hint=hint)
+
+
+def _known_fields(model: type[pydantic.BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The YAML field names allowed at `loc`, to suggest a fix for a misspelt one."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        info = _fields_by_alias(current).get(str(part))
+        if info is None:
+            return []
+        current = _model_in(info.annotation)
+        if current is None:
+            return []
+    return sorted(_fields_by_alias(current))
+
+
+def _fields_by_alias(model: type[pydantic.BaseModel]) -> dict[str, Any]:
+    return {(info.alias or name): info for name, info in model.model_fields.items()}
+
+
+def _model_in(annotation: Any) -> type[pydantic.BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _dotted(loc: Iterable[Any]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _kind_of(data: Any) -> str:
+    return "an empty file" if data is None else f"a {type(data).__name__}"
+
+
+# ---- checks across files ----------------------------------------------------
+
+
+def _duplicates(names: Iterable[str]) -> Iterator[tuple[int, str]]:
+    seen: set[str] = set()
+    for index, name in enumerate(names):
+        if name in seen:
+            yield index, name
+        seen.add(name)
+
+
+def _check_platform(platform: platform_.Platform) -> Iterator[Diagnostic]:
+    spec = platform.spec.spec
+    file = platform_.PLATFORM_FILE
+    for index, name in _duplicates(p.name for p in spec.pools):
+        yield Diagnostic(*platform.where(file, "spec", "pools", index, "name"),
+                         f"spec.pools[{index}].name", f"pool {name!r} is defined twice",
+                         "duplicate_pool")
+    for index, name in _duplicates(n.name for n in spec.shared_networks):
+        yield Diagnostic(*platform.where(file, "spec", "sharedNetworks", index, "name"),
+                         f"spec.sharedNetworks[{index}].name",
+                         f"shared network {name!r} is defined twice", "duplicate_network")
+
+
+def _check_departments(platform: platform_.Platform,
+                       departments: models.DepartmentsFile) -> Iterator[Diagnostic]:
+    file = platform_.DEPARTMENTS_FILE
+    for index, code in _duplicates(d.code for d in departments.departments):
+        yield Diagnostic(*platform.where(file, "departments", index, "code"),
+                         f"departments[{index}].code", f"department {code!r} is defined twice",
+                         "duplicate_department")
+
+
+def _check_tenant(platform: platform_.Platform, tenant: models.Tenant) -> Iterator[Diagnostic]:
+    file = platform.tenant_files[tenant.name]
+
+    def at(*path: str | int) -> tuple[str, int, str]:
+        return (*platform.where(file, *path), _dotted(path))
+
+    department = tenant.department
+    folder = pathlib.PurePosixPath(file).parent.name
+    if department not in platform.departments:
+        yield Diagnostic(*at("metadata", "department"),
+                         f"department {department!r} is not in departments.yaml",
+                         "unknown_department", hint=_suggest(department, platform.departments),
+                         tenant=tenant.name)
+    if folder != department:
+        yield Diagnostic(*at("metadata", "department"),
+                         f"tenant of department {department!r} is filed under another "
+                         f"department's folder {folder!r}", "wrong_folder",
+                         hint=f"move the file to tenants/{department}/", tenant=tenant.name)
+    if not tenant.name.startswith(f"{department}-"):
+        yield Diagnostic(*at("metadata", "name"),
+                         f"tenant name must start with its department code '{department}-'",
+                         "name_prefix", hint=f"e.g. '{department}-{tenant.name}'",
+                         tenant=tenant.name)
+    if pathlib.PurePosixPath(file).stem != tenant.name:
+        yield Diagnostic(*at("metadata", "name"),
+                         f"file name must be the tenant name: {tenant.name}.yaml",
+                         "file_name", hint=f"rename the file to {tenant.name}.yaml",
+                         tenant=tenant.name)
+    if tenant.spec.pool not in platform.pools:
+        yield Diagnostic(*at("spec", "pool"), f"pool {tenant.spec.pool!r} is not in platform.yaml",
+                         "unknown_pool", hint=_suggest(tenant.spec.pool, platform.pools),
+                         tenant=tenant.name)
+    for index, network in enumerate(tenant.spec.egress):
+        if network not in platform.shared_networks:
+            yield Diagnostic(*at("spec", "egress", index),
+                             f"shared network {network!r} is not in platform.yaml",
+                             "unknown_network",
+                             hint=_suggest(network, platform.shared_networks),
+                             tenant=tenant.name)
+    for index, short in enumerate(tenant.spec.namespaces):
+        name = models.namespace_name(tenant.name, short)
+        if len(name) > 63:
+            yield Diagnostic(*at("spec", "namespaces", index),
+                             f"namespace {name!r} would be longer than 63 characters",
+                             "namespace_too_long", hint="shorten the tenant or namespace name",
+                             tenant=tenant.name)
+    for index, short in _duplicates(tenant.spec.namespaces):
+        yield Diagnostic(*at("spec", "namespaces", index), f"namespace {short!r} is listed twice",
+                         "duplicate_namespace", tenant=tenant.name)
+    for index, name in _duplicates(n.name for n in tenant.spec.networks):
+        yield Diagnostic(*at("spec", "networks", index, "name"),
+                         f"network {name!r} is listed twice", "duplicate_network",
+                         tenant=tenant.name)
+
+
+def _check_namespace_collisions(platform: platform_.Platform) -> Iterator[Diagnostic]:
+    owner: dict[str, str] = {}
+    for tenant in platform.tenants.values():
+        for index, name in enumerate(tenant.namespace_names()):
+            first = owner.setdefault(name, tenant.name)
+            if first != tenant.name:
+                yield Diagnostic(*platform.where_tenant(tenant.name, "spec", "namespaces", index),
+                                 f"spec.namespaces[{index}]",
+                                 f"namespace {name!r} is also made by tenant {first!r}",
+                                 "namespace_collision", hint="choose another namespace name",
+                                 tenant=tenant.name)
+
+
+def _suggest(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f"did you mean {close[0]!r}?" if close else "known: " + ", ".join(sorted(known)[:10])

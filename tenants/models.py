@@ -1,0 +1,197 @@
+"""The registry's documents as typed, immutable models: the public contract.
+
+`platform.yaml`, `departments.yaml` and `tenants/<department>/<tenant>.yaml`
+are parsed into these models and nothing else. Unknown fields are errors,
+because a misspelt `quotas:` silently ignored is a department without limits.
+Field names are camelCase in YAML (Kubernetes style) and snake_case here.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Literal
+
+import pydantic
+from pydantic import alias_generators
+
+from tenants import fields
+
+API_VERSION = "citycloud.io/v1"
+
+
+class Model(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(
+        extra="forbid",
+        frozen=True,
+        alias_generator=alias_generators.to_camel,
+        populate_by_name=True,
+        str_strip_whitespace=True,
+    )
+
+
+# ---- platform.yaml ----------------------------------------------------------
+
+
+class PoolKind(enum.StrEnum):
+    GOV = "gov"  # 政务域
+    INDUSTRY = "industry"  # 产业域
+    XINCHUANG = "xinchuang"  # 信创域, domestic CPUs and OSes
+
+
+class Architecture(enum.StrEnum):
+    """CPU architectures as Kubernetes reports them in `kubernetes.io/arch`."""
+
+    AMD64 = "amd64"  # x86-64, also Hygon and Zhaoxin
+    ARM64 = "arm64"  # Kunpeng, Phytium
+    LOONG64 = "loong64"  # Loongson
+
+
+class Resources(Model):
+    cpu: fields.Quantity
+    memory: fields.Quantity
+    storage: fields.Quantity
+
+
+class Overcommit(Model):
+    """How far quota may exceed physical capacity, per resource (1 = no overcommit)."""
+
+    cpu: float = pydantic.Field(default=1.0, ge=1.0, le=10.0)
+    memory: float = pydantic.Field(default=1.0, ge=1.0, le=10.0)
+    storage: float = pydantic.Field(default=1.0, ge=1.0, le=10.0)
+
+
+class Taint(Model):
+    key: str = pydantic.Field(min_length=1, max_length=253)
+    value: str = pydantic.Field(default="", max_length=63)
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = "NoSchedule"
+
+
+class Placement(Model):
+    node_selector: dict[str, str] = pydantic.Field(default_factory=dict)
+    taint: Taint | None = None
+    architectures: tuple[Architecture, ...] = pydantic.Field(min_length=1)
+
+
+class Pool(Model):
+    name: fields.DNSLabel
+    kind: PoolKind
+    display_name: str = ""
+    capacity: Resources
+    overcommit: Overcommit = Overcommit()
+    placement: Placement
+    max_classification: int = pydantic.Field(default=3, ge=1, le=4)
+    dedicated: bool = False  # MLPS level 4 tenants need a pool of their own
+    image_registries: tuple[str, ...] = ()
+
+
+class SharedNetwork(Model):
+    name: fields.DNSLabel
+    display_name: str = ""
+    cidrs: tuple[fields.CIDR, ...] = pydantic.Field(min_length=1)
+    purposes: tuple[fields.DNSLabel, ...] = pydantic.Field(min_length=1)
+    sites: tuple[str, ...] = ()
+
+
+class PlatformMetadata(Model):
+    name: fields.DNSLabel
+    display_name: str = ""
+
+
+class PlatformSpec(Model):
+    pools: tuple[Pool, ...] = pydantic.Field(min_length=1)
+    shared_networks: tuple[SharedNetwork, ...] = ()
+
+
+class PlatformFile(Model):
+    api_version: Literal["citycloud.io/v1"]
+    kind: Literal["Platform"]
+    metadata: PlatformMetadata
+    spec: PlatformSpec
+
+
+# ---- departments.yaml -------------------------------------------------------
+
+
+class Level(enum.StrEnum):
+    CITY = "city"
+    DISTRICT = "district"
+    TOWN = "town"
+
+
+class Contact(Model):
+    name: str = pydantic.Field(min_length=1, max_length=100)
+    email: str = pydantic.Field(default="", max_length=254, pattern=r"^$|^[^@\s]+@[^@\s]+$")
+    phone: str = pydantic.Field(default="", max_length=40, pattern=r"^$|^\+?[0-9][0-9 -]*$")
+
+
+class Department(Model):
+    code: fields.DNSLabel
+    name: str = pydantic.Field(min_length=1, max_length=100)
+    level: Level
+    owners: tuple[fields.DNSLabel, ...] = pydantic.Field(min_length=1)
+    contacts: tuple[Contact, ...] = ()
+    cost_centre: str = ""
+
+
+class DepartmentsFile(Model):
+    api_version: Literal["citycloud.io/v1"]
+    kind: Literal["DepartmentList"]
+    departments: tuple[Department, ...]
+
+
+# ---- tenants/<department>/<tenant>.yaml -------------------------------------
+
+
+class Quota(Model):
+    cpu: fields.Quantity
+    memory: fields.Quantity
+    storage: fields.Quantity
+    pods: int | None = pydantic.Field(default=None, ge=1, le=100_000)
+
+
+class PrivateNetwork(Model):
+    """A private network segment a tenant asks for (业务专网)."""
+
+    name: fields.DNSLabel
+    cidr: fields.CIDR
+    purpose: fields.DNSLabel
+    sites: tuple[str, ...] = ()
+
+
+class TenantMetadata(Model):
+    name: fields.DNSLabel
+    department: fields.DNSLabel
+    description: str = ""
+
+
+class TenantSpec(Model):
+    pool: fields.DNSLabel
+    classification: int = pydantic.Field(ge=1, le=4)  # MLPS (等保 2.0) level
+    owners: tuple[fields.DNSLabel, ...] = pydantic.Field(min_length=1)
+    quota: Quota
+    namespaces: tuple[fields.DNSLabel, ...] = pydantic.Field(min_length=1, max_length=50)
+    networks: tuple[PrivateNetwork, ...] = ()
+    egress: tuple[fields.DNSLabel, ...] = ()
+
+
+class Tenant(Model):
+    api_version: Literal["citycloud.io/v1"]
+    kind: Literal["Tenant"]
+    metadata: TenantMetadata
+    spec: TenantSpec
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name
+
+    @property
+    def department(self) -> str:
+        return self.metadata.department
+
+    def namespace_names(self) -> list[str]:
+        return [namespace_name(self.name, short) for short in self.spec.namespaces]
+
+
+def namespace_name(tenant: str, short: str) -> str:
+    """Tenant namespaces are prefixed by the tenant, so no two tenants can collide."""
+    return f"{tenant}-{short}"

@@ -1,0 +1,52 @@
+"""The whole registry in memory: pools, shared networks, departments, tenants.
+
+A Platform is what every later stage reads — policies, rendering, plans,
+stacks, exporters — so it is immutable and knows where each fact came from
+(file and line), letting any stage point a user at the line to change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+from collections.abc import Mapping
+
+from tenants import models, sources
+
+
+@dataclasses.dataclass(frozen=True)
+class Platform:
+    root: pathlib.Path
+    spec: models.PlatformFile
+    departments: Mapping[str, models.Department]
+    tenants: Mapping[str, models.Tenant]  # by name, sorted
+    sources: Mapping[str, sources.Source]  # by file name relative to root
+    tenant_files: Mapping[str, str]  # tenant name -> file name
+
+    @property
+    def name(self) -> str:
+        return self.spec.metadata.name
+
+    @property
+    def pools(self) -> Mapping[str, models.Pool]:
+        return {pool.name: pool for pool in self.spec.spec.pools}
+
+    @property
+    def shared_networks(self) -> Mapping[str, models.SharedNetwork]:
+        return {network.name: network for network in self.spec.spec.shared_networks}
+
+    def tenants_in(self, pool: str) -> list[models.Tenant]:
+        return [t for t in self.tenants.values() if t.spec.pool == pool]
+
+    def where(self, file: str, *path: str | int) -> tuple[str, int]:
+        """File and line of a value, e.g. where(f, "spec", "quota", "cpu")."""
+        source = self.sources.get(file)
+        return file, source.line_of(path) if source else 0
+
+    def where_tenant(self, tenant: str, *path: str | int) -> tuple[str, int]:
+        return self.where(self.tenant_files[tenant], *path)
+
+
+PLATFORM_FILE = "platform.yaml"
+DEPARTMENTS_FILE = "departments.yaml"
+TENANTS_DIR = "tenants"

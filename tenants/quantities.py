@@ -1,0 +1,103 @@
+"""Kubernetes resource quantities, exactly.
+
+Quota arithmetic adds thousands of tenants' quotas and multiplies by
+overcommit ratios; floats would make "exactly full" pools look over- or
+under-booked. A Quantity keeps its value as a Fraction, so sums and
+comparisons are exact, and keeps the text the department wrote for messages.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from fractions import Fraction
+from typing import Any
+
+_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+_DECIMAL = {
+    "n": Fraction(1, 10**9),
+    "u": Fraction(1, 10**6),
+    "m": Fraction(1, 10**3),
+    "": Fraction(1),
+    "k": Fraction(10**3),
+    "M": Fraction(10**6),
+    "G": Fraction(10**9),
+    "T": Fraction(10**12),
+    "P": Fraction(10**15),
+    "E": Fraction(10**18),
+}
+# The grammar of k8s.io/apimachinery/pkg/api/resource, without a sign: quotas are never negative.
+_QUANTITY = re.compile(
+    r"(?P<number>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+    r"(?:(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])|[eE](?P<exponent>[+-]?[0-9]{1,2}))?"
+)
+_MAX_TEXT = 40  # longer strings are not quantities anyone means; refuse before doing arithmetic
+
+EXAMPLES = '"64", "500m", "256Gi" or "10Ti"'
+
+
+class QuantityError(ValueError):
+    pass
+
+
+@dataclasses.dataclass(frozen=True)
+class Quantity:
+    value: Fraction
+    text: str = dataclasses.field(compare=False)
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __add__(self, other: Quantity) -> Quantity:
+        total = self.value + other.value
+        return Quantity(total, format_plain(total))
+
+    def __lt__(self, other: Quantity) -> bool:
+        return self.value < other.value
+
+    def __le__(self, other: Quantity) -> bool:
+        return self.value <= other.value
+
+
+ZERO = Quantity(Fraction(0), "0")
+
+
+def parse(raw: Any) -> Quantity:
+    """Parse what YAML gave us ("64", 64, 0.5, "256Gi") into an exact Quantity."""
+    if isinstance(raw, Quantity):
+        return raw
+    if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
+        raise QuantityError(f"must be a quantity such as {EXAMPLES}")
+    text = str(raw).strip()
+    match = _QUANTITY.fullmatch(text) if len(text) <= _MAX_TEXT else None
+    if match is None:
+        raise QuantityError(f"must be a quantity of zero or more, such as {EXAMPLES}")
+    number = Fraction(match["number"])
+    if match["exponent"] is not None:
+        number *= Fraction(10) ** int(match["exponent"])
+    else:
+        suffix = match["suffix"] or ""
+        number *= _BINARY.get(suffix) or _DECIMAL[suffix]
+    return Quantity(number, text)
+
+
+def format_plain(value: Fraction) -> str:
+    """The shortest exact text for a value: binary suffixes for whole bytes, milli for cores."""
+    if value.denominator == 1:
+        whole = value.numerator
+        for suffix, factor in reversed(_BINARY.items()):
+            if whole and whole % factor == 0:
+                return f"{whole // factor}{suffix}"
+        return str(whole)
+    milli = value * 1000
+    if milli.denominator == 1:
+        return f"{milli.numerator}m"
+    # Finer than milli has no canonical text Kubernetes keeps; round up like the API server.
+    return f"{-(-milli.numerator // milli.denominator)}m"
+
+
+def format_cpu(value: Fraction) -> str:
+    """Cores as Kubernetes prints them: whole cores, else millicores."""
+    if value.denominator == 1:
+        return str(value.numerator)
+    return format_plain(value)

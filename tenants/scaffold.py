@@ -1,0 +1,127 @@
+"""New registries and new tenant requests, written so they validate first time.
+
+`citycloud init` and `citycloud tenant new` write YAML a person will edit, so
+the files carry comments and a schema modeline for editors. Every file is
+checked against the models before it is written, and written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import tempfile
+
+import yaml
+
+from tenants import models, schema
+from tenants import platform as platform_
+
+MODELINE = "# yaml-language-server: $schema=../../schema/{name}.schema.json\n"
+
+PLATFORM_TEMPLATE = """\
+# yaml-language-server: $schema=schema/platform.schema.json
+# The pools of this city's cloud and the networks every department shares.
+apiVersion: citycloud.io/v1
+kind: Platform
+metadata:
+  name: {name}
+spec:
+  pools:
+    - name: gov
+      kind: gov
+      displayName: 政务域资源池
+      capacity: {{cpu: 1000, memory: 4000Gi, storage: 200Ti}}
+      overcommit: {{cpu: 2, memory: 1, storage: 1}}
+      placement:
+        nodeSelector: {{citycloud.io/pool: gov}}
+        taint: {{key: citycloud.io/pool, value: gov, effect: NoSchedule}}
+        architectures: [amd64]
+      maxClassification: 3
+    - name: industry
+      kind: industry
+      displayName: 产业域资源池
+      capacity: {{cpu: 1000, memory: 4000Gi, storage: 200Ti}}
+      placement:
+        nodeSelector: {{citycloud.io/pool: industry}}
+        taint: {{key: citycloud.io/pool, value: industry, effect: NoSchedule}}
+        architectures: [amd64]
+      maxClassification: 2
+    - name: xinchuang
+      kind: xinchuang
+      displayName: 信创域资源池
+      capacity: {{cpu: 500, memory: 2000Gi, storage: 100Ti}}
+      placement:
+        nodeSelector: {{citycloud.io/pool: xinchuang}}
+        taint: {{key: citycloud.io/pool, value: xinchuang, effect: NoSchedule}}
+        architectures: [arm64, amd64, loong64]  # Kunpeng/Phytium, Hygon/Zhaoxin, Loongson
+      maxClassification: 3
+  sharedNetworks:
+    - name: e-gov-extranet
+      displayName: 电子政务外网
+      cidrs: [10.0.0.0/12]
+      purposes: [e-government, office-automation]
+"""
+
+DEPARTMENTS_TEMPLATE = """\
+# yaml-language-server: $schema=schema/departments.schema.json
+# Every department that may own tenants. A department's code prefixes its tenants' names.
+apiVersion: citycloud.io/v1
+kind: DepartmentList
+departments:
+  - code: {code}
+    name: {code}
+    level: city
+    owners: [{code}-admins]
+    contacts: [{{name: platform team, email: platform@example.gov.cn}}]
+"""
+
+GITIGNORE = ".citycloud/\n"
+
+
+class ScaffoldError(Exception):
+    pass
+
+
+def init_registry(root: pathlib.Path, *, name: str, department: str) -> list[pathlib.Path]:
+    """Write a new, valid registry into an empty or missing directory."""
+    if root.exists() and any(root.iterdir()):
+        raise ScaffoldError(f"{root} is not empty; 'citycloud init' only writes a new registry")
+    files = {
+        platform_.PLATFORM_FILE: PLATFORM_TEMPLATE.format(name=name),
+        platform_.DEPARTMENTS_FILE: DEPARTMENTS_TEMPLATE.format(code=department),
+        f"{platform_.TENANTS_DIR}/{department}/.gitkeep": "",
+        ".gitignore": GITIGNORE,
+    }
+    for schema_name, document in schema.documents().items():
+        files[f"schema/{schema_name}.schema.json"] = json.dumps(document, indent=2) + "\n"
+    # Check what we are about to write with the same models a department's PR meets.
+    models.PlatformFile.model_validate(yaml.safe_load(files[platform_.PLATFORM_FILE]))
+    models.DepartmentsFile.model_validate(yaml.safe_load(files[platform_.DEPARTMENTS_FILE]))
+    root.parent.mkdir(parents=True, exist_ok=True)
+    staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{root.name}-", dir=root.parent))
+    for rel, text in files.items():
+        (staging / rel).parent.mkdir(parents=True, exist_ok=True)
+        (staging / rel).write_text(text, encoding="utf-8")
+    if root.exists():
+        root.rmdir()
+    os.replace(staging, root)
+    return [root / rel for rel in files]
+
+
+def tenant_document(tenant: models.Tenant) -> str:
+    """A tenant file as a department would write it, with the schema modeline."""
+    data = tenant.model_dump(by_alias=True, mode="json", exclude_defaults=True)
+    body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=None)
+    return MODELINE.format(name="tenant") + body
+
+
+def write_tenant(platform: platform_.Platform, tenant: models.Tenant) -> pathlib.Path:
+    """Write a new tenant request file; refuse to overwrite one."""
+    path = platform.root / platform_.TENANTS_DIR / tenant.department / f"{tenant.name}.yaml"
+    if path.exists() or tenant.name in platform.tenants:
+        raise ScaffoldError(f"tenant {tenant.name!r} already exists; edit its file instead")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("x", encoding="utf-8") as handle:
+        handle.write(tenant_document(tenant))
+    return path
