@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 import typer.core
 
-from cli import capacity, errors, registry, state, tenant
+from cli import capacity, errors, output, registry, state, tenant
 
 VERSION = "0.1.0"
 
@@ -26,7 +26,7 @@ class _Group(typer.core.TyperGroup):
             current = ctx.find_object(state.State)
             code = errors.handle(
                 err,
-                fmt=current.output if current else state.output.Format.TABLE,
+                fmt=current.output if current else output.Format.TABLE,
                 debug=bool(current and current.debug),
             )
             if code is None:

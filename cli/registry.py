@@ -80,9 +80,8 @@ def _print_plan(changes: list[plan_.Change], fmt: output.Format, *, show_diff: b
     for change in changes:
         row = per_tenant.setdefault(change.tenant, {a.value: 0 for a in plan_.Action})
         row[change.action.value] += 1
-    output.table("Plan by tenant", ["tenant", "create", "update", "delete"],
-                 [(t, r["create"], r["update"], r["delete"]) for t, r in sorted(per_tenant.items())],
-                 fmt)
+    rows = [(t, r["create"], r["update"], r["delete"]) for t, r in sorted(per_tenant.items())]
+    output.table("Plan by tenant", ["tenant", "create", "update", "delete"], rows, fmt)
     for change in changes:
         if change.destructive:
             output.stderr.print(

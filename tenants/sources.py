@@ -113,111 +113,132 @@ class _Frame:
     def __init__(self, value: dict[Any, Any] | list[Any], path: Path) -> None:
         self.value = value
         self.path = path
-        self.key: Any = None  # a mapping's pending key; _NO_KEY while waiting for one
+        self.key: Any = _NO_KEY  # a mapping's pending key
+
+    def child_path(self) -> Path:
+        if isinstance(self.value, dict):
+            return (*self.path, self.key)
+        return (*self.path, len(self.value))
+
+    def wants_key(self) -> bool:
+        return isinstance(self.value, dict) and self.key is _NO_KEY
+
+    def add(self, value: Any) -> None:
+        if isinstance(self.value, dict):
+            self.value[self.key] = value
+            self.key = _NO_KEY
+        else:
+            self.value.append(value)
 
 
 _NO_KEY = object()
 
 
+def _line(event: events.Event) -> int:
+    return event.start_mark.line + 1 if event.start_mark else 0
+
+
+class _Builder:
+    """Turns parser events into plain data, one event at a time, without recursion."""
+
+    def __init__(self, loader: Any, rel: str) -> None:
+        self.loader = loader
+        self.rel = rel
+        self.lines: dict[Path, int] = {}
+        self.stack: list[_Frame] = []
+        self.result: Any = None
+        self.documents = 0
+        self.values = 0
+
+    def feed(self, event: events.Event) -> None:
+        if isinstance(event, events.DocumentStartEvent):
+            self.documents += 1
+            if self.documents > 1:
+                raise self.error(event, "holds more than one YAML document",
+                                 "multiple_documents",
+                                 "keep one document per file; remove the extra '---'")
+        elif isinstance(event, events.AliasEvent):
+            raise self.alias_error(event)
+        elif isinstance(event, events.ScalarEvent):
+            self.count(event)
+            self.scalar(event)
+        elif isinstance(event, events.CollectionStartEvent):
+            self.count(event)
+            self.open(event)
+        elif isinstance(event, events.CollectionEndEvent):
+            done = self.stack.pop()
+            self.place(done.value)
+
+    def count(self, event: events.NodeEvent) -> None:
+        self.values += 1
+        if self.values > MAX_ITEMS:
+            raise self.error(event, f"holds more than {MAX_ITEMS} values", "too_many_values")
+        if event.anchor is not None:
+            raise self.alias_error(event)
+
+    def scalar(self, event: events.ScalarEvent) -> None:
+        value = _scalar(self.loader, event, self.rel)
+        if self.stack and self.stack[-1].wants_key():
+            self.take_key(value, event)
+            return
+        self.lines.setdefault(self.stack[-1].child_path() if self.stack else (), _line(event))
+        self.place(value)
+
+    def open(self, event: events.CollectionStartEvent) -> None:
+        if len(self.stack) >= MAX_DEPTH:
+            raise self.error(event, f"nests deeper than {MAX_DEPTH} levels", "too_deep")
+        if self.stack and self.stack[-1].wants_key():
+            raise self.error(event, "uses a mapping or list as a key", "complex_key")
+        path = self.stack[-1].child_path() if self.stack else ()
+        self.lines.setdefault(path, _line(event))
+        empty: dict[Any, Any] | list[Any] = (
+            {} if isinstance(event, events.MappingStartEvent) else [])
+        self.stack.append(_Frame(empty, path))
+
+    def place(self, value: Any) -> None:
+        if self.stack:
+            self.stack[-1].add(value)
+        else:
+            self.result = value
+
+    def take_key(self, key: Any, event: events.ScalarEvent) -> None:
+        frame = self.stack[-1]
+        if key is None or not isinstance(key, str | int | bool):
+            key = str(key)
+        path = (*frame.path, key)
+        if key in frame.value:
+            where = ".".join(str(p) for p in path)
+            raise self.error(event, f"repeats the key {where!r} (first on line "
+                             f"{self.lines[path]})", "duplicate_key", "keep one of them")
+        frame.key = key
+        self.lines[path] = _line(event)
+
+    def alias_error(self, event: events.Event) -> SourceError:
+        return self.error(event, "uses YAML anchors or aliases (&, *), which the registry "
+                          "does not allow", "yaml_alias", "write the values out in full")
+
+    def error(self, event: events.Event, message: str, code: str, hint: str = "") -> SourceError:
+        return _error(self.rel, _line(event), message, code, hint)
+
+
 def _build(text: str, rel: str) -> tuple[Any, dict[Path, int]]:
     loader = _Loader(text)
-    lines: dict[Path, int] = {}
-    stack: list[_Frame] = []
-    result: Any = None
-    documents = 0
-    count = 0
+    builder = _Builder(loader, rel)
     try:
         while loader.check_event():
-            event = loader.get_event()
-            if isinstance(event, events.DocumentStartEvent):
-                documents += 1
-                if documents > 1:
-                    raise _error(rel, event.start_mark.line + 1,
-                                 "holds more than one YAML document", "multiple_documents",
-                                 "keep one document per file; remove the extra '---'")
-                continue
-            if isinstance(event, events.AliasEvent | events.CollectionStartEvent | events.ScalarEvent):
-                count += 1
-                if count > MAX_ITEMS:
-                    raise _error(rel, event.start_mark.line + 1,
-                                 f"holds more than {MAX_ITEMS} values", "too_many_values")
-                if getattr(event, "anchor", None) is not None or isinstance(event, events.AliasEvent):
-                    raise _error(rel, event.start_mark.line + 1,
-                                 "uses YAML anchors or aliases (&, *), which the registry does "
-                                 "not allow", "yaml_alias", "write the values out in full")
-            if isinstance(event, events.CollectionEndEvent):
-                done = stack.pop()
-                if not stack:
-                    result = done.value
-                else:
-                    _place(stack[-1], done.value, done.path, rel, event)
-                continue
-            if isinstance(event, events.ScalarEvent):
-                value = _scalar(loader, event, rel)
-                if not stack:
-                    lines[()] = event.start_mark.line + 1
-                    result = value
-                    continue
-                parent = stack[-1]
-                if isinstance(parent.value, dict) and parent.key is _NO_KEY:
-                    _take_key(parent, value, lines, rel, event)
-                    continue
-                path = _child_path(parent)
-                lines.setdefault(path, event.start_mark.line + 1)
-                _place(parent, value, path, rel, event)
-                continue
-            if isinstance(event, events.CollectionStartEvent):
-                if len(stack) >= MAX_DEPTH:
-                    raise _error(rel, event.start_mark.line + 1,
-                                 f"nests deeper than {MAX_DEPTH} levels", "too_deep")
-                if stack and isinstance(stack[-1].value, dict) and stack[-1].key is _NO_KEY:
-                    raise _error(rel, event.start_mark.line + 1,
-                                 "uses a mapping or list as a key", "complex_key")
-                path = _child_path(stack[-1]) if stack else ()
-                lines.setdefault(path, event.start_mark.line + 1)
-                frame = _Frame({} if isinstance(event, events.MappingStartEvent) else [], path)
-                frame.key = _NO_KEY
-                stack.append(frame)
+            builder.feed(loader.get_event())
     finally:
         loader.dispose()
-    return result, lines
-
-
-def _child_path(parent: _Frame) -> Path:
-    if isinstance(parent.value, dict):
-        return (*parent.path, parent.key)
-    return (*parent.path, len(parent.value))
-
-
-def _take_key(frame: _Frame, key: Any, lines: dict[Path, int], rel: str,
-              event: events.ScalarEvent) -> None:
-    assert isinstance(frame.value, dict)
-    if not isinstance(key, str | int | bool) or key is None:
-        key = str(key)
-    if key in frame.value:
-        where = ".".join(str(p) for p in (*frame.path, key))
-        raise _error(rel, event.start_mark.line + 1,
-                     f"repeats the key {where!r} (first on line {lines[(*frame.path, key)]})",
-                     "duplicate_key", "keep one of them")
-    frame.key = key
-    lines[(*frame.path, key)] = event.start_mark.line + 1
-
-
-def _place(frame: _Frame, value: Any, path: Path, rel: str, event: events.Event) -> None:
-    if isinstance(frame.value, dict):
-        frame.value[frame.key] = value
-        frame.key = _NO_KEY
-    else:
-        frame.value.append(value)
+    return builder.result, builder.lines
 
 
 def _scalar(loader: Any, event: events.ScalarEvent, rel: str) -> Any:
     tag = event.tag
     if tag is None or tag == "!":
         tag = loader.resolve(nodes.ScalarNode, event.value, event.implicit)
-    node = nodes.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+    node = nodes.ScalarNode(tag, event.value, style=event.style)
     try:
         return loader.construct_object(node, deep=True)
     except yaml.constructor.ConstructorError as err:
-        raise _error(rel, event.start_mark.line + 1,
-                     f"has a value YAML cannot read: {err.problem}", "yaml_value") from None
+        raise _error(rel, _line(event), f"has a value YAML cannot read: {err.problem}",
+                     "yaml_value") from None
