@@ -36,6 +36,10 @@ def load(root: pathlib.Path) -> platform_.Platform:
     spec = _read_model(root / platform_.PLATFORM_FILE, models.PlatformFile, root, read, problems)
     departments_file = _read_model(
         root / platform_.DEPARTMENTS_FILE, models.DepartmentsFile, root, read, problems)
+    waivers_path = root / platform_.WAIVERS_FILE
+    waivers = None
+    if waivers_path.exists() or waivers_path.is_symlink():  # optional, unlike the two above
+        waivers = _read_model(waivers_path, models.WaiverList, root, read, problems)
     tenant_files: dict[str, str] = {}
     tenants: dict[str, models.Tenant] = {}
     for path in _tenant_paths(root, problems):
@@ -61,6 +65,7 @@ def load(root: pathlib.Path) -> platform_.Platform:
         tenants=dict(sorted(tenants.items())),
         sources=read,
         tenant_files=tenant_files,
+        waivers=waivers.waivers if waivers else (),
     )
     problems.extend(_check_platform(platform))
     problems.extend(_check_departments(platform, departments_file))

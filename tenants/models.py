@@ -8,6 +8,7 @@ Field names are camelCase in YAML (Kubernetes style) and snake_case here.
 
 from __future__ import annotations
 
+import datetime
 import enum
 from typing import Literal
 
@@ -97,9 +98,89 @@ class PlatformMetadata(Model):
     display_name: str = ""
 
 
+class PolicySets(Model):
+    """Which policy sets run; a set switched off here is off for every tenant."""
+
+    security: bool = True
+    standards: bool = True
+    capacity: bool = True
+    placement: bool = True
+    network: bool = True
+
+
+class Ceiling(Model):
+    """The most a department may hold across all pools; an absent resource has no ceiling."""
+
+    cpu: fields.Quantity | None = None
+    memory: fields.Quantity | None = None
+    storage: fields.Quantity | None = None
+
+
+class SecuritySettings(Model):
+    # MLPS level from which namespaces run Pod Security "restricted" and pool guardrails
+    # refuse privileged pods (等保 2.0 level 3 by default).
+    restricted_from_level: int = pydantic.Field(default=3, ge=1, le=4)
+    # Pool -> storage classes that encrypt at rest; required where MLPS >= restricted level.
+    encrypted_storage_classes: dict[fields.DNSLabel, tuple[fields.DNSLabel, ...]] = (
+        pydantic.Field(default_factory=dict))
+    # Networks that carry management traffic; no tenant may reach into them.
+    management_networks: tuple[fields.CIDR, ...] = ()
+    # Registries no pool may approve: public hubs outside the city's control.
+    public_registries: tuple[str, ...] = (
+        "docker.io", "registry-1.docker.io", "index.docker.io", "quay.io", "ghcr.io", "gcr.io",
+        "registry.k8s.io", "public.ecr.aws")
+
+
+class StandardsSettings(Model):
+    # Every department code starts with this (the city's prefix, e.g. "wh-"); "" = any.
+    department_prefix: str = pydantic.Field(default="", max_length=20)
+    # Longest tenant name, so that "<tenant>-<namespace>" stays readable and within 63.
+    max_tenant_name_length: int = pydantic.Field(default=40, ge=8, le=60)
+    # Namespace short names that say nothing about the system, or imitate platform ones.
+    reserved_namespaces: tuple[str, ...] = ("default", "system", "kube", "test", "tmp", "temp")
+    # Cost centres look like this (a regular expression); "" only asks that there is one.
+    cost_centre_pattern: str = pydantic.Field(default="", max_length=200)
+
+
+class CapacitySettings(Model):
+    # Warn when a pool's allocation passes this share of physical x overcommit (0..1).
+    pool_warning: float = pydantic.Field(default=0.85, gt=0, le=1)
+    # No single tenant may hold more than this share of its pool's allocatable capacity.
+    max_tenant_share: float = pydantic.Field(default=1.0, gt=0, le=1)
+    department_ceilings: dict[fields.DNSLabel, Ceiling] = pydantic.Field(default_factory=dict)
+
+
+class CpuVendor(enum.StrEnum):
+    """Domestic (信创) CPU vendors; each reports one `kubernetes.io/arch`."""
+
+    KUNPENG = "kunpeng"
+    PHYTIUM = "phytium"
+    HYGON = "hygon"
+    ZHAOXIN = "zhaoxin"
+    LOONGSON = "loongson"
+
+
+class PlacementSettings(Model):
+    # Pool -> the CPU vendors its nodes have; declared architectures must match them.
+    cpu_vendors: dict[fields.DNSLabel, tuple[CpuVendor, ...]] = pydantic.Field(
+        default_factory=dict)
+
+
+class PolicySettings(Model):
+    """The `policies:` section of platform.yaml: which rules run, and their thresholds."""
+
+    sets: PolicySets = PolicySets()
+    disabled: tuple[str, ...] = ()  # single policy ids switched off, e.g. standards.contacts
+    security: SecuritySettings = SecuritySettings()
+    standards: StandardsSettings = StandardsSettings()
+    capacity: CapacitySettings = CapacitySettings()
+    placement: PlacementSettings = PlacementSettings()
+
+
 class PlatformSpec(Model):
     pools: tuple[Pool, ...] = pydantic.Field(min_length=1)
     shared_networks: tuple[SharedNetwork, ...] = ()
+    policies: PolicySettings = PolicySettings()
 
 
 class PlatformFile(Model):
@@ -195,3 +276,22 @@ class Tenant(Model):
 def namespace_name(tenant: str, short: str) -> str:
     """Tenant namespaces are prefixed by the tenant, so no two tenants can collide."""
     return f"{tenant}-{short}"
+
+
+# ---- waivers.yaml (optional) --------------------------------------------------
+
+
+class Waiver(Model):
+    """An approved, time-limited exception: one policy does not apply to one tenant."""
+
+    policy: str = pydantic.Field(min_length=1, max_length=100, pattern=r"^[a-z]+\.[a-z0-9-]+$")
+    tenant: fields.DNSLabel
+    reason: str = pydantic.Field(min_length=10, max_length=1000)
+    approver: str = pydantic.Field(min_length=1, max_length=100)
+    expires: datetime.date
+
+
+class WaiverList(Model):
+    api_version: Literal["citycloud.io/v1"]
+    kind: Literal["WaiverList"]
+    waivers: tuple[Waiver, ...] = ()

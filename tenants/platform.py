@@ -22,6 +22,7 @@ class Platform:
     tenants: Mapping[str, models.Tenant]  # by name, sorted
     sources: Mapping[str, sources.Source]  # by file name relative to root
     tenant_files: Mapping[str, str]  # tenant name -> file name
+    waivers: tuple[models.Waiver, ...] = ()  # from the optional waivers.yaml
 
     @property
     def name(self) -> str:
@@ -49,4 +50,5 @@ class Platform:
 
 PLATFORM_FILE = "platform.yaml"
 DEPARTMENTS_FILE = "departments.yaml"
+WAIVERS_FILE = "waivers.yaml"  # optional: approved exceptions to policies
 TENANTS_DIR = "tenants"
