@@ -105,140 +105,128 @@ def _error(file: str, line: int, message: str, code: str, hint: str = "") -> Sou
     return SourceError(diagnostics.Diagnostic(file, line, "", message, code, hint=hint))
 
 
-class _Frame:
-    """A mapping or sequence under construction."""
-
-    __slots__ = ("key", "path", "value")
-
-    def __init__(self, value: dict[Any, Any] | list[Any], path: Path) -> None:
-        self.value = value
-        self.path = path
-        self.key: Any = _NO_KEY  # a mapping's pending key
-
-    def child_path(self) -> Path:
-        if isinstance(self.value, dict):
-            return (*self.path, self.key)
-        return (*self.path, len(self.value))
-
-    def wants_key(self) -> bool:
-        return isinstance(self.value, dict) and self.key is _NO_KEY
-
-    def add(self, value: Any) -> None:
-        if isinstance(self.value, dict):
-            self.value[self.key] = value
-            self.key = _NO_KEY
-        else:
-            self.value.append(value)
-
-
 _NO_KEY = object()
+_STR = "tag:yaml.org,2002:str"
+_WILDCARD = tuple(_Loader.yaml_implicit_resolvers.get(None, ()))
+_RESOLVERS = {first: (*resolvers, *_WILDCARD)
+              for first, resolvers in _Loader.yaml_implicit_resolvers.items() if first is not None}
+_ALIAS_MESSAGE = ("uses YAML anchors or aliases (&, *), which the registry does not allow",
+                  "yaml_alias", "write the values out in full")
+
+
+def _build(text: str, rel: str) -> tuple[Any, dict[Path, int]]:
+    """Plain data and the line of every value, from the parser's events, without recursion.
+
+    This loop runs once per value of every registry file, so it is written flat,
+    with the open collection kept in locals: see bench/validate.py.
+    """
+    loader = _Loader(text)
+    get_event = loader.get_event
+    lines: dict[Path, int] = {}
+    stack: list[tuple[Any, Path, Any]] = []  # the enclosing collections, innermost last
+    container: dict[Any, Any] | list[Any] | None = None  # the open collection; None at the root
+    path: Path = ()  # where `container` is in the document
+    key: Any = _NO_KEY  # the open mapping's key waiting for its value
+    result: Any = None
+    documents = values = 0
+    try:
+        while True:
+            event = get_event()
+            kind = type(event)
+            if kind is events.ScalarEvent or kind is events.MappingStartEvent \
+                    or kind is events.SequenceStartEvent:
+                values += 1
+                line = event.start_mark.line + 1
+                if values > MAX_ITEMS:
+                    raise _error(rel, line, f"holds more than {MAX_ITEMS} values",
+                                 "too_many_values")
+                if event.anchor is not None:
+                    raise _error(rel, line, *_ALIAS_MESSAGE)
+                if kind is events.ScalarEvent:
+                    value = _scalar(loader, event, rel)
+                    if container is None:
+                        lines.setdefault((), line)
+                        result = value
+                    elif type(container) is list:
+                        lines[(*path, len(container))] = line
+                        container.append(value)
+                    elif key is not _NO_KEY:
+                        container[key] = value
+                        key = _NO_KEY
+                    else:  # a key
+                        if value is None or not isinstance(value, str | int | bool):
+                            value = str(value)
+                        child = (*path, value)
+                        if value in container:
+                            where = ".".join(str(part) for part in child)
+                            raise _error(rel, line, f"repeats the key {where!r} (first on line "
+                                         f"{lines[child]})", "duplicate_key", "keep one of them")
+                        lines[child] = line
+                        key = value
+                    continue
+                if len(stack) >= MAX_DEPTH:
+                    raise _error(rel, line, f"nests deeper than {MAX_DEPTH} levels", "too_deep")
+                if container is None:
+                    child = ()
+                elif type(container) is list:
+                    child = (*path, len(container))
+                elif key is _NO_KEY:
+                    raise _error(rel, line, "uses a mapping or list as a key", "complex_key")
+                else:
+                    child = (*path, key)
+                lines.setdefault(child, line)
+                stack.append((container, path, key))
+                container = {} if kind is events.MappingStartEvent else []
+                path, key = child, _NO_KEY
+            elif kind is events.MappingEndEvent or kind is events.SequenceEndEvent:
+                done = container
+                container, path, key = stack.pop()
+                if container is None:
+                    result = done
+                elif type(container) is list:
+                    container.append(done)
+                else:
+                    container[key] = done
+                    key = _NO_KEY
+            elif kind is events.AliasEvent:
+                raise _error(rel, event.start_mark.line + 1, *_ALIAS_MESSAGE)
+            elif kind is events.DocumentStartEvent:
+                documents += 1
+                if documents > 1:
+                    raise _error(rel, event.start_mark.line + 1,
+                                 "holds more than one YAML document", "multiple_documents",
+                                 "keep one document per file; remove the extra '---'")
+            elif event is None or kind is events.StreamEndEvent:
+                break
+    finally:
+        loader.dispose()
+    return result, lines
+
+
+def _scalar(loader: Any, event: events.ScalarEvent, rel: str) -> Any:
+    """A scalar as SafeLoader would construct it; plain text without a parse on the fast path."""
+    value: str = event.value
+    tag = event.tag
+    if tag is None or tag == "!":
+        tag = _STR
+        if event.implicit[0]:
+            for candidate, pattern in _RESOLVERS.get(value[:1], _WILDCARD):
+                if pattern.match(value):
+                    tag = candidate
+                    break
+    if tag == _STR:
+        return value
+    construct = loader.yaml_constructors.get(tag) or loader.yaml_constructors[None]
+    try:
+        return construct(loader, nodes.ScalarNode(tag, value, style=event.style))
+    except yaml.constructor.ConstructorError as err:
+        raise _error(rel, _line(event), f"has a value YAML cannot read: {err.problem}",
+                     "yaml_value") from None
+    except (ValueError, OverflowError):  # int() of 5,000 digits, a 13th month, ...
+        kind = tag.rsplit(":", 1)[-1]
+        raise _error(rel, _line(event), f"has a value that is not a valid {kind}",
+                     "yaml_value", "quote it if it is meant as text") from None
 
 
 def _line(event: events.Event) -> int:
     return event.start_mark.line + 1 if event.start_mark else 0
-
-
-class _Builder:
-    """Turns parser events into plain data, one event at a time, without recursion."""
-
-    def __init__(self, loader: Any, rel: str) -> None:
-        self.loader = loader
-        self.rel = rel
-        self.lines: dict[Path, int] = {}
-        self.stack: list[_Frame] = []
-        self.result: Any = None
-        self.documents = 0
-        self.values = 0
-
-    def feed(self, event: events.Event) -> None:
-        if isinstance(event, events.DocumentStartEvent):
-            self.documents += 1
-            if self.documents > 1:
-                raise self.error(event, "holds more than one YAML document",
-                                 "multiple_documents",
-                                 "keep one document per file; remove the extra '---'")
-        elif isinstance(event, events.AliasEvent):
-            raise self.alias_error(event)
-        elif isinstance(event, events.ScalarEvent):
-            self.count(event)
-            self.scalar(event)
-        elif isinstance(event, events.CollectionStartEvent):
-            self.count(event)
-            self.open(event)
-        elif isinstance(event, events.CollectionEndEvent):
-            done = self.stack.pop()
-            self.place(done.value)
-
-    def count(self, event: events.NodeEvent) -> None:
-        self.values += 1
-        if self.values > MAX_ITEMS:
-            raise self.error(event, f"holds more than {MAX_ITEMS} values", "too_many_values")
-        if event.anchor is not None:
-            raise self.alias_error(event)
-
-    def scalar(self, event: events.ScalarEvent) -> None:
-        value = _scalar(self.loader, event, self.rel)
-        if self.stack and self.stack[-1].wants_key():
-            self.take_key(value, event)
-            return
-        self.lines.setdefault(self.stack[-1].child_path() if self.stack else (), _line(event))
-        self.place(value)
-
-    def open(self, event: events.CollectionStartEvent) -> None:
-        if len(self.stack) >= MAX_DEPTH:
-            raise self.error(event, f"nests deeper than {MAX_DEPTH} levels", "too_deep")
-        if self.stack and self.stack[-1].wants_key():
-            raise self.error(event, "uses a mapping or list as a key", "complex_key")
-        path = self.stack[-1].child_path() if self.stack else ()
-        self.lines.setdefault(path, _line(event))
-        empty: dict[Any, Any] | list[Any] = (
-            {} if isinstance(event, events.MappingStartEvent) else [])
-        self.stack.append(_Frame(empty, path))
-
-    def place(self, value: Any) -> None:
-        if self.stack:
-            self.stack[-1].add(value)
-        else:
-            self.result = value
-
-    def take_key(self, key: Any, event: events.ScalarEvent) -> None:
-        frame = self.stack[-1]
-        if key is None or not isinstance(key, str | int | bool):
-            key = str(key)
-        path = (*frame.path, key)
-        if key in frame.value:
-            where = ".".join(str(p) for p in path)
-            raise self.error(event, f"repeats the key {where!r} (first on line "
-                             f"{self.lines[path]})", "duplicate_key", "keep one of them")
-        frame.key = key
-        self.lines[path] = _line(event)
-
-    def alias_error(self, event: events.Event) -> SourceError:
-        return self.error(event, "uses YAML anchors or aliases (&, *), which the registry "
-                          "does not allow", "yaml_alias", "write the values out in full")
-
-    def error(self, event: events.Event, message: str, code: str, hint: str = "") -> SourceError:
-        return _error(self.rel, _line(event), message, code, hint)
-
-
-def _build(text: str, rel: str) -> tuple[Any, dict[Path, int]]:
-    loader = _Loader(text)
-    builder = _Builder(loader, rel)
-    try:
-        while loader.check_event():
-            builder.feed(loader.get_event())
-    finally:
-        loader.dispose()
-    return builder.result, builder.lines
-
-
-def _scalar(loader: Any, event: events.ScalarEvent, rel: str) -> Any:
-    tag = event.tag
-    if tag is None or tag == "!":
-        tag = loader.resolve(nodes.ScalarNode, event.value, event.implicit)
-    node = nodes.ScalarNode(tag, event.value, style=event.style)
-    try:
-        return loader.construct_object(node, deep=True)
-    except yaml.constructor.ConstructorError as err:
-        raise _error(rel, _line(event), f"has a value YAML cannot read: {err.problem}",
-                     "yaml_value") from None
