@@ -130,20 +130,41 @@ def _read_model(path: pathlib.Path, model: type[M], root: pathlib.Path,
         return None
 
 
+# pydantic speaks of Python types; a department writes YAML.
+_MESSAGES = {
+    "tuple_type": "must be a list, such as [a, b]",
+    "list_type": "must be a list, such as [a, b]",
+    "model_type": "must be a mapping of fields",
+    "model_attributes_type": "must be a mapping of fields",
+    "dict_type": "must be a mapping",
+    "missing": "is required",
+}
+
+
 def _from_pydantic(err: pydantic.ValidationError, source: sources.Source,
                    model: type[pydantic.BaseModel]) -> Iterator[Diagnostic]:
-    for error in err.errors(include_input=False, include_url=False):
-        loc = tuple(error["loc"])
-        message, hint = error["msg"], ""
+    """One Diagnostic per mistake: a misspelt field is not also reported as a missing one."""
+    errors = err.errors(include_input=False, include_url=False)
+    locs = [tuple(error["loc"]) for error in errors]
+    found: list[tuple[tuple[Any, ...], Diagnostic]] = []
+    misspelt: set[tuple[Any, ...]] = set()  # fields a misspelt one was matched to
+    for error, loc in zip(errors, locs, strict=True):
+        if error["type"] == "too_short" and any(
+                len(other) > len(loc) and other[:len(loc)] == loc for other in locs):
+            continue  # pydantic counts only the items that validated; their errors say why
+        message, hint = _MESSAGES.get(error["type"], error["msg"]), ""
         if error["type"] == "extra_forbidden":
             known = _known_fields(model, loc[:-1])
             close = difflib.get_close_matches(str(loc[-1]), known, n=1)
             message = "is not a known field"
             hint = f"did you mean {close[0]!r}?" if close else f"known fields: {', '.join(known)}"
-        elif error["type"] == "missing":
-            message = "is required"
-        yield Diagnostic(source.file, source.line_of(loc), _dotted(loc), message,
-                         str(error["type"]), hint=hint)
+            if close:
+                misspelt.add((*loc[:-1], close[0]))
+        found.append((loc, Diagnostic(source.file, source.line_of(loc), _dotted(loc), message,
+                                      str(error["type"]), hint=hint)))
+    for loc, diagnostic in found:
+        if not (diagnostic.code == "missing" and loc in misspelt):
+            yield diagnostic
 
 
 def _known_fields(model: type[pydantic.BaseModel], loc: tuple[Any, ...]) -> list[str]:
