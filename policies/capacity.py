@@ -1,0 +1,124 @@
+"""The capacity set: quotas fit the pools, pools fit their hardware, departments their budget.
+
+A quota is a promise of capacity. The registry may promise more than the
+hardware holds only by the pool's overcommit ratio; beyond that, quotas are
+promises the platform cannot keep. Every figure comes from tenants.capacity,
+which sums Kubernetes quantities as exact Fractions: a pool that is exactly
+full is reported as full, never as 0.0000001 over or under.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from fractions import Fraction
+
+import tenants
+from policies import engine
+from tenants import capacity as capacity_
+from tenants import models, quantities
+
+Diagnostic = engine.Diagnostic
+
+
+def show(resource: str, value: Fraction) -> str:
+    """A figure as people read it: cores for cpu, binary units for bytes."""
+    if resource == "cpu":
+        return f"{quantities.format_cpu(value)} cores"
+    return quantities.format_plain(value)
+
+
+@engine.policy(
+    "capacity.pool-allocatable", set="capacity",
+    title="A pool's quotas never exceed its physical capacity times its overcommit ratio",
+    rationale="Overcommit is a bet that not every tenant uses its whole quota at once; the "
+    "ratio in platform.yaml is how far the platform may bet. Past it, quotas are promises "
+    "the hardware cannot keep, and the first busy day starves every tenant of the pool.")
+def pool_allocatable(platform: tenants.Platform) -> Iterator[Diagnostic]:
+    for index, pool in enumerate(capacity_.report(platform)):
+        for resource, usage in pool.usage.items():
+            if usage.allocated > usage.allocatable:
+                yield engine.platform_finding(
+                    platform, ("spec", "pools", index, "capacity", resource),
+                    f"pool {pool.pool.name!r} hands out {show(resource, usage.allocated)} of "
+                    f"{resource}, {show(resource, -usage.headroom)} more than its "
+                    f"{show(resource, usage.allocatable)} (physical x overcommit)",
+                    hint="add hardware, or shrink or move tenants of this pool")
+
+
+@engine.policy(
+    "capacity.pool-headroom", set="capacity", severity=engine.Severity.WARNING,
+    title="A pool keeps headroom: warn when its quotas pass a share of what it can give",
+    rationale="Buying and racking servers takes months; the warning gives the platform that "
+    "time before a pool is full and new departments have to wait.",
+    settings=("capacity.poolWarning",))
+def pool_headroom(platform: tenants.Platform) -> Iterator[Diagnostic]:
+    threshold = capacity_.ratio(engine.settings(platform).capacity.pool_warning)
+    for index, pool in enumerate(capacity_.report(platform)):
+        for resource, usage in pool.usage.items():
+            if usage.allocatable * threshold < usage.allocated <= usage.allocatable:
+                yield engine.platform_finding(
+                    platform, ("spec", "pools", index, "capacity", resource),
+                    f"pool {pool.pool.name!r} has handed out {usage.ratio:.1%} of its "
+                    f"{resource} ({show(resource, usage.headroom)} left), above the "
+                    f"{float(threshold):.0%} warning line",
+                    hint="plan more capacity for this pool")
+
+
+@engine.policy(
+    "capacity.tenant-fits", set="capacity",
+    title="A tenant's quota fits within its share of its pool (physical x overcommit)",
+    rationale="A quota larger than the pool can give is never schedulable, and one tenant "
+    "holding most of a shared pool leaves the other departments waiting on it. "
+    "policies.capacity.maxTenantShare caps the share one tenant may hold.",
+    settings=("capacity.maxTenantShare",))
+def tenant_fits(platform: tenants.Platform) -> Iterator[Diagnostic]:
+    share = capacity_.ratio(engine.settings(platform).capacity.max_tenant_share)
+    pools = {p.pool.name: p for p in capacity_.report(platform)}
+    for tenant in platform.tenants.values():
+        pool = pools[tenant.spec.pool]
+        for resource, usage in pool.usage.items():
+            asked = capacity_.tenant_quota(tenant, resource)
+            limit = usage.allocatable * share
+            if asked > limit:
+                part = "" if share == 1 else f"{float(share):.0%} of "
+                yield engine.tenant_finding(
+                    platform, tenant, ("spec", "quota", resource),
+                    f"asks for {show(resource, asked)} of {resource}, more than "
+                    f"{show(resource, limit)} ({part}pool {pool.pool.name!r}'s physical x "
+                    "overcommit)", hint="split the system across tenants, or ask for less")
+
+
+@engine.policy(
+    "capacity.department-ceiling", set="capacity",
+    title="A department's tenants together stay within its ceiling",
+    rationale="The city funds each department's share of the cloud; a ceiling in "
+    "platform.yaml turns that budget into a limit, so one department's growth is a decision "
+    "and not an accident.",
+    settings=("capacity.departmentCeilings",))
+def department_ceiling(platform: tenants.Platform) -> Iterator[Diagnostic]:
+    ceilings = engine.settings(platform).capacity.department_ceilings
+    for code, ceiling in ceilings.items():
+        held = [t for t in platform.tenants.values() if t.department == code]
+        for resource in capacity_.RESOURCES:
+            limit: quantities.Quantity | None = getattr(ceiling, resource)
+            if limit is None:
+                continue
+            total = _department_total(platform, held, resource)
+            if total > limit.value:
+                largest = sorted(held, key=lambda t: capacity_.tenant_quota(t, resource),
+                                 reverse=True)[:3]
+                yield engine.platform_finding(
+                    platform, ("spec", "policies", "capacity", "departmentCeilings", code,
+                               resource),
+                    f"department {code!r} holds {show(resource, total)} of {resource}, above "
+                    f"its ceiling of {show(resource, limit.value)} (largest: "
+                    f"{', '.join(t.name for t in largest)})",
+                    hint="raise the ceiling with the budget's approval, or shrink tenants")
+
+
+def _department_total(platform: tenants.Platform, held: list[models.Tenant],
+                      resource: str) -> Fraction:
+    """What a department holds across pools: tenants.capacity's exact sum per pool, added."""
+    totals = (capacity_.pool_capacity(pool, [t for t in held if t.spec.pool == name])
+              .usage[resource].allocated for name, pool in platform.pools.items())
+    return sum(totals, Fraction(0))

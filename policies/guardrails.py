@@ -1,0 +1,244 @@
+"""Pool guardrails: the policies' lines, held inside the cluster by the API server itself.
+
+The registry policies check what departments ask for; the guardrails check
+what tenants then do with their namespaces. They are native
+ValidatingAdmissionPolicy objects (CEL, admissionregistration.k8s.io/v1), so
+no extra controller runs and nothing can be down when a pod is created. Each
+pool gets its own set, because the facts differ per pool (registries, node
+selector, architectures) and are written into the CEL as literals. Bindings
+select a pool's tenant namespaces by the labels tenants.render puts on them
+(policies.placement checks that every namespace is selected).
+
+The pool stacks call `render_pool_guardrails` and apply what it returns.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+from typing import Any
+
+import tenants
+from policies import engine
+from tenants import models, render
+
+API_VERSION = "admissionregistration.k8s.io/v1"
+LABEL_GUARDRAIL = "citycloud.io/guardrail"
+ANNOTATION_OWNERS = "citycloud.io/owners"
+Manifest = dict[str, Any]
+
+_CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
+_POD_RESOURCES = ("pods", "pods/ephemeralcontainers")
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    name: str  # short, e.g. "no-privileged"; the objects are citycloud-<pool>-<name>
+    policy: str  # the registry policy this rule holds in the cluster, for `policies explain`
+    resources: tuple[tuple[str, str, tuple[str, ...]], ...]  # (group, version, resources)
+    operations: tuple[str, ...]
+    validations: tuple[tuple[str, str], ...]  # (CEL expression, message)
+    variables: tuple[tuple[str, str], ...] = ()
+    min_classification: int = 1  # bind only namespaces of this MLPS level and above
+
+
+def pool_selector(pool: models.Pool) -> dict[str, str]:
+    """The labels every guardrail binding of a pool selects namespaces by."""
+    return {render.LABEL_POOL: pool.name, "app.kubernetes.io/managed-by": render.MANAGED_BY}
+
+
+def cel(value: Any) -> str:
+    """A CEL literal of a string, or a list or map of strings (JSON's syntax is CEL's here)."""
+    return json.dumps(value, ensure_ascii=True)
+
+
+def _each_container(test: str) -> str:
+    """`test` (over container `c`) holds for every container of the pod, of any list."""
+    return " && ".join(f"(!has(object.spec.{field}) || object.spec.{field}.all(c, {test}))"
+                       for field in _CONTAINER_LISTS)
+
+
+def _pod_flag_off(flag: str) -> str:
+    return f"!has(object.spec.{flag}) || object.spec.{flag} == false"
+
+
+def no_privileged(min_level: int) -> Rule:
+    return Rule(
+        "no-privileged", "security.pod-security", (("", "v1", _POD_RESOURCES),),
+        ("CREATE", "UPDATE"),
+        (
+            (_each_container("!has(c.securityContext) || !has(c.securityContext.privileged) "
+                             "|| c.securityContext.privileged == false"),
+             f"MLPS level {min_level}+ namespaces run no privileged containers"),
+            (_pod_flag_off("hostPID"),
+             f"MLPS level {min_level}+ namespaces may not share the host's process namespace"),
+            (_pod_flag_off("hostIPC"),
+             f"MLPS level {min_level}+ namespaces may not share the host's IPC namespace"),
+            (_pod_flag_off("hostNetwork"),
+             f"MLPS level {min_level}+ namespaces may not use the host's network"),
+        ),
+        min_classification=min_level,
+    )
+
+
+def approved_images(pool: models.Pool) -> Rule:
+    registries = [r.rstrip("/") for r in pool.image_registries]
+    return Rule(
+        "approved-images", "security.image-registries", (("", "v1", _POD_RESOURCES),),
+        ("CREATE", "UPDATE"),
+        ((_each_container("has(c.image) && variables.registries.exists(r, "
+                          "c.image.startsWith(r + '/'))"),
+          f"images of pool {pool.name} come only from its approved registries: "
+          f"{', '.join(registries) or '(none approved)'}"),),
+        variables=(("registries", cel(registries)),),
+    )
+
+
+def pool_placement(pool: models.Pool, *, platform: tenants.Platform) -> Rule:
+    own = dict(sorted(pool.placement.node_selector.items()))
+    foreign = sorted({(k, v) for other in platform.pools.values() if other.name != pool.name
+                      for k, v in other.placement.node_selector.items() if own.get(k) != v})
+    selector = ", ".join(f"{k}={v}" for k, v in own.items())
+    archs = [a.value for a in pool.placement.architectures]
+    node_selector = "object.spec.nodeSelector"
+    return Rule(
+        "pool-placement", "placement.pool-isolation", (("", "v1", ("pods",)),), ("CREATE",),
+        (
+            (f"variables.wanted.all(k, has({node_selector}) && k in {node_selector} && "
+             f"{node_selector}[k] == variables.wanted[k])",
+             f"pods of pool {pool.name} must set nodeSelector {selector}"),
+            (f"!has({node_selector}) || !variables.foreign.exists(p, p[0] in {node_selector} "
+             f"&& {node_selector}[p[0]] == p[1])",
+             f"pods of pool {pool.name} may not select another pool's nodes"),
+            (f"!has({node_selector}) || !('kubernetes.io/arch' in {node_selector}) || "
+             f"{node_selector}['kubernetes.io/arch'] in variables.architectures",
+             f"pool {pool.name} has only {', '.join(archs)} nodes"),
+        ),
+        variables=(("wanted", cel(own)), ("foreign", cel([list(p) for p in foreign])),
+                   ("architectures", cel(archs))),
+    )
+
+
+def no_host_network() -> Rule:
+    ports = ("(!has(c.ports) || c.ports.all(p, !has(p.hostPort) || p.hostPort == 0))")
+    return Rule(
+        "no-host-network", "security.default-deny", (("", "v1", ("pods",)),),
+        ("CREATE", "UPDATE"),
+        ((_pod_flag_off("hostNetwork"),
+          "tenant pods may not use the host's network: ask for a network in the registry"),
+         (" && ".join(f"(!has(object.spec.{f}) || object.spec.{f}.all(c, {ports}))"
+                      for f in ("containers", "initContainers")),
+          "tenant pods may not open host ports: ask the platform for an ingress")),
+    )
+
+
+def no_network_attachments() -> Rule:
+    return Rule(
+        "no-network-attachments", "security.default-deny",
+        (("k8s.cni.cncf.io", "*", ("network-attachment-definitions",)),), ("CREATE", "UPDATE"),
+        (("false", "tenants may not create their own network plumbing (Multus "
+                   "NetworkAttachmentDefinitions): networks are asked for in the registry"),),
+    )
+
+
+def no_exposed_services() -> Rule:
+    return Rule(
+        "no-exposed-services", "security.default-deny", (("", "v1", ("services",)),),
+        ("CREATE", "UPDATE"),
+        (("!has(object.spec.type) || !(object.spec.type in ['NodePort', 'LoadBalancer'])",
+          "tenant services may not be NodePort or LoadBalancer: the platform's ingress "
+          "exposes services"),
+         ("!has(object.spec.externalIPs) || size(object.spec.externalIPs) == 0",
+          "tenant services may not claim externalIPs")),
+    )
+
+
+def tenant_rolebindings() -> Rule:
+    annotations = "namespaceObject.metadata.annotations"
+    labels = "namespaceObject.metadata.labels"
+    subject_ok = (
+        "s.kind == 'Group' ? s.name in variables.owners : "
+        "(s.kind == 'ServiceAccount' && variables.tenant != '' && "
+        "(has(s.__namespace__) && s.__namespace__ != '' ? s.__namespace__ : request.namespace)"
+        ".startsWith(variables.tenant + '-'))")
+    return Rule(
+        "tenant-rolebindings", "security.cross-department-rights",
+        (("rbac.authorization.k8s.io", "v1", ("rolebindings",)),), ("CREATE", "UPDATE"),
+        ((f"!has(object.subjects) || object.subjects.all(s, {subject_ok})",
+          "RoleBindings in a tenant namespace may bind only the tenant's owner groups "
+          f"({ANNOTATION_OWNERS}) and service accounts of the tenant's own namespaces"),),
+        variables=(
+            ("owners", f"has({annotations}) && '{ANNOTATION_OWNERS}' in {annotations} ? "
+                       f"{annotations}['{ANNOTATION_OWNERS}'].split(',') : []"),
+            ("tenant", f"has({labels}) && '{render.LABEL_TENANT}' in {labels} ? "
+                       f"{labels}['{render.LABEL_TENANT}'] : ''"),
+        ),
+    )
+
+
+def encrypted_volumes(classes: tuple[str, ...], min_level: int) -> Rule:
+    return Rule(
+        "encrypted-volumes", "security.encrypted-storage",
+        (("", "v1", ("persistentvolumeclaims",)),), ("CREATE",),
+        (("has(object.spec.storageClassName) && object.spec.storageClassName in "
+          "variables.classes",
+          f"volumes of MLPS level {min_level}+ namespaces use a storage class encrypted at "
+          f"rest: {', '.join(classes)}"),),
+        variables=(("classes", cel(list(classes))),),
+        min_classification=min_level,
+    )
+
+
+def rules(pool: models.Pool, *, platform: tenants.Platform) -> list[Rule]:
+    security = engine.settings(platform).security
+    level = security.restricted_from_level
+    found = [no_privileged(level), approved_images(pool),
+             pool_placement(pool, platform=platform), no_host_network(),
+             no_network_attachments(), no_exposed_services(), tenant_rolebindings()]
+    classes = security.encrypted_storage_classes.get(pool.name)
+    if classes:
+        found.append(encrypted_volumes(classes, level))
+    return found
+
+
+def render_pool_guardrails(pool: models.Pool, *, platform: tenants.Platform) -> list[Manifest]:
+    """The ValidatingAdmissionPolicy and binding of every guardrail of one pool."""
+    objects: list[Manifest] = []
+    for rule in rules(pool, platform=platform):
+        name = f"citycloud-{pool.name}-{rule.name}"
+        metadata = {"name": name, "labels": {**pool_selector(pool), LABEL_GUARDRAIL: rule.name},
+                    "annotations": {"citycloud.io/policy": rule.policy}}
+        objects.append(_policy(rule, metadata))
+        objects.append(_binding(rule, copy.deepcopy(metadata), pool=pool))
+    return objects
+
+
+def _policy(rule: Rule, metadata: dict[str, Any]) -> Manifest:
+    spec: dict[str, Any] = {
+        "failurePolicy": "Fail",
+        "matchConstraints": {"resourceRules": [
+            {"apiGroups": [group], "apiVersions": [version], "operations": list(rule.operations),
+             "resources": list(resources), "scope": "Namespaced"}
+            for group, version, resources in rule.resources]},
+        "validations": [{"expression": expression, "message": message, "reason": "Forbidden"}
+                        for expression, message in rule.validations],
+    }
+    if rule.variables:
+        spec["variables"] = [{"name": n, "expression": e} for n, e in rule.variables]
+    return {"apiVersion": API_VERSION, "kind": "ValidatingAdmissionPolicy",
+            "metadata": metadata, "spec": spec}
+
+
+def _binding(rule: Rule, metadata: dict[str, Any], *, pool: models.Pool) -> Manifest:
+    selector: dict[str, Any] = {"matchLabels": pool_selector(pool)}
+    if rule.min_classification > 1:
+        selector["matchExpressions"] = [{
+            "key": render.LABEL_CLASSIFICATION, "operator": "In",
+            "values": [str(level) for level in range(rule.min_classification, 5)]}]
+    return {"apiVersion": API_VERSION, "kind": "ValidatingAdmissionPolicyBinding",
+            "metadata": metadata, "spec": {
+                "policyName": metadata["name"],
+                # Audit as well as deny: every refused attempt lands in the API audit log.
+                "validationActions": ["Deny", "Audit"],
+                "matchResources": {"namespaceSelector": selector}}}

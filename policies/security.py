@@ -1,0 +1,318 @@
+"""The security set: what 等保 2.0 (MLPS) asks of a tenant on a shared government cloud.
+
+The source documents promise departments a cloud "under shared security
+policies"; these are those policies, checked on the registry before anything
+is applied. Some check the department's request (owners, networks, level vs.
+pool); others check what tenants.render makes of it, so that a change to the
+renderer cannot quietly weaken isolation for every tenant at once. The pool
+guardrails (policies.guardrails) hold the same lines inside the cluster.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+
+import tenants
+from policies import engine
+from tenants import fields, models, render
+
+Diagnostic = engine.Diagnostic
+
+# Address space a tenant's allow rules may reach: private, shared or carrier-grade NAT
+# ranges. Public addresses are reached only through the platform's internet zone.
+PRIVATE_RANGES = tuple(ipaddress.ip_network(n) for n in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"))
+_PSS_ORDER = ("privileged", "baseline", "restricted")
+
+
+def required_pod_security(classification: int, *, restricted_from: int) -> str:
+    return "restricted" if classification >= restricted_from else "baseline"
+
+
+@engine.policy(
+    "security.mlps-pool", set="security",
+    title="A tenant's MLPS level is one its pool is built for; level 4 needs a dedicated pool",
+    rationale="等保 2.0 grades systems 1-4 and each pool is assessed (测评) up to a level, "
+    "its maxClassification. A level-3 system on a pool assessed for level 2 is out of "
+    "compliance the day it lands. Level 4 systems need a pool of their own, shared with no "
+    "other department.")
+def mlps_pool(platform: tenants.Platform) -> Iterator[Diagnostic]:
+    departments_by_pool: dict[str, set[str]] = {}
+    for tenant in platform.tenants.values():
+        departments_by_pool.setdefault(tenant.spec.pool, set()).add(tenant.department)
+    for tenant in platform.tenants.values():
+        pool = platform.pools[tenant.spec.pool]
+        level = tenant.spec.classification
+        if level > pool.max_classification:
+            yield engine.tenant_finding(
+                platform, tenant, ("spec", "classification"),
+                f"MLPS level {level} is above what pool {pool.name!r} is assessed for "
+                f"(maxClassification {pool.max_classification})",
+                hint=_pool_hint(platform, level))
+        if level == 4 and not pool.dedicated:
+            yield engine.tenant_finding(
+                platform, tenant, ("spec", "pool"),
+                f"MLPS level 4 needs a dedicated pool; {pool.name!r} is shared",
+                hint="put the tenant on a pool with 'dedicated: true'")
+        others = departments_by_pool[pool.name] - {tenant.department}
+        if pool.dedicated and others:
+            yield engine.tenant_finding(
+                platform, tenant, ("spec", "pool"),
+                f"pool {pool.name!r} is dedicated, yet it also holds tenants of "
+                f"{', '.join(sorted(others))}", hint="a dedicated pool serves one department")
+
+
+def _pool_hint(platform: tenants.Platform, level: int) -> str:
+    fit = [p.name for p in platform.pools.values() if p.max_classification >= level]
+    return f"move it to {' or '.join(fit)}" if fit else f"no pool is assessed for level {level}"
+
+
+@engine.policy(
+    "security.pod-security", set="security",
+    title="Namespaces enforce Pod Security 'restricted' from MLPS level 3, 'baseline' below",
+    rationale="MLPS level 3 asks that privileged operations are controlled; on Kubernetes the "
+    "Pod Security Standards 'restricted' profile is how a namespace refuses root, host access "
+    "and privilege escalation. This policy checks the rendered namespaces, so that no change "
+    "to the renderer lowers the profile of a level-3 tenant.",
+    settings=("security.restrictedFromLevel",), guardrail="no-privileged")
+def pod_security(platform: tenants.Platform) -> Iterator[Diagnostic]:
+    restricted_from = engine.settings(platform).security.restricted_from_level
+    for tenant in platform.tenants.values():
+        want = required_pod_security(tenant.spec.classification, restricted_from=restricted_from)
+        for namespace in _namespaces(platform, tenant):
+            labels = namespace["metadata"].get("labels", {})
+            got = labels.get("pod-security.kubernetes.io/enforce", "privileged")
+            strength = _PSS_ORDER.index(got) if got in _PSS_ORDER else -1
+            if strength < _PSS_ORDER.index(want):
+                yield engine.tenant_finding(
+                    platform, tenant, ("spec", "classification"),
+                    f"namespace {namespace['metadata']['name']} would enforce Pod Security "
+                    f"{got!r}; MLPS level {tenant.spec.classification} needs {want!r}",
+                    hint="tenants.render.pod_security_level must follow the MLPS mapping")
+
+
+@engine.policy(
+    "security.default-deny", set="security",
+    title="Every namespace denies all traffic by default and allows only private networks",
+    rationale="MLPS level 3 for a cloud tenant: tenants' virtual networks are isolated from "
+    "each other. Each namespace starts from a deny-all NetworkPolicy; the explicit allows "
+    "reach DNS, the tenant's own namespaces and networks the registry grants. An allow rule "
+    "to a public address range would be a private internet line; the internet is reached "
+    "through the platform's internet zone only.")
+def default_deny(platform: tenants.Platform) -> Iterator[Diagnostic]:
+    for tenant in platform.tenants.values():
+        objects = engine.rendered(platform, tenant)
+        for namespace in tenant.namespace_names():
+            if not any(_is_default_deny(o) and o["metadata"]["namespace"] == namespace
+                       for o in objects):
+                yield engine.tenant_finding(
+                    platform, tenant, ("spec", "namespaces"),
+                    f"namespace {namespace} would have no default-deny NetworkPolicy",
+                    hint="tenants.render.network_policies must start from default-deny")
+        for cidr in sorted(_allowed_blocks(objects)):
+            network = ipaddress.ip_network(cidr)
+            if not any(_within(network, private) for private in PRIVATE_RANGES):
+                yield engine.tenant_finding(
+                    platform, tenant, _source_of(platform, tenant, network),
+                    f"would allow traffic to {cidr}, which is public address space",
+                    hint="reach the internet through the shared internet zone; private "
+                    "networks use 10/8, 172.16/12, 192.168/16 or fc00::/7")
+
+
+def _is_default_deny(manifest: render.Manifest) -> bool:
+    spec = manifest.get("spec", {})
+    return (manifest["kind"] == "NetworkPolicy" and spec.get("podSelector") == {}
+            and set(spec.get("policyTypes", ())) == {"Ingress", "Egress"}
+            and not spec.get("ingress") and not spec.get("egress"))
+
+
+def _allowed_blocks(objects: list[render.Manifest]) -> set[str]:
+    blocks: set[str] = set()
+    for manifest in objects:
+        if manifest["kind"] != "NetworkPolicy":
+            continue
+        for direction, peers in (("egress", "to"), ("ingress", "from")):
+            for rule in manifest["spec"].get(direction, ()):
+                blocks.update(p["ipBlock"]["cidr"] for p in rule.get(peers, ()) if "ipBlock" in p)
+    return blocks
+
+
+def _within(network: fields.Network, outer: fields.Network) -> bool:
+    return network.version == outer.version and network.subnet_of(outer)  # type: ignore[arg-type]
+
+
+def _source_of(platform: tenants.Platform, tenant: models.Tenant,
+               network: fields.Network) -> tuple[str | int, ...]:
+    for index, own in enumerate(tenant.spec.networks):
+        if own.cidr == network:
+            return ("spec", "networks", index, "cidr")
+    for index, name in enumerate(tenant.spec.egress):
+        if network in platform.shared_networks[name].cidrs:
+            return ("spec", "egress", index)
+    return ("spec",)
+
+
+@engine.policy(
+    "security.cross-department-rights", set="security",
+    title="A tenant's owners are owner groups of its own department",
+    rationale="One department never gets rights in another department's namespaces: the "
+    "owner RoleBinding makes every listed group an admin of the tenant. departments.yaml says "
+    "which groups speak for a department; a group of another department, or one nobody "
+    "declared, would hand a department's data to someone outside it.",
+    guardrail="tenant-rolebindings")
+def cross_department_rights(platform: tenants.Platform) -> Iterator[Diagnostic]:
+    owner_of = {group: d.code for d in platform.departments.values() for group in d.owners}
+    for tenant in platform.tenants.values():
+        department = platform.departments.get(tenant.department)
+        allowed = set(department.owners) if department else set()
+        for index, group in enumerate(tenant.spec.owners):
+            if group in allowed:
+                continue
+            other = owner_of.get(group)
+            message = (f"group {group!r} owns department {other!r}, not {tenant.department!r}"
+                       if other else f"group {group!r} is not an owner group of any department")
+            yield engine.tenant_finding(
+                platform, tenant, ("spec", "owners", index), message,
+                hint=f"use one of {', '.join(sorted(allowed))}, or add the group to "
+                f"{tenant.department}'s owners in departments.yaml")
+        for manifest in engine.rendered(platform, tenant):
+            if manifest["kind"] != "RoleBinding":
+                continue
+            for subject in manifest.get("subjects", ()):
+                if subject.get("kind") != "Group" or subject.get("name") not in tenant.spec.owners:
+                    yield engine.tenant_finding(
+                        platform, tenant, ("spec", "owners"),
+                        f"RoleBinding {manifest['metadata']['name']} in "
+                        f"{manifest['metadata']['namespace']} would bind {subject.get('kind')} "
+                        f"{subject.get('name')!r}, which is not an owner of the tenant")
+
+
+@engine.policy(
+    "security.image-registries", set="security",
+    title="Every pool with tenants approves its own image registries, none of them public",
+    rationale="Images are code that runs inside the government network. Each pool names the "
+    "registries it trusts (scanned, signed, mirrored in the city); the pool guardrail refuses "
+    "any other image. A pool with none approved cannot run anything, and a public hub makes "
+    "the approval meaningless.",
+    settings=("security.publicRegistries",), guardrail="approved-images")
+def image_registries(platform: tenants.Platform) -> Iterator[Diagnostic]:
+    public = engine.settings(platform).security.public_registries
+    used = {t.spec.pool for t in platform.tenants.values()}
+    for index, pool in enumerate(platform.spec.spec.pools):
+        if pool.name not in used:
+            continue
+        if not pool.image_registries:
+            yield engine.platform_finding(
+                platform, ("spec", "pools", index, "name"),
+                f"pool {pool.name!r} holds tenants but approves no image registry",
+                hint="add imageRegistries: [registry.example.gov.cn] to the pool")
+        for number, registry in enumerate(pool.image_registries):
+            host = registry.split("/", 1)[0]
+            problem = ""
+            if "://" in registry or "*" in registry or not host or "." not in host:
+                problem = "is not a registry host such as registry.gov.example.cn[/path]"
+            elif host in public:
+                problem = "is a public registry outside the city's control"
+            if problem:
+                yield engine.platform_finding(
+                    platform, ("spec", "pools", index, "imageRegistries", number),
+                    f"image registry {registry!r} of pool {pool.name!r} {problem}",
+                    hint="mirror the images you need into the city's registry")
+
+
+@engine.policy(
+    "security.encrypted-storage", set="security",
+    title="Pools that hold MLPS level 3+ tenants offer storage classes encrypted at rest",
+    rationale="MLPS level 3 asks that important data is stored encrypted (存储保密性). The pool "
+    "guardrail lets volumes of level-3 namespaces use only the storage classes named in "
+    "policies.security.encryptedStorageClasses, so each such pool must name at least one.",
+    settings=("security.encryptedStorageClasses", "security.restrictedFromLevel"),
+    guardrail="encrypted-volumes")
+def encrypted_storage(platform: tenants.Platform) -> Iterator[Diagnostic]:
+    config = engine.settings(platform).security
+    for index, pool in enumerate(platform.spec.spec.pools):
+        high = [t.name for t in platform.tenants_in(pool.name)
+                if t.spec.classification >= config.restricted_from_level]
+        if high and not config.encrypted_storage_classes.get(pool.name):
+            yield engine.platform_finding(
+                platform, ("spec", "pools", index, "name"),
+                f"pool {pool.name!r} holds {len(high)} tenant(s) of MLPS level "
+                f"{config.restricted_from_level}+ ({', '.join(high[:3])}"
+                f"{', ...' if len(high) > 3 else ''}) but names no encrypted storage class",
+                hint=f"set policies.security.encryptedStorageClasses.{pool.name}: [<class>]")
+
+
+@engine.policy(
+    "security.audit-annotations", set="security",
+    title="Namespaces name their owners and department, and record Pod Security violations",
+    rationale="Privileged operations are audited (MLPS level 3); Guiyang's 'data iron cage' "
+    "asks that every use of power is traceable. Each namespace carries who owns it and which "
+    "department answers for it, and audits and warns at its Pod Security level, so an audit "
+    "log entry leads to a responsible department without a lookup elsewhere.")
+def audit_annotations(platform: tenants.Platform) -> Iterator[Diagnostic]:
+    for tenant in platform.tenants.values():
+        for namespace in _namespaces(platform, tenant):
+            metadata = namespace["metadata"]
+            annotations = metadata.get("annotations", {})
+            labels = metadata.get("labels", {})
+            missing = [key for key in ("citycloud.io/owners", "citycloud.io/department-name")
+                       if not annotations.get(key)]
+            enforce = labels.get("pod-security.kubernetes.io/enforce")
+            missing += [f"pod-security.kubernetes.io/{mode}={enforce}" for mode in ("audit", "warn")
+                        if labels.get(f"pod-security.kubernetes.io/{mode}") != enforce]
+            if missing:
+                yield engine.tenant_finding(
+                    platform, tenant, ("metadata", "name"),
+                    f"namespace {metadata['name']} would lack {', '.join(missing)}",
+                    hint="tenants.render.namespace_object must set them")
+
+
+@engine.policy(
+    "security.management-network", set="security",
+    title="No tenant network reaches the platform's management networks",
+    rationale="MLPS level 3 for a cloud: management traffic is separate from tenant traffic. "
+    "A tenant network or shared network overlapping a management network would let business "
+    "systems reach the consoles, BMCs and API endpoints that run the platform.",
+    settings=("security.managementNetworks",))
+def management_network(platform: tenants.Platform) -> Iterator[Diagnostic]:
+    management = engine.settings(platform).security.management_networks
+    if not management:
+        return
+    for tenant in platform.tenants.values():
+        reached: list[tuple[tuple[str | int, ...], fields.Network]] = [
+            (("spec", "networks", i, "cidr"), n.cidr) for i, n in enumerate(tenant.spec.networks)]
+        reached += [(("spec", "egress", i), cidr) for i, name in enumerate(tenant.spec.egress)
+                    for cidr in platform.shared_networks[name].cidrs]
+        for path, cidr in reached:
+            for mgmt in management:
+                if cidr.version == mgmt.version and cidr.overlaps(mgmt):
+                    yield engine.tenant_finding(
+                        platform, tenant, path,
+                        f"{cidr} overlaps management network {mgmt}",
+                        hint="management traffic stays apart; pick another range")
+
+
+@engine.policy(
+    "security.tenant-prefix", set="security",
+    title="No tenant's name begins with another tenant's name and a hyphen",
+    rationale="Tenant namespaces are '<tenant>-<name>'. The RoleBinding guardrail tells a "
+    "tenant's own service accounts from others' by that prefix, inside the cluster where it "
+    "cannot read the registry. If 'wh-a-b' and 'wh-a' were both tenants, namespace 'wh-a-b-x' "
+    "would look like wh-a's, and wh-a could grant rights to it.",
+    guardrail="tenant-rolebindings")
+def tenant_prefix(platform: tenants.Platform) -> Iterator[Diagnostic]:
+    names = set(platform.tenants)
+    for tenant in platform.tenants.values():
+        parts = tenant.name.split("-")
+        for end in range(1, len(parts)):
+            prefix = "-".join(parts[:end])
+            if prefix in names:
+                yield engine.tenant_finding(
+                    platform, tenant, ("metadata", "name"),
+                    f"name starts with '{prefix}-', so its namespaces could pass for "
+                    f"tenant {prefix!r}'s", hint="rename one of the two tenants")
+
+
+def _namespaces(platform: tenants.Platform, tenant: models.Tenant) -> list[render.Manifest]:
+    return [o for o in engine.rendered(platform, tenant) if o["kind"] == "Namespace"]
