@@ -11,6 +11,7 @@ import traceback
 
 import tenants
 from cli import output
+from policies import network_plans
 
 OK = 0
 VIOLATIONS = 1
@@ -22,6 +23,7 @@ EXIT_CODES: dict[type[Exception], int] = {
     tenants.RegistryError: INVALID,
     tenants.scaffold.ScaffoldError: INVALID,
     tenants.manifests.ManifestDirError: INVALID,
+    network_plans.AllocationError: INVALID,
 }
 
 

@@ -7,7 +7,7 @@ catalogue `citycloud policies` shows) and `render_pool_guardrails` (the pool
 stacks).
 """
 
-from policies import capacity, engine, guardrails, placement, security, standards, waivers
+from policies import capacity, engine, guardrails, networks, placement, security, standards, waivers
 from policies.engine import POLICIES, Policy, PolicyViolations, Report, Waived, evaluate
 from policies.guardrails import render_pool_guardrails
 
@@ -21,6 +21,7 @@ __all__ = [
     "engine",
     "evaluate",
     "guardrails",
+    "networks",
     "placement",
     "render_pool_guardrails",
     "security",

@@ -180,6 +180,8 @@ class PolicySettings(Model):
 class PlatformSpec(Model):
     pools: tuple[Pool, ...] = pydantic.Field(min_length=1)
     shared_networks: tuple[SharedNetwork, ...] = ()
+    # Where department networks are carved from ('networks allocate'); none = RFC 1918 + ULA.
+    address_pools: tuple[fields.CIDR, ...] = pydantic.Field(default=(), max_length=1000)
     policies: PolicySettings = PolicySettings()
 
 

@@ -1,0 +1,358 @@
+"""The network policy set: no department builds its own duplicate private network.
+
+Since 2009 national policy has been to approve no new department-specific
+business network (业务专网) and to carry them on the e-government extranet
+instead; the unified cloud exists to end "烟囱林立、信息孤岛". A tenant's
+requested network is therefore refused when its range collides with a shared
+network or with anyone else's, when a shared network already serves its
+purpose, and when another department already runs one of the same purpose
+into the same sites. Same-purpose networks of several departments are
+reported as consolidation candidates.
+
+Every segment of the platform (each CIDR of a shared network, each tenant
+network) is collected once as a `Segment` that knows its file:line, and
+overlaps come from the sort-and-sweep in `_prefixes`, so a city of any size
+costs O(n log n), never every pair.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import datetime
+import ipaddress
+from collections.abc import Iterable, Iterator, Sequence
+
+import tenants
+from policies import _prefixes, engine
+from tenants import diagnostics, fields
+
+Diagnostic = diagnostics.Diagnostic
+SET = "network"
+SHOWN = 3  # other networks named in one finding; the rest are counted
+
+# Where department networks live when platform.yaml declares no addressPools:
+# RFC 1918, and the locally assigned half of IPv6 unique local addresses (RFC 4193;
+# fc00::/8 is reserved for a central registry that was never set up).
+PRIVATE_SPACE: tuple[fields.Network, ...] = (
+    ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("172.16.0.0/12"),
+    ipaddress.ip_network("192.168.0.0/16"), ipaddress.ip_network("fd00::/8"))
+
+EXTRANET_PURPOSE = "e-government"  # the shared network carrying this is the e-gov extranet
+
+
+@dataclasses.dataclass(frozen=True)
+class Segment:
+    """One registered range: a CIDR of a shared network, or one tenant network."""
+
+    network: fields.Network
+    name: str  # the tenant's network name, or the shared network's name
+    purposes: tuple[str, ...]
+    sites: tuple[str, ...]
+    file: str
+    line: int  # of the CIDR
+    path: tuple[str | int, ...]  # of the entry in its file, e.g. ("spec", "networks", 0)
+    tenant: str = ""  # "" for a shared network
+    department: str = ""
+
+    @property
+    def shared(self) -> bool:
+        return not self.tenant
+
+    @property
+    def purpose(self) -> str:
+        return self.purposes[0]
+
+    @property
+    def label(self) -> str:
+        if self.shared:
+            return f"shared network {self.name} ({self.network}, {self.file}:{self.line})"
+        return (f"network {self.name!r} {self.network} of {self.tenant} "
+                f"({self.file}:{self.line})")
+
+    def finding(self, platform: tenants.Platform, message: str, *, code: str, hint: str,
+                at: str = "cidr") -> Diagnostic:
+        """A finding pointing at this entry's `at` field (a shared CIDR points at itself)."""
+        path = self.path if self.shared else (*self.path, at)
+        file, line = platform.where(self.file, *path)
+        return Diagnostic(file, line, _dotted(path), message, code, hint=hint,
+                          tenant=self.tenant)
+
+
+def _dotted(path: Sequence[str | int]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def segments(platform: tenants.Platform) -> list[Segment]:
+    """Shared networks' CIDRs (in platform.yaml order), then tenant networks by tenant."""
+    found = []
+    for k, shared in enumerate(platform.spec.spec.shared_networks):
+        for m, cidr in enumerate(shared.cidrs):
+            path: tuple[str | int, ...] = ("spec", "sharedNetworks", k, "cidrs", m)
+            file, line = platform.where(tenants.platform.PLATFORM_FILE, *path)
+            found.append(Segment(cidr, shared.name, shared.purposes, shared.sites, file, line,
+                                 path))
+    for tenant in platform.tenants.values():
+        for i, network in enumerate(tenant.spec.networks):
+            path = ("spec", "networks", i)
+            file, line = platform.where_tenant(tenant.name, *path, "cidr")
+            found.append(Segment(network.cidr, network.name, (network.purpose,), network.sites,
+                                 file, line, path, tenant.name, tenant.department))
+    return found
+
+
+def overlaps(found: Sequence[Segment]) -> list[tuple[Segment, Segment]]:
+    """Every overlapping pair of segments, the wider (or the earlier of equals) first."""
+    spans = [_prefixes.of(s.network) for s in found]
+    pairs = _prefixes.overlapping_pairs([s for s, _ in spans], [w for _, w in spans])
+    return [(found[i], found[j]) for i, j in pairs]
+
+
+def ordered(segment: Segment) -> _prefixes.Prefix:
+    """Sort key: by address, IPv4 before IPv6, wider first at the same start."""
+    start, width = _prefixes.of(segment.network)
+    return start, -width
+
+
+def serving(platform: tenants.Platform) -> dict[str, tenants.models.SharedNetwork]:
+    """Purpose -> the first shared network that serves it."""
+    served: dict[str, tenants.models.SharedNetwork] = {}
+    for shared in platform.spec.spec.shared_networks:
+        for purpose in shared.purposes:
+            served.setdefault(purpose, shared)
+    return served
+
+
+def extranet(platform: tenants.Platform) -> tenants.models.SharedNetwork | None:
+    """The e-government extranet: where national policy says department networks go."""
+    return (serving(platform).get(EXTRANET_PURPOSE)
+            or platform.shared_networks.get("e-gov-extranet"))
+
+
+def _allocate_hint(network: fields.Network) -> str:
+    length = network.prefixlen or (24 if network.version == 4 else 48)
+    return (f"ask for a free range: citycloud networks allocate --prefix-length {length} "
+            f"--family {network.version}")
+
+
+def _relation(mine: fields.Network, other: fields.Network) -> str:
+    if mine == other:
+        return "is the same range as"
+    return "lies inside" if mine.subnet_of(other) else "contains"  # type: ignore[arg-type]
+
+
+def _listing(items: Sequence[str]) -> str:
+    more = f" and {len(items) - SHOWN} more" if len(items) > SHOWN else ""
+    return "; ".join(items[:SHOWN]) + more
+
+
+def _overlap_findings(platform: tenants.Platform, *, shared: bool) -> Iterator[Diagnostic]:
+    """One finding per segment, naming the shared (or the tenant) segments it overlaps.
+
+    Tenant segments are reported against whichever kind is asked for; shared
+    segments only against each other (a tenant inside a shared network is the
+    tenant's finding, not the platform's).
+    """
+    hits: dict[Segment, list[Segment]] = collections.defaultdict(list)
+    for a, b in overlaps(segments(platform)):
+        for mine, other in ((a, b), (b, a)):
+            if other.shared == shared and (shared or not mine.shared):
+                hits[mine].append(other)
+    code = "network.overlap-shared" if shared else "network.overlap-private"
+    for mine, others in hits.items():
+        described = [f"{_relation(mine.network, o.network)} {o.label}" for o in others]
+        if mine.shared:
+            hint = "shared networks must not overlap each other; fix the CIDRs in platform.yaml"
+        elif shared:
+            hint = (f"to use {others[0].name}, list it in spec.egress instead; for a private "
+                    f"range, {_allocate_hint(mine.network)}")
+        else:
+            hint = _allocate_hint(mine.network)
+        yield mine.finding(platform, f"{mine.network} {_listing(described)}", code=code,
+                           hint=hint)
+
+
+@engine.policy(
+    "network.overlap-shared", set=SET,
+    title="A private network must not overlap a shared network",
+    rationale="Addresses of the e-government extranet and the other shared networks are "
+    "routed city-wide; a department range inside them breaks routing for everyone and hides "
+    "a private copy of a network the city already runs. Shared networks must not overlap "
+    "each other either.")
+def overlap_shared(platform: tenants.Platform) -> Iterator[Diagnostic]:
+    return _overlap_findings(platform, shared=True)
+
+
+@engine.policy(
+    "network.overlap-private", set=SET,
+    title="A private network must not overlap another tenant's network (IPv4 or IPv6)",
+    rationale="Two segments with overlapping addresses cannot both be routed on the "
+    "platform. Containment counts (a /16 around another's /24); adjacent ranges do not "
+    "overlap, and IPv4 never overlaps IPv6.")
+def overlap_private(platform: tenants.Platform) -> Iterator[Diagnostic]:
+    return _overlap_findings(platform, shared=False)
+
+
+def inside(network: fields.Network, space: Iterable[fields.Network]) -> bool:
+    return any(network.version == pool.version
+               and network.subnet_of(pool)  # type: ignore[arg-type]
+               for pool in space)
+
+
+@engine.policy(
+    "network.address-space", set=SET,
+    title="A private network must lie inside the platform's address pools",
+    rationale="Department networks are carved from the space the platform plans "
+    "(spec.addressPools in platform.yaml; RFC 1918 and IPv6 ULA when none are declared). "
+    "A request outside it is refused, 0.0.0.0/0 or ::/0 above all: that is every address, "
+    "the Internet included, and would overlap every network.")
+def address_space(platform: tenants.Platform) -> Iterator[Diagnostic]:
+    space = pools(platform)
+    for segment in segments(platform):
+        network = segment.network
+        if segment.shared or inside(network, space):
+            continue
+        problem = (f"{network} is the whole IPv{network.version} address space: it would "
+                   "overlap every network, the Internet included" if network.prefixlen == 0
+                   else f"{network} is outside the platform's address pools "
+                   f"({', '.join(map(str, space))})")
+        yield segment.finding(platform, problem, code="network.address-space",
+                              hint=_allocate_hint(network))
+
+
+def pools(platform: tenants.Platform) -> tuple[fields.Network, ...]:
+    """Where department networks come from: spec.addressPools, else private space."""
+    return platform.spec.spec.address_pools or PRIVATE_SPACE
+
+
+@engine.policy(
+    "network.purpose-shared", set=SET,
+    title="No private network for a purpose a shared network already serves",
+    rationale="Since 2009 departments may not build a business network that the "
+    "e-government extranet or another shared network already provides; they reach the "
+    "shared one through spec.egress.")
+def purpose_shared(platform: tenants.Platform) -> Iterator[Diagnostic]:
+    served = serving(platform)
+    names = list(platform.shared_networks)
+    for segment in segments(platform):
+        shared = None if segment.shared else served.get(segment.purpose)
+        if shared is None:
+            continue
+        file, line = platform.where(tenants.platform.PLATFORM_FILE, "spec", "sharedNetworks",
+                                    names.index(shared.name))
+        egress = platform.tenants[segment.tenant].spec.egress
+        hint = (f"drop this network: the tenant already reaches {shared.name} through egress"
+                if shared.name in egress else
+                f"drop this network and add {shared.name!r} to spec.egress")
+        yield segment.finding(
+            platform, f"purpose {segment.purpose!r} is already served by shared network "
+            f"{shared.name} ({', '.join(map(str, shared.cidrs))}, {file}:{line})",
+            code="network.purpose-shared", hint=hint, at="purpose")
+
+
+def by_purpose(platform: tenants.Platform) -> dict[str, list[Segment]]:
+    """Tenant segments by purpose, without purposes a shared network serves: those are
+    refused outright (network.purpose-shared), so grouping them would only repeat it."""
+    served = serving(platform)
+    groups: dict[str, list[Segment]] = collections.defaultdict(list)
+    for segment in segments(platform):
+        if not segment.shared and segment.purpose not in served:
+            groups[segment.purpose].append(segment)
+    return dict(groups)
+
+
+def consolidation_hint(platform: tenants.Platform, purpose: str) -> str:
+    target = extranet(platform)
+    carry = f", or carry it on {target.name}" if target else ""
+    return (f"add one shared network serving {purpose!r} to spec.sharedNetworks in "
+            f"platform.yaml{carry}; see 'citycloud networks report'")
+
+
+@engine.policy(
+    "network.consolidation", set=SET, severity=diagnostics.Severity.WARNING,
+    title="Report purposes for which several departments run private networks",
+    rationale="Several departments each running a network for the same purpose is the "
+    "duplication the unified cloud exists to end; one shared network could carry them all.")
+def consolidation(platform: tenants.Platform) -> Iterator[Diagnostic]:
+    for purpose, group in by_purpose(platform).items():
+        departments = sorted({s.department for s in group})
+        if len(departments) < 2:
+            continue
+        cidrs = ", ".join(str(s.network) for s in sorted(group, key=ordered))
+        for segment in group:
+            others = [d for d in departments if d != segment.department]
+            yield segment.finding(
+                platform, f"consolidation candidate: purpose {purpose!r} is also run by "
+                f"{_listing(others)} ({len(departments)} departments; CIDRs {cidrs})",
+                code="network.consolidation", hint=consolidation_hint(platform, purpose),
+                at="purpose")
+
+
+@engine.policy(
+    "network.same-purpose", set=SET, severity=diagnostics.Severity.WARNING,
+    title="A department holds one network per purpose and address family",
+    rationale="Two networks of one purpose in one department are usually a second line "
+    "nobody decommissioned. An IPv4 and an IPv6 network of one purpose are dual stack, not "
+    "a duplicate, and are not reported.")
+def same_purpose(platform: tenants.Platform) -> Iterator[Diagnostic]:
+    first: dict[tuple[str, str, int], Segment] = {}
+    for group in by_purpose(platform).values():
+        for segment in group:
+            key = (segment.department, segment.purpose, segment.network.version)
+            earlier = first.setdefault(key, segment)
+            if earlier is segment:
+                continue
+            yield segment.finding(
+                platform, f"department {segment.department} already has an "
+                f"IPv{segment.network.version} network of purpose {segment.purpose!r}: "
+                f"{earlier.label}", code="network.same-purpose", at="purpose",
+                hint="merge them into one network, or give each a purpose that says how "
+                "they differ")
+
+
+def site_key(name: str) -> str:
+    """Sites are free text; "Hankou HQ" and "hankou  hq" are the same building."""
+    return " ".join(name.split()).casefold()
+
+
+@engine.policy(
+    "network.functional-duplicate", set=SET,
+    title="No second department network of the same purpose into the same site",
+    rationale="Networks of one purpose reaching the same site but owned by different "
+    "departments are several departments each leasing a line into one building; one "
+    "shared network per site serves them all.")
+def functional_duplicate(platform: tenants.Platform) -> Iterator[Diagnostic]:
+    for purpose, group in by_purpose(platform).items():
+        at_site: dict[str, list[Segment]] = collections.defaultdict(list)
+        for segment in group:
+            for site in {site_key(s) for s in segment.sites}:
+                at_site[site].append(segment)
+        for segment in group:
+            met: dict[Segment, list[str]] = collections.defaultdict(list)
+            for site in sorted({site_key(s) for s in segment.sites}):
+                for other in at_site[site]:
+                    if other.department != segment.department:
+                        met[other].append(site)
+            if not met:
+                continue
+            described = [f"{o.label} at {', '.join(sites)}" for o, sites in met.items()]
+            yield segment.finding(
+                platform, f"functional duplicate: {purpose!r} networks of other departments "
+                f"reach the same sites: {_listing(described)}",
+                code="network.functional-duplicate", at="sites",
+                hint=f"run one network per site: make one of them a shared network serving "
+                f"{purpose!r} in platform.yaml and reach it through spec.egress")
+
+
+def check(platform: tenants.Platform, *, today: datetime.date) -> engine.Report:
+    """The network findings alone, with settings and waivers applied exactly as validate
+    applies them (it is the same evaluation, filtered)."""
+    full = engine.evaluate(platform, today=today)
+    mine = f"{SET}."
+    return engine.Report(
+        tuple(d for d in full.findings if d.code.startswith(mine)),
+        tuple(w for w in full.waived if w.finding.code.startswith(mine)),
+        tuple(p for p in full.policies if p.startswith(mine)))
