@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 import typer.core
 
-from cli import capacity, errors, networks, output, registry, state, tenant
+from cli import capacity, errors, networks, output, policies, registry, state, tenant
 
 VERSION = "0.1.0"
 
@@ -72,6 +72,8 @@ def main_options(
 registry.register(app)
 capacity.register(app)
 app.add_typer(tenant.app, name="tenant", help="Scaffold and manage tenant requests.")
+app.add_typer(policies.app, name="policies",
+              help="The shared policies: list them, and explain why each exists.")
 app.add_typer(networks.app, name="networks", help="Duplicate private networks and free ranges.")
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import traceback
 
+import policies
 import tenants
 from cli import output
+from cli import policies as cli_policies
 from policies import network_plans
 
 OK = 0
@@ -21,6 +23,7 @@ APPLY_FAILED = 3
 # Exceptions of each boundary and the exit code they mean; stacks add theirs here.
 EXIT_CODES: dict[type[Exception], int] = {
     tenants.RegistryError: INVALID,
+    policies.PolicyViolations: VIOLATIONS,
     tenants.scaffold.ScaffoldError: INVALID,
     tenants.manifests.ManifestDirError: INVALID,
     network_plans.AllocationError: INVALID,
@@ -36,6 +39,8 @@ def handle(err: Exception, *, fmt: output.Format, debug: bool) -> int | None:
         output.stderr.print(traceback.format_exc(), markup=False, highlight=False)
     if isinstance(err, tenants.RegistryError):
         output.report_diagnostics(err.diagnostics, fmt, title="registry is invalid")
+    elif isinstance(err, policies.PolicyViolations):
+        cli_policies.print_report(err.report, fmt, title="policy violations")
     elif fmt is output.Format.JSON:
         output.print_json({"ok": False, "error": str(err)})
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import pathlib
 from typing import Annotated
@@ -10,8 +11,10 @@ import typer
 from rich.markup import escape
 from rich.syntax import Syntax
 
+import policies
 import tenants
 from cli import options, output, state
+from cli import policies as cli_policies
 from tenants import plan as plan_
 
 
@@ -34,11 +37,25 @@ def init(
                         f"'citycloud --registry {path} tenant new ...'", highlight=False)
 
 
-def validate(ctx: typer.Context, fmt: options.Output = output.Format.TABLE) -> None:
-    """Check the whole registry: schema, references, names. Exit 2 on invalid input."""
+def validate(
+    ctx: typer.Context,
+    fmt: options.Output = output.Format.TABLE,
+    today: Annotated[datetime.datetime | None, typer.Option(
+        formats=["%Y-%m-%d"], help="Judge waiver expiry as of this day [default: today].")
+    ] = None,
+) -> None:
+    """Check the whole registry, then run the shared policies over it.
+
+    Exit 2 on invalid input (schema, references, names); exit 1 when a policy
+    finds an error that no active waiver in waivers.yaml excuses. Findings are
+    grouped by tenant; 'citycloud policies explain ID' says why a rule exists.
+    """
     platform = state.get(ctx, fmt).platform
+    report = policies.evaluate(platform, today=(today or datetime.datetime.now()).date())
+    if not report.ok:
+        raise policies.PolicyViolations(report)
     summary = {"departments": len(platform.departments), "tenants": len(platform.tenants)}
-    output.report_diagnostics([], fmt, title=f"registry {platform.name} is valid "
+    cli_policies.print_report(report, fmt, title=f"registry {platform.name} is valid "
                               f"({summary['departments']} departments, "
                               f"{summary['tenants']} tenants)", summary=summary)
 
