@@ -110,6 +110,7 @@ _STR = "tag:yaml.org,2002:str"
 _WILDCARD = tuple(_Loader.yaml_implicit_resolvers.get(None, ()))
 _RESOLVERS = {first: (*resolvers, *_WILDCARD)
               for first, resolvers in _Loader.yaml_implicit_resolvers.items() if first is not None}
+_COLLECTION_TAGS = {"!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 _ALIAS_MESSAGE = ("uses YAML anchors or aliases (&, *), which the registry does not allow",
                   "yaml_alias", "write the values out in full")
 
@@ -166,6 +167,9 @@ def _build(text: str, rel: str) -> tuple[Any, dict[Path, int]]:
                     continue
                 if len(stack) >= MAX_DEPTH:
                     raise _error(rel, line, f"nests deeper than {MAX_DEPTH} levels", "too_deep")
+                if event.tag is not None and event.tag not in _COLLECTION_TAGS:
+                    raise _error(rel, line, f"uses the YAML tag {event.tag[:80]!r}, which the "
+                                 "registry does not allow", "yaml_value", "remove the tag")
                 if container is None:
                     child = ()
                 elif type(container) is list:
