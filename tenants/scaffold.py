@@ -14,7 +14,7 @@ import tempfile
 
 import yaml
 
-from tenants import models, schema
+from tenants import ci, models, schema
 from tenants import platform as platform_
 
 MODELINE = "# yaml-language-server: $schema=../../schema/{name}.schema.json\n"
@@ -92,6 +92,7 @@ def init_registry(root: pathlib.Path, *, name: str, department: str) -> list[pat
         platform_.DEPARTMENTS_FILE: DEPARTMENTS_TEMPLATE.format(code=department),
         f"{platform_.TENANTS_DIR}/{department}/.gitkeep": "",
         ".gitignore": GITIGNORE,
+        ci.GITHUB_WORKFLOW_PATH: ci.GITHUB_WORKFLOW,  # validate pull requests, apply merges
     }
     for schema_name, document in schema.documents().items():
         files[f"schema/{schema_name}.schema.json"] = json.dumps(document, indent=2) + "\n"
