@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 import typer.core
 
-from cli import capacity, errors, networks, output, policies, registry, state, tenant
+from cli import audit, capacity, errors, gitops, networks, output, policies, registry, state, tenant
 
 VERSION = "0.1.0"
 
@@ -75,6 +75,8 @@ app.add_typer(tenant.app, name="tenant", help="Scaffold and manage tenant reques
 app.add_typer(policies.app, name="policies",
               help="The shared policies: list them, and explain why each exists.")
 app.add_typer(networks.app, name="networks", help="Duplicate private networks and free ranges.")
+gitops.register(app)
+app.add_typer(audit.app, name="audit", help="The audit trail: log, verify, prune.")
 
 
 def main() -> None:

@@ -146,3 +146,15 @@ def prune(
     output.stdout.print(f"pruned {result.count} record(s); the log now starts after record "
                         f"{result.through} (recorded as #{result.record['seq']})",
                         highlight=False)
+
+
+def record(ctx: typer.Context, *, action: str, target: str, summary: Any = None,
+           state_dir: pathlib.Path | None = None, registry: pathlib.Path | None = None) -> None:
+    """Append a record for a change already made (for `init`, whose state directory exists
+    only once it has succeeded; a failed init must leave nothing behind)."""
+    current = state.get(ctx)
+    repo = registry or current.registry
+    trail.record(state_dir or current.state_path, action=action, target=target,
+                 commit=changes.head_commit(repo), summary=summary,
+                 args={"registry": str(current.registry), **ctx.params},
+                 git_author=changes.author(repo))

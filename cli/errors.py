@@ -14,6 +14,8 @@ import tenants
 from cli import output
 from cli import policies as cli_policies
 from policies import network_plans
+from tenants import audit as trail
+from tenants import changes
 
 OK = 0
 VIOLATIONS = 1
@@ -27,6 +29,8 @@ EXIT_CODES: dict[type[Exception], int] = {
     tenants.scaffold.ScaffoldError: INVALID,
     tenants.manifests.ManifestDirError: INVALID,
     network_plans.AllocationError: INVALID,
+    trail.AuditError: INVALID,  # a damaged log or a refused prune
+    changes.GitError: INVALID,  # unknown ref, no history, an out-of-order apply
 }
 
 

@@ -166,7 +166,9 @@ def _pool_rows(result: Review) -> list[tuple[str, ...]]:
 def _amount(value: Any, resource: str) -> str:
     if value < 0:
         return "-" + _amount(-value, resource)
-    return quantities.format_cpu(value) if resource == "cpu" else quantities.format_plain(value)
+    if resource == "cpu":
+        return f"{quantities.format_cpu(value)} cores"
+    return quantities.format_plain(value)
 
 
 _TENANT_COLUMNS = ["change", "tenant", "department", "pool", "details"]

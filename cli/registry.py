@@ -13,7 +13,7 @@ from rich.syntax import Syntax
 
 import policies
 import tenants
-from cli import options, output, state
+from cli import audit, gitops, options, output, state
 from cli import policies as cli_policies
 from tenants import plan as plan_
 
@@ -24,6 +24,7 @@ def register(app: typer.Typer) -> None:
 
 
 def init(
+    ctx: typer.Context,
     path: Annotated[pathlib.Path, typer.Argument(
         help="Directory for the new registry (must be empty or missing).")],
     name: Annotated[str, typer.Option(help="The platform's name (DNS label).")] = "city-cloud",
@@ -32,6 +33,8 @@ def init(
 ) -> None:
     """Scaffold a new registry repo: platform.yaml, departments.yaml, tenants/, JSON schemas."""
     written = tenants.scaffold.init_registry(path, name=name, department=department)
+    audit.record(ctx, action="init", target=str(path), summary={"files": len(written)},
+                 state_dir=state.get(ctx).state_dir or path / ".citycloud", registry=path)
     output.stdout.print(f"created registry {path} ({len(written)} files)")
     output.stdout.print("next: edit platform.yaml and departments.yaml, then "
                         f"'citycloud --registry {path} tenant new ...'", highlight=False)
@@ -43,6 +46,13 @@ def validate(
     today: Annotated[datetime.datetime | None, typer.Option(
         formats=["%Y-%m-%d"], help="Judge waiver expiry as of this day [default: today].")
     ] = None,
+    changed_since: Annotated[str | None, typer.Option(
+        metavar="REF", help="Review only what changed since REF (a pull request's base, e.g. "
+        "origin/main): changed tenants, pool effects, and the findings the change introduces."
+    )] = None,
+    author_department: Annotated[str | None, typer.Option(
+        metavar="DEPT", help="With --changed-since: the author's department; a change outside "
+        "tenants/DEPT/ is refused.")] = None,
 ) -> None:
     """Check the whole registry, then run the shared policies over it.
 
@@ -51,6 +61,13 @@ def validate(
     grouped by tenant; 'citycloud policies explain ID' says why a rule exists.
     """
     platform = state.get(ctx, fmt).platform
+    if changed_since is not None or author_department is not None:
+        if changed_since is None:
+            raise typer.BadParameter("needs --changed-since REF", param_hint="--author-department")
+        gitops.print_review(gitops.review(
+            platform, since=changed_since, author_department=author_department,
+            today=(today or datetime.datetime.now()).date()), fmt)
+        return
     report = policies.evaluate(platform, today=(today or datetime.datetime.now()).date())
     if not report.ok:
         raise policies.PolicyViolations(report)

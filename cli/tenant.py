@@ -8,7 +8,7 @@ import pydantic
 import typer
 
 import tenants
-from cli import output, state
+from cli import audit, output, state
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -53,6 +53,8 @@ def new(
         raise typer.BadParameter(problems) from None
     if not name.startswith(f"{department}-"):
         raise typer.BadParameter(f"must start with '{department}-'", param_hint="NAME")
-    path = tenants.scaffold.write_tenant(platform, tenant)
+    with audit.recorded(ctx, action="tenant new", target=name) as outcome:
+        path = tenants.scaffold.write_tenant(platform, tenant)
+        outcome.summary = {"file": path.relative_to(platform.root).as_posix()}
     output.stdout.print(f"wrote {path.relative_to(platform.root)}; commit it and open a pull "
                         "request", highlight=False)

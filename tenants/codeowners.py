@@ -71,7 +71,7 @@ def trespasses(files: Iterable[changes.FileChange], *,
                 continue
             if folder is not None:
                 found[path] = diagnostics.Diagnostic(
-                    path, 0, "", f"is in department {folder!r}'s folder; a pull request of "
+                    path, 0, "", f"is in the folder of department {folder!r}; a pull request of "
                     f"{department!r} may only change {mine}", "cross_department_change",
                     hint=f"ask {folder}'s owners to make this change in their own pull request")
             else:
