@@ -23,7 +23,7 @@ Diagnostic = engine.Diagnostic
 def show(resource: str, value: Fraction) -> str:
     """A figure as people read it: cores for cpu, binary units for bytes."""
     if resource == "cpu":
-        return f"{quantities.format_cpu(value)} cores"
+        return f"{quantities.format_cpu(value)} core{'' if value == 1 else 's'}"
     return quantities.format_plain(value)
 
 
@@ -84,8 +84,9 @@ def tenant_fits(platform: tenants.Platform) -> Iterator[Diagnostic]:
                 yield engine.tenant_finding(
                     platform, tenant, ("spec", "quota", resource),
                     f"asks for {show(resource, asked)} of {resource}, more than "
-                    f"{show(resource, limit)} ({part}pool {pool.pool.name!r}'s physical x "
-                    "overcommit)", hint="split the system across tenants, or ask for less")
+                    f"{show(resource, limit)} ({part}what pool {pool.pool.name!r} can give: "
+                    "physical x overcommit)", hint="split the system across tenants, or ask "
+                    "for less")
 
 
 @engine.policy(
