@@ -60,7 +60,7 @@ def parse(text: str) -> Prefix:
     10.0.0.1) and some ten times faster than ipaddress for bulk input.
     """
     address, slash, length_text = text.partition("/")
-    if not slash or not length_text.isdigit() or len(length_text) > 3:
+    if not slash or not (length_text.isascii() and length_text.isdigit()) or len(length_text) > 3:
         raise ValueError(f"{text!r} is not in CIDR notation")
     length = int(length_text)
     try:

@@ -332,9 +332,9 @@ def functional_duplicate(platform: tenants.Platform) -> Iterator[Diagnostic]:
                 at_site[site].append(segment)
         for segment in group:
             met: dict[Segment, list[str]] = collections.defaultdict(list)
-            for site in sorted({site_key(s) for s in segment.sites}):
-                for other in at_site[site]:
-                    if other.department != segment.department:
+            for site in dict.fromkeys(segment.sites):  # as this tenant spells it
+                for other in at_site[site_key(site)]:
+                    if other.department != segment.department and site not in met[other]:
                         met[other].append(site)
             if not met:
                 continue
