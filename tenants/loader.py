@@ -40,6 +40,7 @@ def load(root: pathlib.Path) -> platform_.Platform:
     waivers = None
     if waivers_path.exists() or waivers_path.is_symlink():  # optional, unlike the two above
         waivers = _read_model(waivers_path, models.WaiverList, root, read, problems)
+    node_inventories = _read_node_inventories(root, spec, read, problems) if spec else {}
     tenant_files: dict[str, str] = {}
     tenants: dict[str, models.Tenant] = {}
     for path in _tenant_paths(root, problems):
@@ -66,12 +67,14 @@ def load(root: pathlib.Path) -> platform_.Platform:
         sources=read,
         tenant_files=tenant_files,
         waivers=waivers.waivers if waivers else (),
+        node_inventories=node_inventories,
     )
     problems.extend(_check_platform(platform))
     problems.extend(_check_departments(platform, departments_file))
     for tenant in platform.tenants.values():
         problems.extend(_check_tenant(platform, tenant))
     problems.extend(_check_namespace_collisions(platform))
+    problems.extend(_check_nodes(platform))
     if problems:
         raise diagnostics.RegistryError(problems)
     return platform
@@ -306,6 +309,65 @@ def _check_namespace_collisions(platform: platform_.Platform) -> Iterator[Diagno
                                  f"namespace {name!r} is also made by tenant {first!r}",
                                  "namespace_collision", hint="choose another namespace name",
                                  tenant=tenant.name)
+
+
+def _read_node_inventories(root: pathlib.Path, spec: models.PlatformFile,
+                           read: dict[str, sources.Source],
+                           problems: list[Diagnostic]) -> dict[str, models.NodeInventory]:
+    """The NodeInventory files that pools name in nodes.inventory, each read once."""
+    found: dict[str, models.NodeInventory] = {}
+    reserved = {platform_.PLATFORM_FILE, platform_.DEPARTMENTS_FILE, platform_.WAIVERS_FILE}
+    for index, pool in enumerate(spec.spec.pools):
+        ref = pool.nodes.inventory if pool.nodes else ""
+        if not ref or ref in found:
+            continue
+        loc = ("spec", "pools", index, "nodes", "inventory")
+        at = (platform_.PLATFORM_FILE, read[platform_.PLATFORM_FILE].line_of(loc), _dotted(loc))
+        if ref in reserved or ref.startswith(f"{platform_.TENANTS_DIR}/"):
+            problems.append(Diagnostic(*at, f"{ref} is not a node inventory", "invalid_inventory",
+                                       hint=f"keep nodes in a file of their own, e.g. "
+                                            f"nodes/{pool.name}.yaml"))
+        elif not (root / ref).exists() and not (root / ref).is_symlink():
+            problems.append(Diagnostic(*at, f"names {ref}, which does not exist",
+                                       "missing_inventory",
+                                       hint="create it (kind: NodeInventory) or list the "
+                                            "nodes under nodes.hosts"))
+        else:
+            inventory = _read_model(root / ref, models.NodeInventory, root, read, problems)
+            if inventory is not None:
+                found[ref] = inventory
+    return found
+
+
+def _check_nodes(platform: platform_.Platform) -> Iterator[Diagnostic]:
+    """Node names and addresses are unique; each node's CPU and OS are ones its pool takes."""
+    names: dict[str, str] = {}
+    addresses: dict[tuple[str, int], str] = {}
+    for pool in platform.pools.values():
+        allowed = pool.placement.architectures
+        for index, node in enumerate(platform.pool_nodes(pool.name)):
+            if node.name in names:
+                yield Diagnostic(*platform.where_node(pool.name, index, "name"),
+                                 f"node {node.name!r} is listed twice (also in pool "
+                                 f"{names[node.name]!r})", "duplicate_node",
+                                 hint="node names are unique across the city")
+            names.setdefault(node.name, pool.name)
+            other = addresses.setdefault((node.address, node.ssh_port), node.name)
+            if other != node.name:
+                yield Diagnostic(*platform.where_node(pool.name, index, "address"),
+                                 f"address {node.address} is also node {other!r}'s",
+                                 "duplicate_address")
+            if node.arch not in allowed:
+                yield Diagnostic(*platform.where_node(pool.name, index, "arch"),
+                                 f"pool {pool.name!r} runs {', '.join(allowed)}, not {node.arch}",
+                                 "node_arch", hint="move the node to a pool that runs its CPU, "
+                                 "or add the architecture to the pool's placement.architectures")
+            if pool.kind is models.PoolKind.XINCHUANG and node.os not in models.XINCHUANG_OSES:
+                yield Diagnostic(*platform.where_node(pool.name, index, "os"),
+                                 f"xinchuang pool nodes run a domestic OS "
+                                 f"({', '.join(models.XINCHUANG_OSES)}), not {node.os}",
+                                 "node_os", hint="install openEuler, Kylin or UOS, or move the "
+                                 "node to another pool")
 
 
 def _suggest(name: str, known: Iterable[str]) -> str:

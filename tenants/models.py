@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import datetime
 import enum
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
 import pydantic
+import pydantic_core
 from pydantic import alias_generators
 
 from tenants import fields
@@ -73,6 +75,98 @@ class Placement(Model):
     architectures: tuple[Architecture, ...] = pydantic.Field(min_length=1)
 
 
+class NodeOS(enum.StrEnum):
+    """Operating systems of pool nodes, spelled as their vendors spell them."""
+
+    OPENEULER = "openEuler"
+    KYLIN = "Kylin"
+    UOS = "UOS"
+    DEBIAN = "Debian"
+    UBUNTU = "Ubuntu"
+    RHEL = "RHEL"
+    ROCKY = "Rocky"
+    ALMALINUX = "AlmaLinux"
+    ANOLIS = "Anolis"
+
+
+# Domestic OSes (信创): the only ones a xinchuang pool's nodes may run.
+XINCHUANG_OSES = (NodeOS.OPENEULER, NodeOS.KYLIN, NodeOS.UOS)
+
+# Host names, IP addresses and user names end up in an Ansible inventory, where
+# "{{" would be a template: allow only the characters these values ever need.
+_HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?")
+_USER = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
+_INVENTORY = re.compile(r"\w[\w.-]*(/\w[\w.-]*)*\.ya?ml")  # no "..", no absolute path
+
+
+def _host(value: str) -> str:
+    if len(value) > 253 or not _HOST.fullmatch(value):
+        raise pydantic_core.PydanticCustomError(
+            "invalid_address", "{value} is not a host name or IP address such as "
+            "\"10.8.0.11\" or \"node-01.gov.example.cn\"", {"value": repr(value[:80])})
+    return value
+
+
+def _user(value: str) -> str:
+    if value and not _USER.fullmatch(value):
+        raise pydantic_core.PydanticCustomError(
+            "invalid_user", "{value} is not a login name: lower-case letters, digits, '_' "
+            "and '-', at most 32 characters", {"value": repr(value[:80])})
+    return value
+
+
+HostAddress = Annotated[str, pydantic.AfterValidator(_host)]
+LoginName = Annotated[str, pydantic.AfterValidator(_user)]
+
+
+class Node(Model):
+    """A machine of a pool, prepared by `citycloud nodes prepare`."""
+
+    name: fields.DNSLabel  # the Kubernetes node name and the inventory host name
+    address: HostAddress  # where SSH connects
+    arch: Architecture  # what `kubernetes.io/arch` will say; checked against the machine
+    os: NodeOS  # checked against the machine too
+    ssh_user: LoginName = ""  # default: the pool's sshUser
+    ssh_port: int = pydantic.Field(default=22, ge=1, le=65535)
+    # "local" prepares the machine citycloud runs on (an image build, or tests with a
+    # temporary node root) instead of connecting over SSH.
+    connection: Literal["ssh", "local"] = "ssh"
+
+
+class NodeInventory(Model):
+    """A file of nodes that `nodes.inventory` in platform.yaml points at."""
+
+    api_version: Literal["citycloud.io/v1"]
+    kind: Literal["NodeInventory"]
+    hosts: tuple[Node, ...] = ()
+
+
+class PoolNodes(Model):
+    """The machines of a pool: listed here, or in a NodeInventory file (not both)."""
+
+    hosts: tuple[Node, ...] = ()
+    # A NodeInventory file relative to the registry root, e.g. nodes/xinchuang.yaml.
+    inventory: str = ""
+    # Who SSH logs in as (then sudo); "" lets your SSH configuration decide.
+    ssh_user: LoginName = ""
+    time_servers: tuple[HostAddress, ...] = pydantic.Field(default=(), max_length=8)  # NTP
+
+    @pydantic.field_validator("inventory")
+    @classmethod
+    def _inside_registry(cls, value: str) -> str:
+        if value and (len(value) > 200 or not _INVENTORY.fullmatch(value)):
+            raise pydantic_core.PydanticCustomError(
+                "invalid_inventory", "must be a .yaml file inside the registry, relative to "
+                "its root, such as \"nodes/xinchuang.yaml\"")
+        return value
+
+    @pydantic.model_validator(mode="after")
+    def _one_source(self) -> PoolNodes:
+        if self.hosts and self.inventory:
+            raise ValueError("list nodes under 'hosts' or name an 'inventory' file, not both")
+        return self
+
+
 class Pool(Model):
     name: fields.DNSLabel
     kind: PoolKind
@@ -83,6 +177,7 @@ class Pool(Model):
     max_classification: int = pydantic.Field(default=3, ge=1, le=4)
     dedicated: bool = False  # MLPS level 4 tenants need a pool of their own
     image_registries: tuple[str, ...] = ()
+    nodes: PoolNodes | None = None  # the machines, for `citycloud nodes prepare`
 
 
 class SharedNetwork(Model):

@@ -23,6 +23,9 @@ class Platform:
     sources: Mapping[str, sources.Source]  # by file name relative to root
     tenant_files: Mapping[str, str]  # tenant name -> file name
     waivers: tuple[models.Waiver, ...] = ()  # from the optional waivers.yaml
+    # NodeInventory files named by pools' nodes.inventory, by that name
+    node_inventories: Mapping[str, models.NodeInventory] = dataclasses.field(
+        default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -46,6 +49,28 @@ class Platform:
 
     def where_tenant(self, tenant: str, *path: str | int) -> tuple[str, int]:
         return self.where(self.tenant_files[tenant], *path)
+
+    def pool_nodes(self, pool: str) -> tuple[models.Node, ...]:
+        """A pool's machines, listed in platform.yaml or in the NodeInventory file it names."""
+        nodes = self.pools[pool].nodes
+        if nodes is None:
+            return ()
+        if nodes.inventory:
+            inventory = self.node_inventories.get(nodes.inventory)
+            return inventory.hosts if inventory else ()
+        return nodes.hosts
+
+    def where_node(self, pool: str, index: int, *path: str) -> tuple[str, int, str]:
+        """File, line and dotted field of a pool's node, wherever the node is listed."""
+        at = next(i for i, p in enumerate(self.spec.spec.pools) if p.name == pool)
+        nodes = self.spec.spec.pools[at].nodes
+        loc: tuple[str | int, ...]
+        if nodes is not None and nodes.inventory:
+            file, loc = nodes.inventory, ("hosts", index, *path)
+        else:
+            file, loc = PLATFORM_FILE, ("spec", "pools", at, "nodes", "hosts", index, *path)
+        field = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
+        return (*self.where(file, *loc), field.lstrip("."))
 
 
 PLATFORM_FILE = "platform.yaml"
