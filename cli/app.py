@@ -13,7 +13,19 @@ from typing import Annotated, Any
 import typer
 import typer.core
 
-from cli import audit, capacity, errors, gitops, networks, output, policies, registry, state, tenant
+from cli import (
+    audit,
+    capacity,
+    errors,
+    gitops,
+    monitoring,
+    networks,
+    output,
+    policies,
+    registry,
+    state,
+    tenant,
+)
 
 VERSION = "0.1.0"
 
@@ -76,6 +88,7 @@ app.add_typer(policies.app, name="policies",
               help="The shared policies: list them, and explain why each exists.")
 app.add_typer(networks.app, name="networks", help="Duplicate private networks and free ranges.")
 gitops.register(app)
+monitoring.register(app)
 app.add_typer(audit.app, name="audit", help="The audit trail: log, verify, prune.")
 
 

@@ -1,1 +1,22 @@
-"""Prometheus collectors, rules and dashboards for the ops team."""
+"""Prometheus collectors, rules and dashboards for the ops team.
+
+`exporter.build` puts the collectors together over a registry (and, through
+`cluster.read`, a live cluster); `server.serve` serves them on /metrics;
+`report.write` draws the static capacity report. Rules and dashboards live
+beside the code in rules/ and dashboards/ (see their README).
+"""
+
+from monitoring import (
+           capacity,
+           cluster,
+           exporter,
+           findings,
+           live,
+           networks,
+           report,
+           server,
+           sources,
+)
+
+__all__ = ["capacity", "cluster", "exporter", "findings", "live", "networks", "report", "server",
+           "sources"]
