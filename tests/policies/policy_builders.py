@@ -76,6 +76,14 @@ def write_registry(root: pathlib.Path, *tenant_docs: dict[str, Any],
     return root
 
 
+class _NoAliases(yaml.SafeDumper):
+    """The registry refuses YAML aliases; write shared test dicts out in full."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def _dump(path: pathlib.Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    path.write_text(yaml.dump(data, Dumper=_NoAliases, allow_unicode=True, sort_keys=False),
+                    encoding="utf-8")
