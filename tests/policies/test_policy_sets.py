@@ -66,7 +66,8 @@ def test_memory_in_binary_and_decimal_units_adds_up_exactly(make_registry: MakeR
 @pytest.mark.parametrize(("cpu", "warned"), [("8", False), ("8001m", True)])
 def test_pool_headroom_warns_strictly_above_the_line(make_registry: MakeRegistry, cpu: str,
                                                       warned: bool) -> None:
-    platform = make_registry(tenant("ct-a-s1", cpu=cpu), settings={"capacity": {"poolWarning": 0.8}})
+    platform = make_registry(tenant("ct-a-s1", cpu=cpu),
+                             settings={"capacity": {"poolWarning": 0.8}})
     assert evaluate(platform) == (["capacity.pool-headroom"] if warned else [])
 
 
