@@ -143,8 +143,6 @@ def print_report(report: policies.Report, fmt: output.Format, *, title: str,
         output.report_diagnostics(list(report.findings), fmt, title=title,
                                   summary={**facts, "waivedFindings": waived})
         return
-    if waived:
-        title += f", {len(waived)} finding(s) waived"
     output.report_diagnostics(list(report.findings), fmt, title=title, summary=facts)
     if not waived or fmt is output.Format.GITHUB:
         return
@@ -154,6 +152,7 @@ def print_report(report: policies.Report, fmt: output.Format, *, title: str,
             [(w["tenant"], f"`{w['code']}`", f"`{w['file']}:{w['line']}`", w["approver"],
               w["expires"], f"`{w['waiver']}`") for w in waived]))
         return
+    output.stdout.print(f"{len(waived)} finding(s) waived, still counted:", highlight=False)
     for entry in waived:
         output.stdout.print(
             f"  [dim]waived {escape(entry['code'])} for {escape(entry['tenant'])} by "
