@@ -120,7 +120,7 @@ def test_policies_explain_says_why(tmp_path: pathlib.Path) -> None:
     assert code == 0
     facts = json.loads(out)
     assert facts["severity"] == "error"
-    assert "policies.security.publicRegistries in platform.yaml" == facts["details"]["Tuned by"]
+    assert facts["details"]["Tuned by"] == "policies.security.publicRegistries in platform.yaml"
     assert "citycloud-<pool>-approved-images" in facts["details"]["In the cluster"]
     assert "tenant: <name>" in facts["details"]["Exception"]
 
