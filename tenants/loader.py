@@ -9,6 +9,7 @@ with a Platform only once it is whole.
 from __future__ import annotations
 
 import difflib
+import os
 import pathlib
 from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
@@ -85,14 +86,13 @@ def _tenant_paths(root: pathlib.Path, problems: list[Diagnostic]) -> list[pathli
     if not folder.is_dir():
         return []
     found: list[pathlib.Path] = []
-    for path in sorted(folder.rglob("*")):
-        if path.is_dir() and not path.is_symlink():
+    for parts in _walk(folder):
+        path = folder.joinpath(*parts)
+        rel = "/".join((platform_.TENANTS_DIR, *parts))
+        name = parts[-1]
+        if name.startswith(".") or name.lower() in {"readme.md", "codeowners"}:
             continue
-        rel = sources.relative_name(path, root=root)
-        depth = len(path.relative_to(folder).parts)
-        if path.name.startswith(".") or path.name.lower() in {"readme.md", "codeowners"}:
-            continue
-        if depth != 2 or path.suffix not in {".yaml", ".yml"}:
+        if len(parts) != 2 or not name.endswith((".yaml", ".yml")):
             problems.append(Diagnostic(
                 rel, 0, "", "is not where tenant files go", "misplaced_file",
                 hint="tenant files live at tenants/<department>/<tenant>.yaml"))
@@ -104,6 +104,21 @@ def _tenant_paths(root: pathlib.Path, problems: list[Diagnostic]) -> list[pathli
                 "too_many_files"))
             return []
     return found
+
+
+def _walk(folder: pathlib.Path) -> list[tuple[str, ...]]:
+    """Everything under `folder` but real directories, as path parts, in sorted order.
+
+    Links to directories are listed, not followed (a link may point anywhere).
+    os.walk, not Path.rglob: this lists every tenant file of the city.
+    """
+    found = []
+    for current, dirs, files in os.walk(folder):
+        base = pathlib.PurePath(current).relative_to(folder).parts
+        linked = [d for d in dirs if os.path.islink(os.path.join(current, d))]
+        dirs[:] = [d for d in dirs if d not in linked]
+        found += [(*base, name) for name in files + linked]
+    return sorted(found)
 
 
 def _read_model(path: pathlib.Path, model: type[M], root: pathlib.Path,

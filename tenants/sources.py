@@ -11,7 +11,9 @@ can name file:line.
 from __future__ import annotations
 
 import dataclasses
+import os
 import pathlib
+import stat
 from typing import Any
 
 import yaml
@@ -67,24 +69,34 @@ def read(path: pathlib.Path, *, root: pathlib.Path) -> Source:
 
 
 def relative_name(path: pathlib.Path, *, root: pathlib.Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return path.as_posix()
+    # String arithmetic, not PurePath.relative_to: this runs several times per tenant file.
+    text, prefix = os.fspath(path), os.path.join(os.fspath(root), "")
+    if text.startswith(prefix):
+        text = text[len(prefix):]
+    return text.replace(os.sep, "/")
+
+
+def _inside(real: str, root: pathlib.Path) -> bool:
+    """Is the real path `real` in the registry? Resolve the root only when it has to be."""
+    def within(base: str) -> bool:
+        return real == base or real.startswith(os.path.join(base, ""))
+
+    return within(os.fspath(root)) or within(os.path.realpath(root))
 
 
 def _read_text(path: pathlib.Path, *, root: pathlib.Path, rel: str) -> str:
     try:
-        resolved = path.resolve(strict=True)
+        real = os.path.realpath(path, strict=True)
+        mode = os.stat(real).st_mode
     except (OSError, RuntimeError):
         raise _error(rel, 0, "cannot be read (missing file or broken link)", "unreadable") from None
-    if not resolved.is_relative_to(root.resolve()):
+    if not _inside(real, root):
         raise _error(rel, 0, "is a link pointing outside the registry", "outside_registry",
                      "commit the file itself instead of a symlink") from None
-    if not resolved.is_file():
+    if not stat.S_ISREG(mode):  # a FIFO would block the open below forever
         raise _error(rel, 0, "is not a regular file", "unreadable")
     try:
-        with resolved.open("rb") as handle:
+        with open(real, "rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
     except OSError as err:
         raise _error(rel, 0, f"cannot be read: {err.strerror}", "unreadable") from None
@@ -110,16 +122,19 @@ _STR = "tag:yaml.org,2002:str"
 _WILDCARD = tuple(_Loader.yaml_implicit_resolvers.get(None, ()))
 _RESOLVERS = {first: (*resolvers, *_WILDCARD)
               for first, resolvers in _Loader.yaml_implicit_resolvers.items() if first is not None}
+_RESOLVE_ALL = bool(_WILDCARD)  # else only plain scalars starting like a number, bool or null
 _COLLECTION_TAGS = {"!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
-_ALIAS_MESSAGE = ("uses YAML anchors or aliases (&, *), which the registry does not allow",
-                  "yaml_alias", "write the values out in full")
+_SCALAR, _MAPPING_START, _SEQUENCE_START = (
+    events.ScalarEvent, events.MappingStartEvent, events.SequenceStartEvent)
+_MAPPING_END, _SEQUENCE_END = events.MappingEndEvent, events.SequenceEndEvent
 
 
 def _build(text: str, rel: str) -> tuple[Any, dict[Path, int]]:
     """Plain data and the line of every value, from the parser's events, without recursion.
 
-    This loop runs once per value of every registry file, so it is written flat,
-    with the open collection kept in locals: see bench/validate.py.
+    This loop runs once per value of every registry file (it is most of what
+    `citycloud validate` does), so it is written flat, with the open collection
+    in locals, and plain text skips YAML's type resolution: see bench/validate.py.
     """
     loader = _Loader(text)
     get_event = loader.get_event
@@ -134,37 +149,40 @@ def _build(text: str, rel: str) -> tuple[Any, dict[Path, int]]:
         while True:
             event = get_event()
             kind = type(event)
-            if kind is events.ScalarEvent or kind is events.MappingStartEvent \
-                    or kind is events.SequenceStartEvent:
+            if kind is _SCALAR:
                 values += 1
-                line = event.start_mark.line + 1
-                if values > MAX_ITEMS:
-                    raise _error(rel, line, f"holds more than {MAX_ITEMS} values",
-                                 "too_many_values")
-                if event.anchor is not None:
-                    raise _error(rel, line, *_ALIAS_MESSAGE)
-                if kind is events.ScalarEvent:
+                if values > MAX_ITEMS or event.anchor is not None:
+                    raise _refused(event, rel, values)
+                value = event.value
+                if event.tag is not None or (
+                        event.implicit[0] and (_RESOLVE_ALL or value[:1] in _RESOLVERS)):
                     value = _scalar(loader, event, rel)
-                    if container is None:
-                        lines.setdefault((), line)
-                        result = value
-                    elif type(container) is list:
-                        lines[(*path, len(container))] = line
-                        container.append(value)
-                    elif key is not _NO_KEY:
+                if type(container) is dict:
+                    if key is not _NO_KEY:
                         container[key] = value
                         key = _NO_KEY
-                    else:  # a key
-                        if value is None or not isinstance(value, str | int | bool):
-                            value = str(value)
-                        child = (*path, value)
-                        if value in container:
-                            where = ".".join(str(part) for part in child)
-                            raise _error(rel, line, f"repeats the key {where!r} (first on line "
-                                         f"{lines[child]})", "duplicate_key", "keep one of them")
-                        lines[child] = line
-                        key = value
-                    continue
+                        continue
+                    if value is None or not isinstance(value, str | int | bool):
+                        value = str(value)
+                    child = (*path, value)
+                    if value in container:
+                        where = ".".join(str(part) for part in child)
+                        raise _error(rel, event.start_mark.line + 1, f"repeats the key {where!r} "
+                                     f"(first on line {lines[child]})", "duplicate_key",
+                                     "keep one of them")
+                    lines[child] = event.start_mark.line + 1
+                    key = value
+                elif container is None:
+                    lines.setdefault((), event.start_mark.line + 1)
+                    result = value
+                elif type(container) is list:
+                    lines[(*path, len(container))] = event.start_mark.line + 1
+                    container.append(value)
+            elif kind is _MAPPING_START or kind is _SEQUENCE_START:
+                values += 1
+                line = event.start_mark.line + 1
+                if values > MAX_ITEMS or event.anchor is not None:
+                    raise _refused(event, rel, values)
                 if len(stack) >= MAX_DEPTH:
                     raise _error(rel, line, f"nests deeper than {MAX_DEPTH} levels", "too_deep")
                 if event.tag is not None and event.tag not in _COLLECTION_TAGS:
@@ -180,9 +198,9 @@ def _build(text: str, rel: str) -> tuple[Any, dict[Path, int]]:
                     child = (*path, key)
                 lines.setdefault(child, line)
                 stack.append((container, path, key))
-                container = {} if kind is events.MappingStartEvent else []
+                container = {} if kind is _MAPPING_START else []
                 path, key = child, _NO_KEY
-            elif kind is events.MappingEndEvent or kind is events.SequenceEndEvent:
+            elif kind is _MAPPING_END or kind is _SEQUENCE_END:
                 done = container
                 container, path, key = stack.pop()
                 if container is None:
@@ -193,7 +211,7 @@ def _build(text: str, rel: str) -> tuple[Any, dict[Path, int]]:
                     container[key] = done
                     key = _NO_KEY
             elif kind is events.AliasEvent:
-                raise _error(rel, event.start_mark.line + 1, *_ALIAS_MESSAGE)
+                raise _refused(event, rel, values)
             elif kind is events.DocumentStartEvent:
                 documents += 1
                 if documents > 1:
@@ -205,6 +223,13 @@ def _build(text: str, rel: str) -> tuple[Any, dict[Path, int]]:
     finally:
         loader.dispose()
     return result, lines
+
+
+def _refused(event: events.Event, rel: str, values: int) -> SourceError:
+    if values > MAX_ITEMS:
+        return _error(rel, _line(event), f"holds more than {MAX_ITEMS} values", "too_many_values")
+    return _error(rel, _line(event), "uses YAML anchors or aliases (&, *), which the registry "
+                  "does not allow", "yaml_alias", "write the values out in full")
 
 
 def _scalar(loader: Any, event: events.ScalarEvent, rel: str) -> Any:
