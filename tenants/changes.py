@@ -220,7 +220,9 @@ def export(registry: pathlib.Path, commit: str, dest: pathlib.Path) -> pathlib.P
     tree = f"{commit}:{prefix}"
     if git(registry, "cat-file", "-e", tree, codes=(0, 1, 128))[0]:
         return None
-    archive = git(registry, "archive", "--format=tar", tree)[1]
+    # From the top: in a subfolder, git archive would also limit the tree to that folder.
+    top = registry / _text(registry, "rev-parse", "--show-cdup")
+    archive = git(top, "archive", "--format=tar", tree)[1]
     dest.mkdir(parents=True, exist_ok=True)
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(dest, filter=_safe_member)

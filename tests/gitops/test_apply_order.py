@@ -1,0 +1,98 @@
+"""Apply on merge, the git side: exactly the merged commit, in order, never backwards.
+
+`tenants.changes` resolves the ref, exports that commit's registry, records the
+deployed commit and refuses one that does not descend from it; the apply
+command (stacks) calls these around its Pulumi run.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import gitrepos
+import pytest
+from gitrepos import GONGAN_AUTHOR, VIDEO_FILE, tenant
+
+import tenants
+from tenants import changes
+
+
+def merged_pull_requests(repo: gitrepos.Repo) -> tuple[str, str, str]:
+    """main: base -> merge of PR 1 (video 16 cores) -> merge of PR 2 (video 32 cores)."""
+    base = repo.git("rev-parse", "HEAD")
+    repo.branch("pr-1")
+    repo.write(VIDEO_FILE, tenant("wh-gongan-video", "wh-gongan", cpu="16"))
+    repo.commit("video 16", author=GONGAN_AUTHOR)
+    first = repo.merge("pr-1")
+    repo.branch("pr-2")
+    repo.write(VIDEO_FILE, tenant("wh-gongan-video", "wh-gongan", cpu="32"))
+    repo.commit("video 32", author=GONGAN_AUTHOR)
+    second = repo.merge("pr-2")
+    return base, first, second
+
+
+def test_merges_apply_in_order_and_an_older_one_is_refused(repo: gitrepos.Repo,
+                                                          tmp_path: pathlib.Path) -> None:
+    _, first, second = merged_pull_requests(repo)
+    state = tmp_path / "state"
+
+    for commit in (first, second):  # CI applies each merge as it lands
+        changes.check_order(repo.registry, commit=commit, deployed=changes.read_deployed(state))
+        changes.write_deployed(state, commit=commit, ref=commit)
+
+    deployed = changes.read_deployed(state)
+    assert deployed is not None and deployed.commit == second
+    # The slow job of the first merge finishing last must not roll the second back.
+    with pytest.raises(changes.OutOfOrderError, match=f"refusing to apply {first[:12]}"):
+        changes.check_order(repo.registry, commit=first, deployed=deployed)
+    # The same commit again is fine: that is how an interrupted apply is finished.
+    changes.check_order(repo.registry, commit=second, deployed=deployed)
+
+
+def test_a_diverged_commit_is_refused(repo: gitrepos.Repo, tmp_path: pathlib.Path) -> None:
+    base, first, _ = merged_pull_requests(repo)
+    repo.checkout(base)
+    repo.branch("hotfix")
+    repo.write(VIDEO_FILE, tenant("wh-gongan-video", "wh-gongan", cpu="4"))
+    hotfix = repo.commit("hotfix off an old main")
+    deployed = changes.write_deployed(tmp_path / "state", commit=first, ref="main")
+
+    with pytest.raises(changes.OutOfOrderError, match="does not contain the deployed commit"):
+        changes.check_order(repo.registry, commit=hotfix, deployed=deployed)
+
+
+def test_checkout_is_exactly_the_commit(repo: gitrepos.Repo) -> None:
+    _, first, second = merged_pull_requests(repo)
+    # Uncommitted edits in the CI workspace must not leak into what is applied.
+    repo.write(VIDEO_FILE, tenant("wh-gongan-video", "wh-gongan", cpu="99"))
+
+    with changes.checkout(repo.registry, ref=first) as target:
+        platform = tenants.load(target.root)
+        assert target.commit == first
+    assert platform.tenants["wh-gongan-video"].spec.quota.cpu.value == 16
+    with changes.checkout(repo.registry, ref="main") as target:
+        assert target.commit == second
+        assert tenants.load(target.root).tenants["wh-gongan-video"].spec.quota.cpu.value == 32
+    assert not target.root.exists()  # the temporary copy is gone
+
+
+def test_deployed_commit_missing_from_a_shallow_clone(repo: gitrepos.Repo,
+                                                      tmp_path: pathlib.Path) -> None:
+    deployed = changes.Deployed("0" * 39 + "1", "main", "2026-01-01T00:00:00Z")
+    with pytest.raises(changes.GitError, match="fetch-depth: 0"):
+        changes.check_order(repo.registry, commit=repo.git("rev-parse", "HEAD"),
+                            deployed=deployed)
+
+
+def test_unreadable_deployed_record(tmp_path: pathlib.Path) -> None:
+    (tmp_path / changes.DEPLOYED_FILE).write_text("{not json")
+    with pytest.raises(changes.GitError, match="records the deployed commit"):
+        changes.read_deployed(tmp_path)
+
+
+def test_commit_author_for_the_audit_trail(repo: gitrepos.Repo) -> None:
+    _, _, second = merged_pull_requests(repo)
+    head_of_pr = repo.git("rev-parse", "pr-2")
+    assert changes.author(repo.registry, commit=head_of_pr) == "Li Gongan <li@gongan.wuhan.gov.cn>"
+    assert changes.author(repo.registry) == "Platform Engineer <pe@wuhan.gov.cn>"
+    assert changes.head_commit(repo.registry) == second
