@@ -1,0 +1,89 @@
+"""The two Pulumi components: a Tenant and a Pool, each one node in the resource graph.
+
+A component's children are exactly the manifests it is given by the one
+function that decides them (tenants.render.render_tenant for a tenant,
+stacks.pools.render_pool for a pool), created generically by kind through
+stacks.resources: nothing here knows what a ResourceQuota looks like, so a
+plan, an export and an apply cannot disagree.
+
+Options every child gets, and why:
+- `parent=self`, so `pulumi stack --show-urns` reads as the registry does;
+- `depends_on` its namespace, so objects are created after and deleted before it;
+- namespaces `protect=True` and `retain_on_delete=True`: a registry edit that
+  would delete or replace one fails instead of deleting workloads and volumes,
+  and even a forced state edit leaves it in the cluster. `citycloud offboard`
+  lifts both, in the stack's state, after its own checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pulumi
+
+from stacks import pools, resources
+from tenants import models, render
+from tenants import platform as platform_
+
+TENANT_TYPE = "citycloud:tenants:Tenant"
+POOL_TYPE = "citycloud:pools:Pool"
+
+
+def _children(parent: pulumi.ComponentResource,
+              manifests: Sequence[render.Manifest]) -> dict[str, pulumi.CustomResource]:
+    """Create every manifest as a child of `parent`; return them by logical name."""
+    created: dict[str, pulumi.CustomResource] = {}
+    namespaces: dict[str, pulumi.CustomResource] = {}
+    for manifest in manifests:
+        _, kind, namespace, name = render.key(manifest)
+        protected = resources.is_protected(manifest)
+        owner = namespaces.get(namespace)
+        opts = pulumi.ResourceOptions(
+            parent=parent,
+            depends_on=[owner] if owner is not None else [],
+            protect=protected,
+            retain_on_delete=protected,
+        )
+        resource = resources.create(manifest, opts=opts)
+        created[resources.logical_name(manifest)] = resource
+        if kind == "Namespace" and manifest["apiVersion"] == "v1":
+            namespaces[name] = resource
+    return created
+
+
+class Tenant(pulumi.ComponentResource):
+    """One department tenant: its namespaces and everything that guards them."""
+
+    manifests: list[render.Manifest]
+    objects: dict[str, pulumi.CustomResource]
+    namespaces: list[str]
+
+    def __init__(self, tenant: models.Tenant, *, platform: platform_.Platform,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TENANT_TYPE, tenant.name, None, opts)
+        self.manifests = render.render_tenant(tenant, platform=platform)
+        self.objects = _children(self, self.manifests)
+        self.namespaces = tenant.namespace_names()
+        self.register_outputs(_outputs(self.manifests, namespaces=self.namespaces))
+
+
+class Pool(pulumi.ComponentResource):
+    """One resource pool's pool-wide objects: platform namespace, RBAC, priorities, guardrails."""
+
+    manifests: list[render.Manifest]
+    objects: dict[str, pulumi.CustomResource]
+    namespaces: list[str]
+
+    def __init__(self, pool: models.Pool, *, platform: platform_.Platform,
+                 settings: pools.PoolSettings,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(POOL_TYPE, pool.name, None, opts)
+        self.manifests = pools.render_pool(pool, platform=platform, settings=settings)
+        self.objects = _children(self, self.manifests)
+        self.namespaces = [pools.platform_namespace(pool)]
+        self.register_outputs(_outputs(self.manifests, namespaces=self.namespaces))
+
+
+def _outputs(manifests: Sequence[render.Manifest], *, namespaces: list[str]) -> dict[str, Any]:
+    return {"namespaces": namespaces, "objects": len(manifests)}

@@ -1,0 +1,243 @@
+"""The Pulumi engine through the Automation API: workspaces, environment, and each operation.
+
+Everything that talks to `pulumi` is here, so the rules hold in one place:
+- the backend is the local file backend under the state directory (no Pulumi
+  Cloud account), with its own lock files on (PULUMI_SELF_MANAGED_STATE_LOCKING);
+- nothing downloads: automatic plugin acquisition is off, and the provider
+  binary is put on the engine's PATH (stacks.binaries found it);
+- secrets are encrypted with a generated passphrase kept in the state
+  directory (0600, never printed) unless PULUMI_CONFIG_PASSPHRASE[_FILE] is set;
+- programs run inline (stacks.programs), so no pulumi-language-python plugin is
+  needed; the workspace directory only carries Pulumi.yaml and stack settings.
+
+Each operation maps the Automation API's CommandError into stacks.errors,
+with the engine's own error diagnostics as the detail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pathlib
+import secrets
+import tempfile
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import yaml
+from pulumi import automation as auto
+
+from stacks import binaries as binaries_
+from stacks import changes, errors, layout, programs
+
+_DETAIL_LINES = 15
+
+
+class Engine:
+    """Runs Pulumi operations on citycloud's stacks for one state directory and cluster."""
+
+    def __init__(self, state: layout.StateDir, *, cluster: programs.Cluster,
+                 binaries: binaries_.Binaries | None = None) -> None:
+        self.state = state
+        self.cluster = cluster
+        self.binaries = binaries or binaries_.find()
+        self._command: auto.PulumiCommand | None = None
+        self._setup_lock = threading.Lock()
+
+    # ---- environment ---------------------------------------------------------------------
+
+    def env(self) -> dict[str, str]:
+        env = {
+            "PULUMI_BACKEND_URL": self.state.backend_url,
+            "PULUMI_SELF_MANAGED_STATE_LOCKING": "1",
+            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+            "PULUMI_SKIP_UPDATE_CHECK": "true",
+            "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK": "true",
+            # citycloud owns these objects: after an interrupted create, the retried create
+            # takes over the fields the lost one wrote (server-side apply, forced).
+            "PULUMI_K8S_ENABLE_PATCH_FORCE": "true",
+            "PATH": os.pathsep.join([*self.binaries.path_entries, os.environ.get("PATH", "")]),
+        }
+        if not ({"PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE"} & set(os.environ)):
+            env["PULUMI_CONFIG_PASSPHRASE_FILE"] = str(self._passphrase())
+        return env
+
+    def _passphrase(self) -> pathlib.Path:
+        path = self.state.passphrase_file
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(secrets.token_urlsafe(32) + "\n")
+        return path
+
+    def command(self) -> auto.PulumiCommand:
+        with self._setup_lock:
+            if self._command is None:
+                self._command = auto.PulumiCommand(root=str(self._cli_root()),
+                                                   skip_version_check=True)
+            return self._command
+
+    def _cli_root(self) -> pathlib.Path:
+        """PulumiCommand wants ROOT/bin/pulumi; link the binary into that shape if needed."""
+        binary = self.binaries.pulumi
+        if binary.parent.name == "bin":
+            return binary.parent.parent
+        root = self.state.backend_dir / "cli"
+        link = root / "bin" / "pulumi"
+        if not (link.is_symlink() and link.resolve() == binary.resolve()):
+            link.parent.mkdir(parents=True, exist_ok=True)
+            tmp = link.with_name(f".pulumi-{os.getpid()}")
+            tmp.unlink(missing_ok=True)
+            tmp.symlink_to(binary.resolve())
+            os.replace(tmp, link)
+        return root
+
+    # ---- workspaces and stacks -----------------------------------------------------------
+
+    def _work_dir(self, ref: layout.StackRef) -> pathlib.Path:
+        work_dir = self.state.work_dir(ref.kind)
+        with self._setup_lock:
+            work_dir.mkdir(parents=True, exist_ok=True)
+            project = ref.source_dir / "Pulumi.yaml"
+            target = work_dir / "Pulumi.yaml"
+            if not target.exists() or target.read_bytes() != project.read_bytes():
+                _atomic_write(target, project.read_text(encoding="utf-8"))
+        config = layout.stack_config(ref)
+        if config:
+            self._write_stack_settings(work_dir / f"Pulumi.{ref.name}.yaml", config)
+        return work_dir
+
+    @staticmethod
+    def _write_stack_settings(path: pathlib.Path, config: dict[str, Any]) -> None:
+        """The source's stack config wins; keys Pulumi keeps there (encryptionsalt) stay."""
+        document: dict[str, Any] = {}
+        if path.exists():
+            document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if document.get("config") != config:
+            document["config"] = config
+            _atomic_write(path, yaml.safe_dump(document, sort_keys=True, allow_unicode=True))
+
+    def stack(self, ref: layout.StackRef, program: programs.Program | None = None) -> auto.Stack:
+        """Select the stack, creating it (and its workspace) on first use."""
+        options = auto.LocalWorkspaceOptions(
+            work_dir=str(self._work_dir(ref)), pulumi_command=self.command(),
+            env_vars=self.env(), secrets_provider="passphrase")
+        with _mapped(ref, "could not open the stack"):
+            return auto.create_or_select_stack(
+                stack_name=ref.name, project_name=ref.project,
+                program=program or _no_program, opts=options)
+
+    def exists(self, ref: layout.StackRef) -> bool:
+        return ref.name in self.state.stack_names(ref.kind)
+
+    # ---- operations ----------------------------------------------------------------------
+
+    def recover(self, stack: auto.Stack, ref: layout.StackRef,
+                journal: changes.Journal) -> bool:
+        """Clear what an interrupted run left: stale locks, then pending operations.
+
+        Call only while holding the stack's citycloud lock (stacks.locks): that
+        is what proves the Pulumi lock stale. Pending creates are dropped from
+        the state after a refresh; the next update creates them again, and
+        server-side apply adopts any object the lost create did make, so
+        nothing is orphaned. Returns whether anything needed clearing.
+        """
+        cleared = False
+        if self.state.pulumi_locks(ref):
+            with _mapped(ref, "could not clear the stale lock of an interrupted run"):
+                stack.cancel()
+            cleared = True
+        with _mapped(ref, "could not read the stack's state"):
+            deployment = stack.export_stack().deployment or {}
+        if deployment.get("pending_operations"):
+            with _mapped(ref, "refresh after an interrupted run failed", journal):
+                stack.refresh(clear_pending_creates=True, on_event=journal, color="never")
+            cleared = True
+        return cleared
+
+    def preview(self, stack: auto.Stack, ref: layout.StackRef,
+                journal: changes.Journal) -> None:
+        with _mapped(ref, "preview failed", journal):
+            stack.preview(on_event=journal, color="never", diff=False)
+
+    def up(self, stack: auto.Stack, ref: layout.StackRef, journal: changes.Journal) -> None:
+        with _mapped(ref, "update failed", journal):
+            stack.up(on_event=journal, color="never")
+
+    def release(self, stack: auto.Stack, ref: layout.StackRef) -> list[str]:
+        """Lift protect and retain-on-delete in the stack's state; return the URNs changed.
+
+        Only `citycloud offboard` calls this, after its own checks: it is the one
+        path by which a tenant namespace may be deleted.
+        """
+        with _mapped(ref, "could not read the stack's state"):
+            state = stack.export_stack()
+        released = []
+        for resource in (state.deployment or {}).get("resources", []):
+            if resource.get("protect") or resource.get("retainOnDelete"):
+                resource["protect"] = False
+                resource.pop("retainOnDelete", None)
+                released.append(str(resource.get("urn", "")))
+        if released:
+            with _mapped(ref, "could not update the stack's state"):
+                stack.import_stack(state)
+        return released
+
+    def resources(self, stack: auto.Stack, ref: layout.StackRef) -> list[dict[str, Any]]:
+        with _mapped(ref, "could not read the stack's state"):
+            state = stack.export_stack()
+        found: list[dict[str, Any]] = (state.deployment or {}).get("resources", [])
+        return found
+
+    def destroy(self, stack: auto.Stack, ref: layout.StackRef,
+                journal: changes.Journal) -> None:
+        with _mapped(ref, "destroy failed", journal):
+            stack.destroy(on_event=journal, color="never")
+
+    def remove(self, stack: auto.Stack, ref: layout.StackRef) -> None:
+        with _mapped(ref, "could not remove the stack"):
+            stack.workspace.remove_stack(ref.name)
+        (self.state.work_dir(ref.kind) / f"Pulumi.{ref.name}.yaml").unlink(missing_ok=True)
+
+
+def _no_program() -> None:
+    """For operations that never run the program (refresh, destroy, state edits)."""
+
+
+@contextlib.contextmanager
+def _mapped(ref: layout.StackRef, message: str,
+            journal: changes.Journal | None = None) -> Iterator[None]:
+    """Automation API errors -> stacks.errors, with the engine's own error lines as detail."""
+    try:
+        yield
+    except auto.errors.ConcurrentUpdateError as err:
+        raise errors.StackLocked(str(ref), holder="a pulumi process outside citycloud") from err
+    except auto.errors.CommandError as err:
+        detail = _detail(err, journal)
+        dangerous = journal.dangerous if journal is not None else []
+        if dangerous:
+            raise errors.NamespaceProtected(
+                str(ref), sorted({step.name for step in dangerous}), detail=detail) from err
+        raise errors.ApplyError(str(ref), message, detail=detail) from err
+
+
+def _detail(err: auto.errors.CommandError, journal: changes.Journal | None) -> str:
+    lines = [line for message in (journal.errors if journal else []) for line in
+             message.splitlines() if line.strip()]
+    if not lines:
+        lines = [line for line in str(err).splitlines() if line.strip()]
+    return "\n".join(f"  {line}" for line in lines[-_DETAIL_LINES:])
+
+
+def _atomic_write(path: pathlib.Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        pathlib.Path(tmp).unlink(missing_ok=True)
+        raise

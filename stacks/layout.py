@@ -1,0 +1,176 @@
+"""Which stacks exist and where their state lives: the stack layout, in one place.
+
+Layout (why: stacks/README.md): one pool stack per pool (project
+citycloud-pool, config in stacks/pool/Pulumi.<pool>.yaml) and one tenant stack
+per tenant (project citycloud-tenant), so onboarding a tenant builds one
+tenant's graph no matter how many tenants exist.
+
+Everything citycloud writes lives under the state directory (--state-dir,
+default REGISTRY/.citycloud):
+
+    pulumi/.pulumi/        the Pulumi file backend (file://STATE/pulumi): checkpoints, locks
+    pulumi/projects/KIND/  the Automation API workspaces (Pulumi.yaml, Pulumi.<stack>.yaml)
+    pulumi/passphrase      generated secrets passphrase (0600), never printed
+    stacks/KIND/NAME.json  our journal per stack: running | ok | failed, and a fingerprint
+    locks/KIND-NAME.lock   fcntl lock held while a citycloud process changes the stack
+    deployed/              manifests of the tenants as last applied (what `plan` diffs against)
+    offboarded/            one JSON record per offboarding
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import enum
+import json
+import os
+import pathlib
+import tempfile
+from typing import Any
+
+import yaml
+
+PROJECTS_DIR = pathlib.Path(__file__).resolve().parent
+
+
+class Kind(enum.StrEnum):
+    POOL = "pool"
+    TENANT = "tenant"
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class StackRef:
+    kind: Kind
+    name: str
+
+    @property
+    def project(self) -> str:
+        return f"citycloud-{self.kind.value}"
+
+    @property
+    def source_dir(self) -> pathlib.Path:
+        """The Pulumi project in this package: Pulumi.yaml, __main__.py, stack config."""
+        return PROJECTS_DIR / self.kind.value
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}/{self.name}"
+
+
+def pool(name: str) -> StackRef:
+    return StackRef(Kind.POOL, name)
+
+
+def tenant(name: str) -> StackRef:
+    return StackRef(Kind.TENANT, name)
+
+
+def stack_config(ref: StackRef) -> dict[str, Any]:
+    """The `config:` of stacks/<kind>/Pulumi.<name>.yaml; {} when the stack has no file."""
+    path = ref.source_dir / f"Pulumi.{ref.name}.yaml"
+    if not path.is_file():
+        return {}
+    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    config = document.get("config") or {}
+    if not isinstance(config, dict):
+        raise ValueError(f"{path}: 'config' must be a mapping")
+    return config
+
+
+@dataclasses.dataclass(frozen=True)
+class Record:
+    """Our journal entry of a stack: how its last change ended, and what it applied."""
+
+    status: str  # running | ok | failed
+    fingerprint: str = ""  # of what was applied; equal fingerprints need no engine run
+    operation: str = ""
+    updated: str = ""
+    objects: int = 0
+
+    @property
+    def interrupted(self) -> bool:
+        """The last change did not end cleanly: the engine may have left locks or pending ops."""
+        return self.status != "ok"
+
+
+@dataclasses.dataclass(frozen=True)
+class StateDir:
+    root: pathlib.Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", self.root.absolute())
+
+    @property
+    def backend_dir(self) -> pathlib.Path:
+        return self.root / "pulumi"
+
+    @property
+    def backend_url(self) -> str:
+        return self.backend_dir.as_uri()
+
+    @property
+    def passphrase_file(self) -> pathlib.Path:
+        return self.backend_dir / "passphrase"
+
+    @property
+    def deployed_dir(self) -> pathlib.Path:
+        return self.root / "deployed"
+
+    @property
+    def offboarded_dir(self) -> pathlib.Path:
+        return self.root / "offboarded"
+
+    def work_dir(self, kind: Kind) -> pathlib.Path:
+        return self.backend_dir / "projects" / kind.value
+
+    def lock_path(self, ref: StackRef) -> pathlib.Path:
+        return self.root / "locks" / f"{ref.kind.value}-{ref.name}.lock"
+
+    def record_path(self, ref: StackRef) -> pathlib.Path:
+        return self.root / "stacks" / ref.kind.value / f"{ref.name}.json"
+
+    def read_record(self, ref: StackRef) -> Record | None:
+        path = self.record_path(ref)
+        if not path.is_file():
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Record(**{f.name: data[f.name] for f in dataclasses.fields(Record)
+                         if f.name in data})
+
+    def write_record(self, ref: StackRef, record: Record) -> None:
+        stamped = dataclasses.replace(record, updated=_now())
+        write_json(self.record_path(ref), dataclasses.asdict(stamped))
+
+    def forget(self, ref: StackRef) -> None:
+        self.record_path(ref).unlink(missing_ok=True)
+
+    def pulumi_locks(self, ref: StackRef) -> list[pathlib.Path]:
+        """Lock files the file backend keeps for a stack while an update runs."""
+        base = self.backend_dir / ".pulumi" / "locks"
+        return sorted(base.glob(f"*/{ref.project}/{ref.name}/*.json"))
+
+    def stack_names(self, kind: Kind) -> set[str]:
+        """Stacks of a kind that exist in the backend or in our journal."""
+        project = StackRef(kind, "_").project
+        backend = self.backend_dir / ".pulumi" / "stacks" / project
+        names = {p.name.split(".")[0] for p in backend.glob("*.json*")
+                 if not p.name.endswith(".bak")}
+        names |= {p.stem for p in (self.root / "stacks" / kind.value).glob("*.json")}
+        return names
+
+
+def write_json(path: pathlib.Path, data: Any) -> None:
+    """Atomically: a crash leaves the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2, ensure_ascii=False, sort_keys=True)
+            handle.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        pathlib.Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")

@@ -1,0 +1,176 @@
+"""Offboarding: the one path by which a tenant's namespaces may be deleted.
+
+Namespaces are protected in every tenant stack (stacks.components), so no
+registry edit can delete one. `citycloud offboard TENANT` can, in this order:
+
+1. lock the stack and recover it if an earlier run was interrupted;
+2. read the tenant's namespaces from the stack's state (the tenant may already
+   be gone from the registry: that is the usual order, a pull request first);
+3. refuse while the namespaces hold PersistentVolumeClaims, read from the
+   cluster, unless forced: their volumes would go with them;
+4. ask for confirmation (the Reporter; --yes skips it);
+5. write the record to STATE/offboarded/ (status "started"), lift protect and
+   retain-on-delete in the stack's state, destroy the stack, remove it, and
+   complete the record ("done", or "failed" with the error): the record
+   exists whatever happens after the confirmation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import getpass
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from stacks import changes, engine, errors, layout, locks, operations, programs
+from tenants import platform as platform_
+
+NAMESPACE_TYPE = changes.NAMESPACE_TYPE
+ClaimLister = Callable[[Sequence[str]], list[str]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    tenant: str
+    namespaces: list[str]
+    resources: list[tuple[str, str]]  # (kind, logical name) of everything that will be deleted
+    claims: list[str]  # namespace/name of PersistentVolumeClaims found
+    outputs: dict[str, Any]  # the stack's outputs: tenant, department, pool, namespaces
+    in_registry: bool  # still in the registry: the next apply would onboard it again
+
+
+@dataclasses.dataclass
+class Result:
+    plan: Plan
+    confirmed: bool
+    record: str = ""  # path of the record written
+
+
+class Reporter(Protocol):
+    def journal(self, ref: layout.StackRef, phase: str) -> changes.Journal: ...
+
+    def confirm_offboard(self, plan: Plan) -> bool: ...
+
+
+def volume_claims(namespaces: Sequence[str], *, cluster: programs.Cluster) -> list[str]:
+    """PersistentVolumeClaims in these namespaces, as namespace/name, read from the cluster."""
+    if cluster.render_to:  # no cluster: stacks write YAML files
+        return []
+    from kubernetes import client, config  # a second or so to import: only when needed
+    from kubernetes.client import exceptions as kube_errors
+    from kubernetes.config import config_exception
+
+    try:
+        api = config.new_client_from_config(  # type: ignore[no-untyped-call]
+            config_file=cluster.kubeconfig, context=cluster.context)
+    except (config_exception.ConfigException, OSError) as err:
+        raise errors.ClusterError(f"cannot read the kubeconfig: {err}") from err
+    core = client.CoreV1Api(api)
+    found = []
+    try:
+        for namespace in namespaces:
+            try:
+                claims = core.list_namespaced_persistent_volume_claim(namespace,
+                                                                      _request_timeout=30)
+            except kube_errors.ApiException as err:
+                if err.status == 404:
+                    continue
+                raise errors.ClusterError(
+                    f"cannot list PersistentVolumeClaims in {namespace}: {err.status} "
+                    f"{err.reason}") from err
+            found += [f"{namespace}/{claim.metadata.name if claim.metadata else '?'}"
+                      for claim in claims.items]
+    except errors.ClusterError:
+        raise
+    except Exception as err:  # urllib3 connection errors have no common base worth naming
+        raise errors.ClusterError(f"cannot reach the cluster to check for volumes: {err}") from err
+    finally:
+        api.close()
+    return sorted(found)
+
+
+def _plan(name: str, resources: list[dict[str, Any]], *, claims: ClaimLister,
+          platform: platform_.Platform | None) -> Plan:
+    namespaces = sorted(str(r.get("outputs", {}).get("metadata", {}).get("name")
+                            or r["urn"].rsplit("::", 1)[-1])
+                        for r in resources if r.get("type") == NAMESPACE_TYPE)
+    outputs = next((dict(r.get("outputs") or {}) for r in resources
+                    if r.get("type") == "pulumi:pulumi:Stack"), {})
+    doomed = [(str(r["type"]).rsplit(":", 1)[-1], str(r["urn"]).rsplit("::", 1)[-1])
+              for r in resources if r.get("custom") and not str(r["type"]).startswith("pulumi:")]
+    return Plan(name, namespaces, doomed, claims(namespaces) if namespaces else [], outputs,
+                in_registry=platform is not None and name in platform.tenants)
+
+
+def offboard(name: str, *, runner: engine.Engine, reporter: Reporter, force: bool = False,
+             platform: platform_.Platform | None = None,
+             claims: ClaimLister | None = None) -> Result:
+    """Delete a tenant's stack and everything in it, after the checks above."""
+    state = runner.state
+    ref = layout.tenant(name)
+    operations.require_onboarded(state, name)
+    lister = claims or (lambda namespaces: volume_claims(namespaces, cluster=runner.cluster))
+    with locks.hold(state.lock_path(ref), stack=str(ref)):
+        stack = runner.stack(ref)
+        record = state.read_record(ref)
+        if record is None or record.interrupted:
+            runner.recover(stack, ref, reporter.journal(ref, "recover"))
+        plan = _plan(name, runner.resources(stack, ref), claims=lister, platform=platform)
+        if plan.claims and not force:
+            shown = ", ".join(plan.claims[:10]) + (" ..." if len(plan.claims) > 10 else "")
+            raise errors.OffboardRefused(
+                f"tenant {name} still has {len(plan.claims)} PersistentVolumeClaim(s): {shown}. "
+                "Offboarding deletes its namespaces and these volumes with them. Move or delete "
+                "the data first, or pass --force to delete it anyway")
+        if not reporter.confirm_offboard(plan):
+            return Result(plan, confirmed=False)
+        path = state.offboarded_dir / f"{name}-{_stamp()}.json"
+        entry = _record(plan, force=force, state=state)
+        layout.write_json(path, entry)
+        state.write_record(ref, layout.Record("running", operation="offboard"))
+        try:
+            runner.release(stack, ref)
+            runner.destroy(stack, ref, reporter.journal(ref, "destroy"))
+            runner.remove(stack, ref)
+        except errors.StackError as err:
+            layout.write_json(path, entry | {"status": "failed", "error": str(err),
+                                             "ended": _now()})
+            state.write_record(ref, layout.Record("failed", operation="offboard"))
+            raise
+        layout.write_json(path, entry | {"status": "done", "ended": _now()})
+        state.forget(ref)
+    operations.update_deployed(state, applied={}, removed=[name])
+    return Result(plan, confirmed=True, record=str(path))
+
+
+def _record(plan: Plan, *, force: bool, state: layout.StateDir) -> dict[str, Any]:
+    return {
+        "tenant": plan.tenant,
+        "department": plan.outputs.get("department", ""),
+        "pool": plan.outputs.get("pool", ""),
+        "namespaces": plan.namespaces,
+        "resources": [f"{kind} {name}" for kind, name in plan.resources],
+        "persistentVolumeClaims": plan.claims,
+        "forced": force,
+        "stillInRegistry": plan.in_registry,
+        "by": _user(),
+        "started": _now(),
+        "status": "started",
+        "stateDir": str(state.root),
+    }
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+def _stamp() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -1,0 +1,330 @@
+"""Converging stacks to the registry: apply, onboard and resize, preview first, always.
+
+Every change runs the same pipeline per stack, under the stack's lock:
+
+1. skip: the stack's journal says its last apply succeeded with the same
+   fingerprint (rendered objects, cluster, program version): nothing to do,
+   and the engine is not even started. This keeps `apply` of 2,000 tenants
+   proportional to what changed;
+2. recover: clear what an interrupted run left (stale lock, pending operations);
+3. preview: the engine's diff, collected as steps; a step that deletes or
+   replaces a namespace blocks the stack (its namespaces are protected anyway);
+4. confirm once for all stacks (the Reporter asks, or --yes);
+5. update: pool stacks first, then tenants; the journal records running -> ok | failed,
+   so a killed run is recovered by the next one.
+
+The Reporter is how the CLI shows progress and asks for confirmation; nothing
+here prints.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import enum
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from stacks import changes, engine, errors, layout, locks, pools, programs
+from tenants import manifests, models, render
+from tenants import platform as platform_
+
+# Bump when the programs change what they register or how (names, options): forces every
+# stack through the engine once, even where the rendered objects did not change.
+PROGRAM_VERSION = "1"
+
+
+class Status(enum.StrEnum):
+    UNCHANGED = "unchanged"  # same fingerprint as the last successful apply: engine not run
+    IN_SYNC = "in-sync"  # previewed, nothing to change
+    CHANGES = "changes"  # previewed, changes waiting for confirmation
+    APPLIED = "applied"
+    BLOCKED = "blocked"  # would delete or replace a namespace: refused
+    FAILED = "failed"
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """A stack and what it should hold."""
+
+    ref: layout.StackRef
+    program: programs.Program
+    manifests: list[render.Manifest]
+    fingerprint: str
+
+
+@dataclasses.dataclass
+class Outcome:
+    ref: layout.StackRef
+    status: Status
+    steps: list[changes.Step] = dataclasses.field(default_factory=list)
+    error: str = ""
+    recovered: bool = False  # an interrupted earlier run was cleaned up first
+
+    @property
+    def dangerous(self) -> list[changes.Step]:
+        return [step for step in self.steps if step.dangerous]
+
+
+@dataclasses.dataclass
+class Result:
+    outcomes: list[Outcome]
+    dry_run: bool
+    confirmed: bool = True
+    orphans: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status in (Status.FAILED, Status.BLOCKED)]
+
+    @property
+    def changed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.steps]
+
+
+class Reporter(Protocol):
+    def journal(self, ref: layout.StackRef, phase: str) -> changes.Journal:
+        """A Journal for one engine run; it may report progress as events arrive."""
+
+    def finished(self, outcome: Outcome, phase: str) -> None:
+        """One stack is through a phase (preview or update)."""
+
+    def confirm(self, outcomes: Sequence[Outcome]) -> bool:
+        """Show the previewed changes; return whether to apply them."""
+
+
+# ---- targets -------------------------------------------------------------------------------
+
+
+def fingerprint(manifests: Sequence[render.Manifest], *, cluster: programs.Cluster) -> str:
+    document = {"program": PROGRAM_VERSION, "cluster": cluster.fingerprint(),
+                "manifests": list(manifests)}
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+
+
+def pool_settings(name: str) -> pools.PoolSettings:
+    config = layout.stack_config(layout.pool(name))
+    prefix = programs.CONFIG_NAMESPACE + ":"
+    return pools.PoolSettings.from_config(
+        {key.removeprefix(prefix): value for key, value in config.items()
+         if key.startswith(prefix)})
+
+
+def pool_target(platform: platform_.Platform, name: str, *,
+                cluster: programs.Cluster) -> Target:
+    objects = pools.render_pool(platform.pools[name], platform=platform,
+                                settings=pool_settings(name))
+    return Target(layout.pool(name), programs.pool_program(name, platform=platform,
+                                                           cluster=cluster),
+                  objects, fingerprint(objects, cluster=cluster))
+
+
+def tenant_target(platform: platform_.Platform, name: str, *,
+                  cluster: programs.Cluster) -> Target:
+    objects = render.render_tenant(platform.tenants[name], platform=platform)
+    return Target(layout.tenant(name), programs.tenant_program(name, platform=platform,
+                                                               cluster=cluster),
+                  objects, fingerprint(objects, cluster=cluster))
+
+
+def targets(platform: platform_.Platform, *, cluster: programs.Cluster,
+            tenants: Sequence[str] | None = None) -> list[Target]:
+    """Pool stacks first (of the named tenants' pools, or all), then tenant stacks."""
+    chosen = list(platform.tenants) if tenants is None else list(tenants)
+    unknown = [name for name in chosen if name not in platform.tenants]
+    if unknown:
+        raise errors.UsageError(
+            f"not in the registry: {', '.join(unknown)} (tenants are "
+            "tenants/<department>/<tenant>.yaml; 'citycloud validate' lists problems)")
+    wanted_pools = (list(platform.pools) if tenants is None
+                    else sorted({platform.tenants[name].spec.pool for name in chosen}))
+    return ([pool_target(platform, name, cluster=cluster) for name in wanted_pools]
+            + [tenant_target(platform, name, cluster=cluster) for name in chosen])
+
+
+def orphans(platform: platform_.Platform, state: layout.StateDir) -> list[str]:
+    """Tenant stacks whose tenant left the registry: reported, never deleted by apply."""
+    return sorted(state.stack_names(layout.Kind.TENANT) - set(platform.tenants))
+
+
+# ---- the pipeline --------------------------------------------------------------------------
+
+
+class _Held:
+    """Stack locks held from preview to update, released together at the end."""
+
+    def __init__(self, state: layout.StateDir) -> None:
+        self.state = state
+        self._held: dict[layout.StackRef, Any] = {}
+
+    def take(self, ref: layout.StackRef) -> None:
+        lock = locks.hold(self.state.lock_path(ref), stack=str(ref))
+        lock.__enter__()
+        self._held[ref] = lock
+
+    def release(self, ref: layout.StackRef) -> None:
+        lock = self._held.pop(ref, None)
+        if lock is not None:
+            lock.__exit__(None, None, None)
+
+    def release_all(self) -> None:
+        for ref in list(self._held):
+            self.release(ref)
+
+
+def _parallel(items: Sequence[Target], work: Callable[[Target], Outcome],
+              parallel: int) -> list[Outcome]:
+    if parallel <= 1 or len(items) <= 1:
+        return [work(item) for item in items]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=parallel) as pool:
+        return list(pool.map(work, items))
+
+
+def converge(chosen: Sequence[Target], *, runner: engine.Engine, reporter: Reporter,
+             dry_run: bool = False, force: bool = False, parallel: int = 1) -> Result:
+    """Preview every target that may have changed, confirm, then update pools before tenants."""
+    state = runner.state
+    held = _Held(state)
+    stacks: dict[layout.StackRef, Any] = {}
+    outcomes: dict[layout.StackRef, Outcome] = {}
+    todo = []
+    for target in chosen:
+        record = state.read_record(target.ref)
+        if (not force and record is not None and not record.interrupted
+                and record.fingerprint == target.fingerprint):
+            outcomes[target.ref] = Outcome(target.ref, Status.UNCHANGED)
+        else:
+            todo.append(target)
+
+    def preview(target: Target) -> Outcome:
+        ref = target.ref
+        outcome = Outcome(ref, Status.FAILED)
+        try:
+            held.take(ref)
+            stack = stacks[ref] = runner.stack(ref, target.program)
+            record = state.read_record(ref)
+            if not dry_run and record is not None and record.interrupted:
+                outcome.recovered = runner.recover(stack, ref, reporter.journal(ref, "recover"))
+            journal = reporter.journal(ref, "preview")
+            try:
+                runner.preview(stack, ref, journal)
+            finally:
+                outcome.steps = journal.changes
+            outcome.status = (Status.BLOCKED if outcome.dangerous
+                              else Status.CHANGES if outcome.steps else Status.IN_SYNC)
+        except errors.NamespaceProtected as err:
+            outcome.status, outcome.error = Status.BLOCKED, str(err)
+        except errors.StackError as err:
+            outcome.error = str(err)
+        if outcome.status is not Status.CHANGES:
+            held.release(ref)
+        reporter.finished(outcome, "preview")
+        return outcome
+
+    def update(target: Target) -> Outcome:
+        ref, outcome = target.ref, outcomes[target.ref]
+        state.write_record(ref, layout.Record("running", target.fingerprint, "up"))
+        journal = reporter.journal(ref, "update")
+        try:
+            runner.up(stacks[ref], ref, journal)
+        except errors.StackError as err:
+            outcome.status, outcome.error = Status.FAILED, str(err)
+            state.write_record(ref, layout.Record("failed", target.fingerprint, "up"))
+        else:
+            outcome.status = Status.APPLIED
+            state.write_record(ref, layout.Record("ok", target.fingerprint, "up",
+                                                  objects=len(target.manifests)))
+        finally:
+            held.release(ref)
+        reporter.finished(outcome, "update")
+        return outcome
+
+    try:
+        for outcome in _parallel(todo, preview, parallel):
+            outcomes[outcome.ref] = outcome
+        ordered = [outcomes[target.ref] for target in chosen]
+        if dry_run:
+            return Result(ordered, dry_run=True)
+        for target in todo:
+            if outcomes[target.ref].status is Status.IN_SYNC:
+                state.write_record(target.ref, layout.Record(
+                    "ok", target.fingerprint, "preview", objects=len(target.manifests)))
+        waiting = [t for t in todo if outcomes[t.ref].status is Status.CHANGES]
+        if waiting and not reporter.confirm(ordered):
+            return Result(ordered, dry_run=False, confirmed=False)
+        for kind in (layout.Kind.POOL, layout.Kind.TENANT):
+            _parallel([t for t in waiting if t.ref.kind is kind], update, parallel)
+        return Result(ordered, dry_run=False)
+    finally:
+        held.release_all()
+
+
+# ---- what the registry's commands do -------------------------------------------------------
+
+
+def update_deployed(state: layout.StateDir, *, applied: dict[str, list[render.Manifest]],
+                    removed: Sequence[str] = ()) -> None:
+    """Record tenants' applied manifests in STATE/deployed, the snapshot `plan` diffs against."""
+    if not applied and not removed:
+        return
+    with locks.hold(state.root / "locks" / "deployed.lock", stack="deployed snapshot",
+                    wait=True):
+        gone = set(applied) | set(removed)
+        kept = [m for m in manifests.read(state.deployed_dir)
+                if manifests.tenant_of(m) not in gone]
+        manifests.write(state.deployed_dir,
+                        kept + [m for name in sorted(applied) for m in applied[name]])
+
+
+def apply(platform: platform_.Platform, *, runner: engine.Engine, reporter: Reporter,
+          tenants: Sequence[str] | None = None, dry_run: bool = False, force: bool = False,
+          parallel: int = 1) -> Result:
+    """Converge the stacks of `tenants` (default: the whole registry) and their pools."""
+    chosen = targets(platform, cluster=runner.cluster, tenants=tenants)
+    result = converge(chosen, runner=runner, reporter=reporter, dry_run=dry_run, force=force,
+                      parallel=parallel)
+    if tenants is None:
+        result.orphans = orphans(platform, runner.state)
+    if not dry_run and result.confirmed:
+        good = {Status.APPLIED, Status.IN_SYNC, Status.UNCHANGED}
+        by_ref = {o.ref: o for o in result.outcomes}
+        update_deployed(runner.state, applied={
+            t.ref.name: t.manifests for t in chosen
+            if t.ref.kind is layout.Kind.TENANT and by_ref[t.ref].status in good})
+    return result
+
+
+def require_onboarded(state: layout.StateDir, name: str) -> None:
+    if name not in state.stack_names(layout.Kind.TENANT):
+        raise errors.UsageError(
+            f"tenant {name} has not been onboarded (no stack under {state.root}); "
+            f"'citycloud onboard {name}' creates it")
+
+
+@dataclasses.dataclass(frozen=True)
+class QuotaChange:
+    namespace: str
+    resource: str
+    before: str
+    after: str
+
+
+def quota_changes(state: layout.StateDir, tenant: models.Tenant, *,
+                  platform: platform_.Platform) -> list[QuotaChange]:
+    """Per namespace and resource, the quota as last applied and as the registry now says."""
+    def hard(objects: Sequence[render.Manifest]) -> dict[str, dict[str, str]]:
+        return {m["metadata"]["namespace"]: m["spec"]["hard"] for m in objects
+                if m["kind"] == "ResourceQuota" and manifests.tenant_of(m) == tenant.name}
+
+    before = hard(manifests.read(state.deployed_dir))
+    after = hard(render.render_tenant(tenant, platform=platform))
+    found = []
+    for namespace in sorted(set(before) | set(after)):
+        old, new = before.get(namespace, {}), after.get(namespace, {})
+        for resource in sorted(set(old) | set(new)):
+            if old.get(resource) != new.get(resource):
+                found.append(QuotaChange(namespace, resource, old.get(resource, "-"),
+                                         new.get(resource, "-")))
+    return found

@@ -1,0 +1,187 @@
+"""A resource pool -> the pool-wide Kubernetes objects its stack owns. Pure, like render.py.
+
+Tenant objects come from tenants.render; these are the objects that exist once
+per pool, before any tenant: the platform's own namespace and RBAC in the pool,
+PriorityClasses, the pool's contract (placement, architectures, storage
+classes, image registries, shared networks) published as a ConfigMap for node
+preparation, the exporter and people, and the pool's admission guardrails,
+which policies.guardrails renders. Every name carries the pool's name, because
+three pool stacks share one cluster and must never own the same object.
+
+Settings that are not in the registry (which StorageClasses the pool's storage
+team provides, who administers the platform) come from the pool stack's config,
+stacks/pool/Pulumi.<pool>.yaml, read by the program's entry point.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from policies import guardrails
+from tenants import models, render
+from tenants import platform as platform_
+
+ROLE_LABEL = "citycloud.io/role"
+READER_VERBS = ["get", "list", "watch"]
+# Priority classes of a pool: (suffix, value, preemption policy, description).
+PRIORITIES = (
+    ("platform", 1_000_000, "PreemptLowerPriority", "the platform's own agents in the pool"),
+    ("tenant-critical", 10_000, "PreemptLowerPriority", "tenant services that must keep running"),
+    ("tenant-standard", 1_000, "PreemptLowerPriority", "tenant services (the usual choice)"),
+    ("tenant-batch", 100, "Never", "tenant batch jobs; they never preempt anything"),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class StorageClassRef:
+    """A StorageClass the pool's storage provides; the pool stack references, never creates it."""
+
+    name: str
+    default: bool = False
+    description: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class PoolSettings:
+    storage_classes: tuple[StorageClassRef, ...] = ()
+    admin_groups: tuple[str, ...] = ("citycloud-platform-admins",)
+
+    @classmethod
+    def from_config(cls, values: Mapping[str, Any]) -> PoolSettings:
+        """From the pool stack's config (keys without the `citycloud:` namespace)."""
+        classes = values.get("storageClasses") or []
+        if not isinstance(classes, list):
+            raise ValueError("citycloud:storageClasses must be a list of {name, default}")
+        refs = []
+        for entry in classes:
+            if isinstance(entry, str):
+                entry = {"name": entry}
+            if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+                raise ValueError("each citycloud:storageClasses entry needs a name")
+            refs.append(StorageClassRef(entry["name"], bool(entry.get("default", False)),
+                                        str(entry.get("description", ""))))
+        if sum(ref.default for ref in refs) > 1:
+            raise ValueError("at most one of citycloud:storageClasses may be the default")
+        groups = values.get("adminGroups", list(cls.admin_groups))
+        if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+            raise ValueError("citycloud:adminGroups must be a list of group names")
+        return cls(storage_classes=tuple(refs), admin_groups=tuple(groups))
+
+
+def platform_namespace(pool: models.Pool) -> str:
+    return f"citycloud-pool-{pool.name}"
+
+
+def labels(pool: models.Pool) -> dict[str, str]:
+    return {"app.kubernetes.io/managed-by": render.MANAGED_BY, render.LABEL_POOL: pool.name,
+            ROLE_LABEL: "platform"}
+
+
+def _metadata(pool: models.Pool, name: str, namespace: str | None = None) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"name": name}
+    if namespace is not None:
+        metadata["namespace"] = namespace
+    metadata["labels"] = labels(pool)
+    return metadata
+
+
+def render_pool(pool: models.Pool, *, platform: platform_.Platform,
+                settings: PoolSettings) -> list[render.Manifest]:
+    """Every pool-wide object of one pool, in a stable order (namespace first)."""
+    return [
+        namespace_object(pool),
+        *priority_classes(pool),
+        *platform_rbac(pool, settings=settings),
+        contract(pool, platform=platform, settings=settings),
+        *guardrails.render_pool_guardrails(pool, platform=platform),
+    ]
+
+
+def namespace_object(pool: models.Pool) -> render.Manifest:
+    metadata = _metadata(pool, platform_namespace(pool))
+    metadata["labels"] |= {f"pod-security.kubernetes.io/{mode}": "restricted"
+                           for mode in ("enforce", "audit", "warn")}
+    metadata["annotations"] = {"citycloud.io/pool-display-name": pool.display_name}
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}
+
+
+def priority_class_name(pool: models.Pool, suffix: str) -> str:
+    return f"citycloud-{pool.name}-{suffix}"
+
+
+def priority_classes(pool: models.Pool) -> list[render.Manifest]:
+    return [{
+        "apiVersion": "scheduling.k8s.io/v1",
+        "kind": "PriorityClass",
+        "metadata": _metadata(pool, priority_class_name(pool, suffix)),
+        "value": value,
+        "globalDefault": False,  # one default per cluster; three pools share it
+        "preemptionPolicy": preemption,
+        "description": f"{pool.name} pool: {description}",
+    } for suffix, value, preemption, description in PRIORITIES]
+
+
+def platform_rbac(pool: models.Pool, *, settings: PoolSettings) -> list[render.Manifest]:
+    """The platform's agent account (read-only, cluster-wide) and its admins' namespace rights."""
+    namespace = platform_namespace(pool)
+    reader = f"citycloud:{pool.name}:reader"
+    return [
+        {"apiVersion": "v1", "kind": "ServiceAccount",
+         "metadata": _metadata(pool, "citycloud-agent", namespace)},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+         "metadata": _metadata(pool, reader),
+         "rules": [
+             {"apiGroups": [""], "resources": [
+                 "namespaces", "resourcequotas", "limitranges", "persistentvolumeclaims",
+                 "pods", "services", "nodes"], "verbs": READER_VERBS},
+             {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"],
+              "verbs": READER_VERBS},
+             {"apiGroups": ["k8s.cni.cncf.io"], "resources": ["network-attachment-definitions"],
+              "verbs": READER_VERBS},
+         ]},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+         "metadata": _metadata(pool, reader),
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                     "name": reader},
+         "subjects": [{"kind": "ServiceAccount", "name": "citycloud-agent",
+                       "namespace": namespace}]},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+         "metadata": _metadata(pool, "citycloud-platform-admins", namespace),
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                     "name": render.OWNER_CLUSTER_ROLE},
+         "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": group}
+                      for group in settings.admin_groups]},
+    ]
+
+
+def contract(pool: models.Pool, *, platform: platform_.Platform,
+             settings: PoolSettings) -> render.Manifest:
+    """What the pool promises, for node preparation, the exporter and people to read."""
+    placement = pool.placement
+    taint = placement.taint.model_dump(mode="json") if placement.taint else None
+    shared = {network.name: {"cidrs": [str(c) for c in network.cidrs],
+                             "purposes": list(network.purposes)}
+              for network in platform.shared_networks.values()}
+    data = {
+        "pool": pool.name,
+        "kind": pool.kind.value,
+        "nodeSelector": _json(dict(placement.node_selector)),
+        "taint": _json(taint),
+        "architectures": ",".join(a.value for a in placement.architectures),
+        "maxClassification": str(pool.max_classification),
+        "imageRegistries": ",".join(pool.image_registries),
+        "storageClasses": _json([dataclasses.asdict(ref) for ref in settings.storage_classes]),
+        "defaultStorageClass": next((r.name for r in settings.storage_classes if r.default), ""),
+        "priorityClasses": ",".join(priority_class_name(pool, s) for s, *_ in PRIORITIES),
+        "sharedNetworks": _json(shared),
+    }
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": _metadata(pool, "citycloud-pool", platform_namespace(pool)),
+            "data": data}
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)

@@ -1,0 +1,216 @@
+"""The Pulumi programs under mocks: what each stack asks the engine to create, and how.
+
+Every assertion reads the RegisterResourceRequests the real engine would
+receive (tests/stacks/conftest.py): inputs, names, parents, dependencies,
+provider references and the protect / retainOnDelete flags.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import pytest
+from stack_mocks import WUHAN, MockEngine, pool_config, run
+
+import policies
+import tenants
+from stacks import components, layout, operations, pools, programs
+from tenants import render
+
+WUHAN_TENANTS = sorted(tenants.load(WUHAN).tenants)
+NAMESPACE = "kubernetes:core/v1:Namespace"
+CLUSTER = programs.Cluster(kubeconfig="/etc/citycloud/kubeconfig", context="wuhan",
+                           identifier="wuhan-cloud")
+
+
+def _by_key(objects: Iterable[dict[str, Any]]) -> dict[tuple[str, str, str, str], Any]:
+    """Objects by identity; registration order is the engine's business, not the renderer's."""
+    found: dict[tuple[str, str, str, str], Any] = {}
+    for manifest in objects:
+        assert render.key(manifest) not in found, f"registered twice: {render.key(manifest)}"
+        found[render.key(manifest)] = manifest
+    return found
+
+
+def _tenant_stack(mock_engine: MockEngine, platform: tenants.Platform, name: str):  # type: ignore[no-untyped-def]
+    monitor = mock_engine("citycloud-tenant", name)
+    run(programs.tenant_program(name, platform=platform, cluster=CLUSTER))
+    return monitor
+
+
+def _pool_stack(mock_engine: MockEngine, platform: tenants.Platform, name: str):  # type: ignore[no-untyped-def]
+    monitor = mock_engine("citycloud-pool", name, pool_config(name))
+    run(programs.pool_program(name, platform=platform, cluster=CLUSTER))
+    return monitor
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, id=n) for n in WUHAN_TENANTS])
+def test_tenant_inputs_equal_the_renderers_objects(
+        mock_engine: MockEngine, wuhan_platform: tenants.Platform, name: str) -> None:
+    monitor = _tenant_stack(mock_engine, wuhan_platform, name)
+    sent = _by_key(r.manifest() for r in monitor.kubernetes_objects)
+    assert sent == _by_key(render.render_tenant(wuhan_platform.tenants[name],
+                                                platform=wuhan_platform))
+
+
+def test_a_tenant_is_one_component_node_with_every_object_under_it(
+        mock_engine: MockEngine, wuhan_platform: tenants.Platform) -> None:
+    monitor = _tenant_stack(mock_engine, wuhan_platform, "wh-gongan-video")
+    [component] = monitor.of_type(components.TENANT_TYPE)
+    [provider] = monitor.of_type("pulumi:providers:kubernetes")
+    assert component.name == "wh-gongan-video"
+    assert component.urn.startswith("urn:pulumi:wh-gongan-video::citycloud-tenant::")
+    assert component.urn.endswith("citycloud:tenants:Tenant::wh-gongan-video")
+    assert component.parent.endswith("pulumi:pulumi:Stack::citycloud-tenant-wh-gongan-video")
+    assert not component.custom
+    objects = monitor.kubernetes_objects
+    assert {r.parent for r in objects} == {component.urn}
+    assert {r.provider for r in objects} == {f"{provider.urn}::kubernetes-id"}
+    assert {r.name for r in objects} >= {
+        "wh-gongan-video-video", "wh-gongan-video-video/citycloud-quota",
+        "wh-gongan-video-video/citycloud-defaults", "wh-gongan-video-video/citycloud-default-deny"}
+    assert {r.type for r in objects} == {
+        NAMESPACE, "kubernetes:core/v1:ResourceQuota", "kubernetes:core/v1:LimitRange",
+        "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+        "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"}
+
+
+def test_only_namespaces_are_protected_and_retained(
+        mock_engine: MockEngine, wuhan_platform: tenants.Platform) -> None:
+    monitor = _tenant_stack(mock_engine, wuhan_platform, "wh-gongan-video")
+    flags = {(r.type == NAMESPACE, r.protect, r.retain_on_delete)
+             for r in monitor.kubernetes_objects}
+    assert flags == {(True, True, True), (False, False, False)}
+    assert sorted(r.name for r in monitor.kubernetes_objects if r.protect) == [
+        "wh-gongan-video-analytics", "wh-gongan-video-video"]
+    [component] = monitor.of_type(components.TENANT_TYPE)
+    assert not component.protect  # children state their own protection
+
+
+def test_namespaced_objects_depend_on_their_namespace(
+        mock_engine: MockEngine, wuhan_platform: tenants.Platform) -> None:
+    monitor = _tenant_stack(mock_engine, wuhan_platform, "wh-gongan-video")
+    urn_of = {r.name: r.urn for r in monitor.kubernetes_objects if r.type == NAMESPACE}
+    for registration in monitor.kubernetes_objects:
+        namespace = registration.inputs["metadata"].get("namespace")
+        if namespace:
+            assert registration.dependencies == (urn_of[namespace],), registration.name
+
+
+def test_the_provider_gets_the_cluster_and_a_stable_identity(
+        mock_engine: MockEngine, wuhan_platform: tenants.Platform) -> None:
+    monitor = _tenant_stack(mock_engine, wuhan_platform, "wh-zwfw-portal"
+                            if "wh-zwfw-portal" in WUHAN_TENANTS else WUHAN_TENANTS[0])
+    [provider] = monitor.of_type("pulumi:providers:kubernetes")
+    assert provider.name == "kubernetes"
+    assert provider.inputs["kubeconfig"] == "/etc/citycloud/kubeconfig"
+    assert provider.inputs["context"] == "wuhan"
+    assert provider.inputs["clusterIdentifier"] == "wuhan-cloud"
+    assert provider.inputs["enableServerSideApply"] == "true"
+
+
+@pytest.mark.parametrize("pool", [pytest.param(p, id=p) for p in ("gov", "industry", "xinchuang")])
+def test_pool_stack_registers_the_pool_objects_under_one_component(
+        mock_engine: MockEngine, wuhan_platform: tenants.Platform, pool: str) -> None:
+    monitor = _pool_stack(mock_engine, wuhan_platform, pool)
+    [component] = monitor.of_type(components.POOL_TYPE)
+    assert component.name == pool
+    expected = pools.render_pool(wuhan_platform.pools[pool], platform=wuhan_platform,
+                                 settings=operations.pool_settings(pool))
+    sent = [r.manifest() for r in monitor.kubernetes_objects]
+    assert _by_key(sent) == _by_key(expected)
+    assert {r.parent for r in monitor.kubernetes_objects} == {component.urn}
+    kinds = [m["kind"] for m in sent]
+    assert kinds.count("PriorityClass") == len(pools.PRIORITIES)
+    assert kinds.count("ValidatingAdmissionPolicy") == kinds.count(
+        "ValidatingAdmissionPolicyBinding") > 0
+    guardrails = policies.render_pool_guardrails(wuhan_platform.pools[pool],
+                                                 platform=wuhan_platform)
+    assert _by_key(m for m in sent if m["apiVersion"].startswith("admissionregistration")
+                   ) == _by_key(guardrails)
+    [namespace] = [r for r in monitor.kubernetes_objects if r.type == NAMESPACE]
+    assert (namespace.name, namespace.protect, namespace.retain_on_delete) == (
+        f"citycloud-pool-{pool}", True, True)
+    assert all(not r.protect for r in monitor.kubernetes_objects if r.type != NAMESPACE)
+
+
+@pytest.mark.parametrize("pool", [pytest.param(p, id=p) for p in ("gov", "industry", "xinchuang")])
+def test_pool_config_file_reaches_the_contract(
+        mock_engine: MockEngine, wuhan_platform: tenants.Platform, pool: str) -> None:
+    monitor = _pool_stack(mock_engine, wuhan_platform, pool)
+    [contract] = [r.inputs for r in monitor.kubernetes_objects
+                  if r.type == "kubernetes:core/v1:ConfigMap"]
+    config = layout.stack_config(layout.pool(pool))["citycloud:storageClasses"]
+    assert contract["metadata"]["namespace"] == f"citycloud-pool-{pool}"
+    assert [c["name"] for c in __import__("json").loads(contract["data"]["storageClasses"])] == [
+        c["name"] for c in config]
+    assert contract["data"]["defaultStorageClass"] == next(
+        c["name"] for c in config if c.get("default"))
+    [admins] = [r.inputs for r in monitor.kubernetes_objects
+                if r.type == "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"]
+    assert [s["name"] for s in admins["subjects"]] == layout.stack_config(
+        layout.pool(pool))["citycloud:adminGroups"]
+
+
+def _objects(monitor, kind: str) -> list[dict]:  # type: ignore[no-untyped-def,type-arg]
+    return [r.inputs for r in monitor.kubernetes_objects if r.inputs["kind"] == kind]
+
+
+def _selects(selector: dict, labels: dict[str, str]) -> bool:  # type: ignore[type-arg]
+    matches = all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items())
+    for expression in selector.get("matchExpressions", []):
+        assert expression["operator"] == "In"
+        matches = matches and labels.get(expression["key"]) in expression["values"]
+    return matches
+
+
+def test_xinchuang_placement_holds_pods_to_the_pools_nodes_and_architectures(
+        mock_engine: MockEngine, wuhan_platform: tenants.Platform) -> None:
+    pool = wuhan_platform.pools["xinchuang"]
+    monitor = _pool_stack(mock_engine, wuhan_platform, "xinchuang")
+    [placement] = [p for p in _objects(monitor, "ValidatingAdmissionPolicy")
+                   if p["metadata"]["name"] == "citycloud-xinchuang-pool-placement"]
+    variables = {v["name"]: v["expression"] for v in placement["spec"]["variables"]}
+    assert variables["architectures"] == '["arm64", "amd64", "loong64"]'
+    assert variables["wanted"] == '{"citycloud.io/pool": "xinchuang"}'
+    assert '"gov"' in variables["foreign"] and '"industry"' in variables["foreign"]
+    [binding] = [b for b in _objects(monitor, "ValidatingAdmissionPolicyBinding")
+                 if b["spec"]["policyName"] == "citycloud-xinchuang-pool-placement"]
+    selector = binding["spec"]["matchResources"]["namespaceSelector"]
+
+    [contract] = _objects(monitor, "ConfigMap")
+    assert contract["data"]["architectures"] == "arm64,amd64,loong64"
+    assert __import__("json").loads(contract["data"]["nodeSelector"]) == dict(
+        pool.placement.node_selector)
+    assert __import__("json").loads(contract["data"]["taint"])["value"] == "xinchuang"
+
+    # The binding selects every xinchuang tenant namespace, and no other pool's.
+    for name, tenant in wuhan_platform.tenants.items():
+        for manifest in render.render_tenant(tenant, platform=wuhan_platform):
+            if manifest["kind"] == "Namespace":
+                selected = _selects(selector, manifest["metadata"]["labels"])
+                assert selected == (tenant.spec.pool == "xinchuang"), name
+
+
+def test_pool_objects_never_collide_across_pools(wuhan_platform: tenants.Platform) -> None:
+    seen: dict[tuple[str, str, str, str], str] = {}
+    for name in wuhan_platform.pools:
+        for manifest in pools.render_pool(wuhan_platform.pools[name], platform=wuhan_platform,
+                                          settings=operations.pool_settings(name)):
+            key = render.key(manifest)
+            assert key not in seen, f"{key} is in pools {seen[key]} and {name}"
+            seen[key] = name
+
+
+@pytest.mark.parametrize(("config", "message"), [
+    pytest.param({"storageClasses": [{"name": "a", "default": True},
+                                     {"name": "b", "default": True}]},
+                 "at most one", id="two-defaults"),
+    pytest.param({"storageClasses": "ssd"}, "must be a list", id="not-a-list"),
+    pytest.param({"storageClasses": [{"default": True}]}, "needs a name", id="no-name"),
+    pytest.param({"adminGroups": "admins"}, "adminGroups", id="groups-not-a-list"),
+])
+def test_pool_settings_refuse_bad_config(config: dict, message: str) -> None:  # type: ignore[type-arg]
+    with pytest.raises(ValueError, match=message):
+        pools.PoolSettings.from_config(config)
