@@ -1,0 +1,242 @@
+"""Pool guardrails: valid Kubernetes objects that refuse what the policies forbid.
+
+Schema: every ValidatingAdmissionPolicy and binding of every pool is checked
+against the Kubernetes 1.37 OpenAPI schema (strict: unknown fields fail).
+Behaviour: the CEL runs in cel-python through admission.py, a stand-in for the
+API server (a fake: no API server runs in unit tests; the control-plane e2e
+tests apply the same objects to a real kube-apiserver). Requests are built on
+the Wuhan example's rendered namespaces, so labels and annotations are the
+renderer's own.
+"""
+
+from __future__ import annotations
+
+import collections
+import pathlib
+from typing import Any
+
+import admission
+import kube_schemas
+import pytest
+from policy_builders import BAD
+
+import policies
+import tenants
+from tenants import render
+
+WUHAN = pathlib.Path(__file__).resolve().parents[2] / "examples" / "wuhan"
+
+
+@pytest.fixture(scope="module")
+def platform() -> tenants.Platform:
+    return tenants.load(WUHAN)
+
+
+@pytest.fixture(scope="module")
+def gov(platform: tenants.Platform) -> list[dict[str, Any]]:
+    return policies.render_pool_guardrails(platform.pools["gov"], platform=platform)
+
+
+def namespace(platform: tenants.Platform, tenant: str, index: int = 0) -> dict[str, Any]:
+    owner = platform.tenants[tenant]
+    return render.namespace_object(owner, namespace=owner.namespace_names()[index],
+                                   platform=platform)
+
+
+LEVEL3 = "wh-gongan-video"  # gov pool, MLPS 3, owners wh-gongan-admins, wh-gongan-xxtx
+LEVEL2 = "wh-tongji-shuju"  # gov pool, MLPS 2
+
+
+@pytest.mark.parametrize("registry", [WUHAN, BAD], ids=["wuhan", "bad"])
+def test_every_guardrail_is_a_valid_kubernetes_object(registry: pathlib.Path) -> None:
+    platform = tenants.load(registry)
+    objects = [o for pool in platform.pools.values()
+               for o in policies.render_pool_guardrails(pool, platform=platform)]
+    assert {o["kind"] for o in objects} == {"ValidatingAdmissionPolicy",
+                                           "ValidatingAdmissionPolicyBinding"}
+    assert {o["metadata"]["name"]: kube_schemas.errors(o) for o in objects} == {
+        o["metadata"]["name"]: [] for o in objects}
+    names = collections.Counter((o["kind"], o["metadata"]["name"]) for o in objects)
+    assert max(names.values()) == 1
+
+
+def test_the_schema_check_can_fail(gov: list[dict[str, Any]]) -> None:
+    broken = {**gov[1], "spec": {**gov[1]["spec"], "validationActions": "Deny"}}
+    assert kube_schemas.errors(broken)
+
+
+def test_each_pool_binds_only_its_own_tenant_namespaces(platform: tenants.Platform) -> None:
+    for pool in platform.pools.values():
+        guardrails = policies.render_pool_guardrails(pool, platform=platform)
+        selector = next(o for o in guardrails if o["kind"] == "ValidatingAdmissionPolicyBinding"
+                        and o["metadata"]["name"].endswith("approved-images"))
+        for tenant in platform.tenants.values():
+            selected = admission._selects(selector, namespace(platform, tenant.name))
+            assert selected is (tenant.spec.pool == pool.name), (pool.name, tenant.name)
+
+
+def pod(*, image: str = "registry.gov.whcloud.cn/wh-gongan/video:1.2",
+        node_selector: dict[str, str] | None = None, **spec: Any) -> dict[str, Any]:
+    selector = {"citycloud.io/pool": "gov"} if node_selector is None else node_selector
+    container = {"name": "app", "image": image, **spec.pop("container", {})}
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"containers": [container], "nodeSelector": selector, **spec}}
+
+
+POD_CASES = [
+    pytest.param(LEVEL3, pod(), [], id="a compliant pod"),
+    pytest.param(LEVEL3, pod(container={"securityContext": {"privileged": True}}),
+                 ["MLPS level 3+ namespaces run no privileged containers"], id="privileged"),
+    pytest.param(LEVEL2, pod(container={"securityContext": {"privileged": True}}), [],
+                 id="privileged below level 3 is Pod Security's business"),
+    pytest.param(LEVEL3, pod(hostPID=True),
+                 ["MLPS level 3+ namespaces may not share the host's process namespace"],
+                 id="hostPID"),
+    pytest.param(LEVEL3, pod(hostIPC=True),
+                 ["MLPS level 3+ namespaces may not share the host's IPC namespace"],
+                 id="hostIPC"),
+    pytest.param(LEVEL2, pod(hostNetwork=True), [
+        "tenant pods may not use the host's network: ask for a network in the registry"],
+                 id="hostNetwork at any level"),
+    pytest.param(LEVEL2, pod(container={"ports": [{"containerPort": 80, "hostPort": 80}]}),
+                 ["tenant pods may not open host ports: ask the platform for an ingress"],
+                 id="hostPort"),
+    pytest.param(LEVEL2, pod(image="docker.io/library/nginx:1.27"), [
+        "images of pool gov come only from its approved registries: registry.gov.whcloud.cn"],
+                 id="public image"),
+    pytest.param(LEVEL2, pod(image="registry.gov.whcloud.cn.evil.example/x:1"), [
+        "images of pool gov come only from its approved registries: registry.gov.whcloud.cn"],
+                 id="look-alike registry"),
+    pytest.param(LEVEL2, pod(initContainers=[{"name": "init", "image": "quay.io/x/y:1"}]), [
+        "images of pool gov come only from its approved registries: registry.gov.whcloud.cn"],
+                 id="init container image"),
+    pytest.param(LEVEL2, pod(node_selector={}),
+                 ["pods of pool gov must set nodeSelector citycloud.io/pool=gov"],
+                 id="no node selector"),
+    pytest.param(LEVEL2, pod(node_selector={"citycloud.io/pool": "xinchuang"}), [
+        "pods of pool gov must set nodeSelector citycloud.io/pool=gov",
+        "pods of pool gov may not select another pool's nodes"], id="another pool's nodes"),
+    pytest.param(LEVEL2, pod(node_selector={"citycloud.io/pool": "gov",
+                                            "kubernetes.io/arch": "loong64"}),
+                 ["pool gov has only amd64 nodes"], id="an architecture the pool lacks"),
+]
+
+
+@pytest.mark.parametrize(("tenant", "obj", "refused"), POD_CASES)
+def test_pods(platform: tenants.Platform, gov: list[dict[str, Any]], tenant: str,
+              obj: dict[str, Any], refused: list[str]) -> None:
+    request = admission.Request("", "pods", obj, namespace(platform, tenant))
+    assert admission.denials(gov, request) == refused
+
+
+def service(**spec: Any) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+            "spec": {"ports": [{"port": 80}], **spec}}
+
+
+@pytest.mark.parametrize(("group", "resource", "obj", "refused"), [
+    pytest.param("", "services", service(), [], id="ClusterIP service"),
+    pytest.param("", "services", service(type="NodePort"), [
+        "tenant services may not be NodePort or LoadBalancer: the platform's ingress exposes "
+        "services"], id="NodePort"),
+    pytest.param("", "services", service(type="LoadBalancer"), [
+        "tenant services may not be NodePort or LoadBalancer: the platform's ingress exposes "
+        "services"], id="LoadBalancer"),
+    pytest.param("", "services", service(externalIPs=["10.1.2.3"]),
+                 ["tenant services may not claim externalIPs"], id="externalIPs"),
+    pytest.param("k8s.cni.cncf.io", "network-attachment-definitions",
+                 {"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition",
+                  "metadata": {"name": "macvlan"}, "spec": {"config": "{}"}},
+                 ["tenants may not create their own network plumbing (Multus "
+                  "NetworkAttachmentDefinitions): networks are asked for in the registry"],
+                 id="Multus network attachment"),
+])
+def test_network_plumbing(platform: tenants.Platform, gov: list[dict[str, Any]], group: str,
+                          resource: str, obj: dict[str, Any], refused: list[str]) -> None:
+    request = admission.Request(group, resource, obj, namespace(platform, LEVEL2))
+    assert admission.denials(gov, request) == refused
+
+
+RB_REFUSED = ["RoleBindings in a tenant namespace may bind only the tenant's owner groups "
+              "(citycloud.io/owners) and service accounts of the tenant's own namespaces"]
+
+
+def binding(*subjects: dict[str, str]) -> dict[str, Any]:
+    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": {"name": "b"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                        "name": "edit"}, "subjects": list(subjects)}
+
+
+def group(name: str) -> dict[str, str]:
+    return {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": name}
+
+
+def account(name: str, namespace: str | None = None) -> dict[str, str]:
+    return {"kind": "ServiceAccount", "name": name,
+            **({"namespace": namespace} if namespace else {})}
+
+
+@pytest.mark.parametrize(("obj", "refused"), [
+    pytest.param(binding(group("wh-gongan-xxtx")), [], id="the tenant's owner group"),
+    pytest.param(binding(group("wh-weijian-admins")), RB_REFUSED, id="another department"),
+    pytest.param(binding(account("ci")), [], id="a service account of the same namespace"),
+    pytest.param(binding(account("ci", "wh-gongan-video-analytics")), [],
+                 id="a service account of the tenant's other namespace"),
+    pytest.param(binding(account("ci", "wh-gongan-jiaoguan-signals")), RB_REFUSED,
+                 id="a service account of another tenant"),
+    pytest.param(binding(account("ci", "kube-system")), RB_REFUSED, id="a system account"),
+    pytest.param(binding({"apiGroup": "rbac.authorization.k8s.io", "kind": "User",
+                          "name": "vendor"}), RB_REFUSED, id="a user"),
+    pytest.param(binding(group("wh-gongan-admins"), group("system:authenticated")), RB_REFUSED,
+                 id="one bad subject among good ones"),
+])
+def test_role_bindings(platform: tenants.Platform, gov: list[dict[str, Any]],
+                       obj: dict[str, Any], refused: list[str]) -> None:
+    request = admission.Request("rbac.authorization.k8s.io", "rolebindings", obj,
+                                namespace(platform, LEVEL3))
+    assert admission.denials(gov, request) == refused
+
+
+def test_the_renderers_own_owner_binding_is_admitted(platform: tenants.Platform,
+                                                     gov: list[dict[str, Any]]) -> None:
+    tenant = platform.tenants[LEVEL3]
+    ns = tenant.namespace_names()[0]
+    request = admission.Request("rbac.authorization.k8s.io", "rolebindings",
+                                render.owner_binding(tenant, namespace=ns),
+                                namespace(platform, LEVEL3))
+    assert admission.denials(gov, request) == []
+
+
+def claim(storage_class: str | None) -> dict[str, Any]:
+    spec: dict[str, Any] = {"accessModes": ["ReadWriteOnce"],
+                            "resources": {"requests": {"storage": "1Gi"}}}
+    if storage_class:
+        spec["storageClassName"] = storage_class
+    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "c"},
+            "spec": spec}
+
+
+ENCRYPTED = ["volumes of MLPS level 3+ namespaces use a storage class encrypted at rest: "
+             "gov-ceph-sm4"]
+
+
+@pytest.mark.parametrize(("tenant", "storage_class", "refused"), [
+    pytest.param(LEVEL3, "gov-ceph-sm4", [], id="encrypted class"),
+    pytest.param(LEVEL3, "gov-ceph", ENCRYPTED, id="unencrypted class"),
+    pytest.param(LEVEL3, None, ENCRYPTED, id="the cluster default"),
+    pytest.param(LEVEL2, "gov-ceph", [], id="level 2 may use any class"),
+])
+def test_volumes(platform: tenants.Platform, gov: list[dict[str, Any]], tenant: str,
+                 storage_class: str | None, refused: list[str]) -> None:
+    request = admission.Request("", "persistentvolumeclaims", claim(storage_class),
+                                namespace(platform, tenant))
+    assert admission.denials(gov, request) == refused
+
+
+def test_updates_to_images_are_checked_too(platform: tenants.Platform,
+                                           gov: list[dict[str, Any]]) -> None:
+    request = admission.Request("", "pods", pod(image="docker.io/x:1"),
+                                namespace(platform, LEVEL2), operation="UPDATE")
+    assert admission.denials(gov, request) == [
+        "images of pool gov come only from its approved registries: registry.gov.whcloud.cn"]
