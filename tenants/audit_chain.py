@@ -139,11 +139,11 @@ def _verify(state_dir: pathlib.Path, *, expect: str | None) -> Verification:
     head, head_ok = audit.read_head(state_dir, key=key)
     entries: list[tuple[int, Entry]] = []
     unreadable: list[int] = []  # lines that are not JSON records
+    torn = 0  # the last line, when it has no newline: cut off mid-record
     for number, raw, complete in audit.lines(state_dir):
         entry = audit.parse(raw)
         if not complete:
-            report.add(number, None, "is cut off mid-record: the log was truncated",
-                       "audit_truncated")
+            torn = number
         elif entry is None:
             unreadable.append(number)
             report.add(number, None, "is not a JSON record: the log was edited or corrupted",
@@ -158,8 +158,8 @@ def _verify(state_dir: pathlib.Path, *, expect: str | None) -> Verification:
     by_seq = _check_records(records, report, key=key)
     _check_order(records, by_seq, report, start=start, unreadable=unreadable)
     _check_links(by_seq, report, start=start, genesis=genesis)
-    last = _check_head(records, report, head=head, head_ok=head_ok, state_dir=state_dir,
-                       key=key, checkpoint=checkpoint)
+    last = _check_head(by_seq, report, head=head, head_ok=head_ok, key=key,
+                       checkpoint=checkpoint, torn=torn)
     if expect is not None:
         known = {e.get("hash") for _, e in records}
         if checkpoint:
@@ -273,19 +273,23 @@ def _check_links(by_seq: dict[int, tuple[int, Entry]], report: _Report, *,
             report.flagged.add(seq - 1)
 
 
-def _check_head(records: list[tuple[int, Entry]], report: _Report, *,
-                head: audit.Head | None, head_ok: bool, state_dir: pathlib.Path,
-                key: bytes | None, checkpoint: Entry | None) -> audit.Head | None:
+def _check_head(by_seq: dict[int, tuple[int, Entry]], report: _Report, *,
+                head: audit.Head | None, head_ok: bool, key: bytes | None,
+                checkpoint: Entry | None, torn: int) -> audit.Head | None:
     """Compare the end of the log with the signed head file: this is what finds truncation."""
     last: audit.Head | None = None
     last_line = 0
-    if records:
-        last_line, entry = max(records, key=lambda r: r[0])
-        if isinstance(entry.get("seq"), int):
-            last = audit.Head(entry["seq"], str(entry.get("hash")))
+    if by_seq:
+        seq, (last_line, entry) = max(by_seq.items())
+        last = audit.Head(seq, str(entry.get("hash")))
     elif checkpoint is not None:
         last = audit.Head(int(checkpoint.get("pruned_through", 0)),
                           str(checkpoint.get("last_hash")))
+    if torn and (head is None or last is None or head.seq <= last.seq or not head_ok):
+        # The head names no record beyond the torn line: a write was interrupted (the next
+        # append drops the torn bytes), or someone cut the line and the head is checked below.
+        report.add(torn, None, "is cut off mid-record: a write was interrupted or the log "
+                   "was truncated", "audit_truncated")
     if not head_ok:
         report.add(0, None, f"{audit.HEAD_FILE} was edited: its signature does not hold",
                    "audit_head_forged")
@@ -303,9 +307,12 @@ def _check_head(records: list[tuple[int, Entry]], report: _Report, *,
                    "were written: the log was truncated", "audit_truncated")
         return None
     if head.seq > last.seq:
-        gone = f"{last.seq + 1}" if head.seq == last.seq + 1 else f"{last.seq + 1}..{head.seq}"
-        report.add(last_line + 1, head.seq, f"is missing: record(s) {gone} were cut off the "
-                   f"end (the log was truncated after record {last.seq})", "audit_truncated")
+        gone = (f"record {head.seq} was" if head.seq == last.seq + 1
+                else f"records {last.seq + 1}..{head.seq} were")
+        report.add(torn or last_line + 1, head.seq,
+                   ("is cut off mid-record: " if torn else "is missing: ")
+                   + f"{gone} cut off the end (the log was truncated after record {last.seq})",
+                   "audit_truncated")
     elif head.seq == last.seq and head.hash != last.hash and last.seq not in report.flagged:
         report.add(last_line, last.seq, "was replaced after it was written: the head names "
                    "another hash", "audit_edited")
