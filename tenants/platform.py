@@ -8,6 +8,7 @@ stacks, exporters — so it is immutable and knows where each fact came from
 from __future__ import annotations
 
 import dataclasses
+import functools
 import pathlib
 from collections.abc import Mapping
 
@@ -31,11 +32,12 @@ class Platform:
     def name(self) -> str:
         return self.spec.metadata.name
 
-    @property
+    # Cached: render and policies look these up once per tenant and network (2,000+ times).
+    @functools.cached_property
     def pools(self) -> Mapping[str, models.Pool]:
         return {pool.name: pool for pool in self.spec.spec.pools}
 
-    @property
+    @functools.cached_property
     def shared_networks(self) -> Mapping[str, models.SharedNetwork]:
         return {network.name: network for network in self.spec.spec.shared_networks}
 
