@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import bisect
 import ipaddress
+import itertools
 import socket
 from collections.abc import Iterable, Iterator, Sequence
 
@@ -80,6 +81,32 @@ def parse(text: str) -> Prefix:
     return offset + start, width
 
 
+def parse_many(texts: Iterable[str]) -> tuple[list[int], list[int]]:
+    """`parse` over many strings, as the parallel (starts, widths) `overlapping_pairs` takes.
+
+    IPv4 takes an inlined path (bulk imports are mostly IPv4); anything that
+    path does not accept goes through `parse`, which accepts IPv6 or raises.
+    """
+    starts: list[int] = []
+    widths: list[int] = []
+    pton, inet, from_bytes = socket.inet_pton, socket.AF_INET, int.from_bytes
+    for text in texts:
+        address, _, length = text.partition("/")
+        try:
+            start, width = from_bytes(pton(inet, address)), 32 - int(length)
+        except (OSError, ValueError):
+            start, width = parse(text)
+        else:
+            # int() also takes "+16", " 16", "1_6" and non-ASCII digits: those, a length
+            # out of range and host bits all go to parse, which says what is wrong.
+            if (not 0 <= width <= 32 or start & ((1 << width) - 1)
+                    or not (length.isdigit() and length.isascii())):
+                start, width = parse(text)
+        starts.append(start)
+        widths.append(width)
+    return starts, widths
+
+
 def overlapping_pairs(starts: Sequence[int], widths: Sequence[int]) -> list[tuple[int, int]]:
     """Every pair (i, j) of prefixes that overlap, i the wider (or equal, first) one.
 
@@ -114,7 +141,7 @@ def overlapping_pairs(starts: Sequence[int], widths: Sequence[int]) -> list[tupl
             while open_ends[-1] < start:
                 open_ends.pop()
                 open_ids.pop()
-            pairs.extend([(outer, index) for outer in open_ids])
+            pairs.extend(zip(open_ids, itertools.repeat(index)))
         open_ids.append(index)
         open_ends.append(last)
     return pairs
