@@ -35,11 +35,15 @@ class Outcome:
 @contextlib.contextmanager
 def recorded(ctx: typer.Context, *, action: str, target: str = "",
              state_dir: pathlib.Path | None = None, registry: pathlib.Path | None = None,
-             check_first: bool = True) -> Iterator[Outcome]:
+             check_first: bool = True, skip: bool = False) -> Iterator[Outcome]:
     """Append an audit record for the command run inside, however it ends.
 
     With `check_first`, a damaged log stops the command before it changes anything
-    (fail closed): a change that could not be recorded must not be made."""
+    (fail closed): a change that could not be recorded must not be made. `skip` (e.g.
+    for --dry-run, which changes nothing) records nothing."""
+    if skip:
+        yield Outcome()
+        return
     current = state.get(ctx)
     where = state_dir or current.state_path
     repo = registry or current.registry
@@ -158,3 +162,13 @@ def record(ctx: typer.Context, *, action: str, target: str, summary: Any = None,
                  commit=changes.head_commit(repo), summary=summary,
                  args={"registry": str(current.registry), **ctx.params},
                  git_author=changes.author(repo))
+
+
+def stack_summary(result: Any) -> dict[str, Any]:
+    """The plan summary of an apply, onboard or resize (a stacks.operations.Result)."""
+    steps: dict[str, int] = {}
+    for outcome in result.outcomes:
+        for step in outcome.steps:
+            steps[step.op] = steps.get(step.op, 0) + 1
+    return {"stacks": len(result.outcomes), "changed": len(result.changed),
+            "failed": len(result.failed), "confirmed": result.confirmed, "steps": steps}

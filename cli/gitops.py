@@ -1,4 +1,5 @@
-"""The pull-request flow: `codeowners`, and `validate --changed-since REF` (review).
+"""The pull-request flow: `codeowners`, `validate --changed-since REF` (review), and the git
+side of `apply --from-git REF` (`applying`, `mark_deployed`).
 
 `review` answers what a pull request changes and whether it may be merged:
 the files it touches (tenants.changes), what they do to tenants and pools
@@ -13,13 +14,14 @@ Markdown to $GITHUB_STEP_SUMMARY when it is set.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import io
 import os
 import pathlib
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import redirect_stdout
 from typing import Annotated, Any
 
@@ -264,3 +266,29 @@ def _usage(usage: capacity.Usage | None) -> dict[str, float] | None:
     # cores for cpu, bytes for memory and storage, as `citycloud capacity -o json`
     return {"allocated": float(usage.allocated), "allocatable": float(usage.allocatable),
             "headroom": float(usage.headroom), "ratio": usage.ratio}
+
+
+# ---- apply --from-git ---------------------------------------------------------
+
+
+@contextlib.contextmanager
+def applying(current: state.State, *, ref: str | None) -> Iterator[tuple[state.State, str | None]]:
+    """The state an apply works on, and the commit it applies.
+
+    Without REF: the registry as it is, and no commit. With REF: the registry exactly as
+    committed at REF (exported to a temporary directory; workspace edits do not leak in),
+    after checking that it descends from the deployed commit (OutOfOrderError, exit 2).
+    The state directory stays the one given: the deployed state lives there."""
+    if ref is None:
+        yield current, None
+        return
+    with changes.checkout(current.registry, ref=ref) as target:
+        changes.check_order(current.registry, commit=target.commit,
+                            deployed=changes.read_deployed(current.state_path))
+        yield dataclasses.replace(current, registry=target.root,
+                                  state_dir=current.state_path), target.commit
+
+
+def mark_deployed(current: state.State, *, commit: str, ref: str) -> None:
+    """Record a fully applied commit; the next apply --from-git must descend from it."""
+    changes.write_deployed(current.state_path, commit=commit, ref=ref)
