@@ -34,7 +34,7 @@ def show(resource: str, value: Fraction) -> str:
     "ratio in platform.yaml is how far the platform may bet. Past it, quotas are promises "
     "the hardware cannot keep, and the first busy day starves every tenant of the pool.")
 def pool_allocatable(platform: tenants.Platform) -> Iterator[Diagnostic]:
-    for index, pool in enumerate(capacity_.report(platform)):
+    for index, pool in enumerate(engine.capacity_report(platform)):
         for resource, usage in pool.usage.items():
             if usage.allocated > usage.allocatable:
                 yield engine.platform_finding(
@@ -53,7 +53,7 @@ def pool_allocatable(platform: tenants.Platform) -> Iterator[Diagnostic]:
     settings=("capacity.poolWarning",))
 def pool_headroom(platform: tenants.Platform) -> Iterator[Diagnostic]:
     threshold = capacity_.ratio(engine.settings(platform).capacity.pool_warning)
-    for index, pool in enumerate(capacity_.report(platform)):
+    for index, pool in enumerate(engine.capacity_report(platform)):
         for resource, usage in pool.usage.items():
             if usage.allocatable * threshold < usage.allocated <= usage.allocatable:
                 yield engine.platform_finding(
@@ -73,7 +73,7 @@ def pool_headroom(platform: tenants.Platform) -> Iterator[Diagnostic]:
     settings=("capacity.maxTenantShare",))
 def tenant_fits(platform: tenants.Platform) -> Iterator[Diagnostic]:
     share = capacity_.ratio(engine.settings(platform).capacity.max_tenant_share)
-    pools = {p.pool.name: p for p in capacity_.report(platform)}
+    pools = {p.pool.name: p for p in engine.capacity_report(platform)}
     for tenant in platform.tenants.values():
         pool = pools[tenant.spec.pool]
         for resource, usage in pool.usage.items():

@@ -14,9 +14,10 @@ from __future__ import annotations
 import dataclasses
 import datetime
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import tenants
-from tenants import diagnostics, models, render, sources
+from tenants import capacity, diagnostics, models, render, sources
 
 Check = Callable[[tenants.Platform], Iterable[diagnostics.Diagnostic]]
 Diagnostic = diagnostics.Diagnostic
@@ -84,18 +85,34 @@ def enabled(platform: tenants.Platform) -> list[Policy]:
             and rule.id not in config.disabled]
 
 
-_rendered: tuple[tenants.Platform, dict[str, list[render.Manifest]]] | None = None
+_memo: tuple[tenants.Platform, dict[Any, Any]] | None = None
+
+
+def _memory(platform: tenants.Platform) -> dict[Any, Any]:
+    """Results derived from one Platform, shared by all checks; forgotten with the Platform."""
+    global _memo
+    if _memo is None or _memo[0] is not platform:
+        _memo = (platform, {})
+    return _memo[1]
 
 
 def rendered(platform: tenants.Platform, tenant: models.Tenant) -> list[render.Manifest]:
     """The tenant's objects from tenants.render, rendered once per Platform for all checks."""
-    global _rendered
-    if _rendered is None or _rendered[0] is not platform:
-        _rendered = (platform, {})
-    cache = _rendered[1]
-    if tenant.name not in cache:
-        cache[tenant.name] = render.render_tenant(tenant, platform=platform)
-    return cache[tenant.name]
+    memory = _memory(platform)
+    key = ("render", tenant.name)
+    if key not in memory:
+        memory[key] = render.render_tenant(tenant, platform=platform)
+    result: list[render.Manifest] = memory[key]
+    return result
+
+
+def capacity_report(platform: tenants.Platform) -> list[capacity.PoolCapacity]:
+    """tenants.capacity's report, summed once per Platform for all capacity checks."""
+    memory = _memory(platform)
+    if "capacity" not in memory:
+        memory["capacity"] = capacity.report(platform)
+    result: list[capacity.PoolCapacity] = memory["capacity"]
+    return result
 
 
 def dotted(path: Iterable[str | int]) -> str:
