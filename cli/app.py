@@ -20,9 +20,11 @@ from cli import (
     gitops,
     monitoring,
     networks,
+    nodes,
     output,
     policies,
     registry,
+    stacks,
     state,
     tenant,
 )
@@ -82,6 +84,7 @@ def main_options(
 
 
 registry.register(app)
+stacks.register(app)
 capacity.register(app)
 app.add_typer(tenant.app, name="tenant", help="Scaffold and manage tenant requests.")
 app.add_typer(policies.app, name="policies",
@@ -90,6 +93,9 @@ app.add_typer(networks.app, name="networks", help="Duplicate private networks an
 gitops.register(app)
 monitoring.register(app)
 app.add_typer(audit.app, name="audit", help="The audit trail: log, verify, prune.")
+app.add_typer(nodes.app, name="nodes",
+              help="Prepare the machines of a pool: facts check, kubelet labels and taints, "
+              "security baseline (Ansible).")
 
 
 def main() -> None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import traceback
 
 import policies
+import stacks
 import tenants
 from cli import output
 from cli import policies as cli_policies
 from policies import network_plans
+from stacks import nodes
 from tenants import audit as trail
 from tenants import changes
 
@@ -31,6 +33,11 @@ EXIT_CODES: dict[type[Exception], int] = {
     network_plans.AllocationError: INVALID,
     trail.AuditError: INVALID,  # a damaged log or a refused prune
     changes.GitError: INVALID,  # unknown ref, no history, an out-of-order apply
+    # Before StackError: the first match wins. PulumiMissing is a UsageError.
+    stacks.errors.UsageError: INVALID,  # unknown tenant, not onboarded, no pulumi CLI
+    stacks.errors.StackError: APPLY_FAILED,  # engine failed, protected namespace, locked
+    nodes.InvalidRequest: INVALID,  # unknown pool or node, not confirmed
+    nodes.NodesError: APPLY_FAILED,  # a node failed or was unreachable; ansible did not run
 }
 
 
@@ -46,7 +53,8 @@ def handle(err: Exception, *, fmt: output.Format, debug: bool) -> int | None:
     elif isinstance(err, policies.PolicyViolations):
         cli_policies.print_report(err.report, fmt, title="policy violations")
     elif fmt is output.Format.JSON:
-        output.print_json({"ok": False, "error": str(err)})
+        # An error may carry what it is about (a failed run: every node's result).
+        output.print_json({"ok": False, "error": str(err), **getattr(err, "details", {})})
     else:
         output.stderr.print(f"error: {err}", markup=False, highlight=False, style="red")
     return code

@@ -158,14 +158,15 @@ class Engine:
             cleared = True
         return cleared
 
-    def preview(self, stack: auto.Stack, ref: layout.StackRef,
-                journal: changes.Journal) -> None:
+    def preview(self, stack: auto.Stack, ref: layout.StackRef, journal: changes.Journal, *,
+                refresh: bool = False) -> None:
         with _mapped(ref, "preview failed", journal):
-            stack.preview(on_event=journal, color="never", diff=False)
+            stack.preview(on_event=journal, color="never", diff=False, refresh=refresh or None)
 
-    def up(self, stack: auto.Stack, ref: layout.StackRef, journal: changes.Journal) -> None:
+    def up(self, stack: auto.Stack, ref: layout.StackRef, journal: changes.Journal, *,
+           refresh: bool = False) -> None:
         with _mapped(ref, "update failed", journal):
-            stack.up(on_event=journal, color="never")
+            stack.up(on_event=journal, color="never", refresh=refresh or None)
 
     def release(self, stack: auto.Stack, ref: layout.StackRef) -> list[str]:
         """Lift protect and retain-on-delete in the stack's state; return the URNs changed.

@@ -48,6 +48,8 @@ class Result:
 
 
 class Reporter(Protocol):
+    def begin(self, phase: str, total: int) -> None: ...
+
     def journal(self, ref: layout.StackRef, phase: str) -> changes.Journal: ...
 
     def confirm_offboard(self, plan: Plan) -> bool: ...
@@ -131,6 +133,7 @@ def offboard(name: str, *, runner: engine.Engine, reporter: Reporter, force: boo
         state.write_record(ref, layout.Record("running", operation="offboard"))
         try:
             runner.release(stack, ref)
+            reporter.begin("destroy", 1)
             runner.destroy(stack, ref, reporter.journal(ref, "destroy"))
             runner.remove(stack, ref)
         except errors.StackError as err:

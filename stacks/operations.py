@@ -85,6 +85,9 @@ class Result:
 
 
 class Reporter(Protocol):
+    def begin(self, phase: str, total: int) -> None:
+        """A phase (preview, update) starts for `total` stacks."""
+
     def journal(self, ref: layout.StackRef, phase: str) -> changes.Journal:
         """A Journal for one engine run; it may report progress as events arrive."""
 
@@ -183,8 +186,14 @@ def _parallel(items: Sequence[Target], work: Callable[[Target], Outcome],
 
 
 def converge(chosen: Sequence[Target], *, runner: engine.Engine, reporter: Reporter,
-             dry_run: bool = False, force: bool = False, parallel: int = 1) -> Result:
-    """Preview every target that may have changed, confirm, then update pools before tenants."""
+             dry_run: bool = False, force: bool = False, refresh: bool = False,
+             parallel: int = 1) -> Result:
+    """Preview every target that may have changed, confirm, then update pools before tenants.
+
+    `force` runs every stack through the engine; `refresh` also reads every
+    object back from the cluster first, so drift is found and corrected.
+    """
+    force = force or refresh
     state = runner.state
     held = _Held(state)
     stacks: dict[layout.StackRef, Any] = {}
@@ -209,7 +218,7 @@ def converge(chosen: Sequence[Target], *, runner: engine.Engine, reporter: Repor
                 outcome.recovered = runner.recover(stack, ref, reporter.journal(ref, "recover"))
             journal = reporter.journal(ref, "preview")
             try:
-                runner.preview(stack, ref, journal)
+                runner.preview(stack, ref, journal, refresh=refresh)
             finally:
                 outcome.steps = journal.changes
             outcome.status = (Status.BLOCKED if outcome.dangerous
@@ -228,7 +237,7 @@ def converge(chosen: Sequence[Target], *, runner: engine.Engine, reporter: Repor
         state.write_record(ref, layout.Record("running", target.fingerprint, "up"))
         journal = reporter.journal(ref, "update")
         try:
-            runner.up(stacks[ref], ref, journal)
+            runner.up(stacks[ref], ref, journal, refresh=refresh)
         except errors.StackError as err:
             outcome.status, outcome.error = Status.FAILED, str(err)
             state.write_record(ref, layout.Record("failed", target.fingerprint, "up"))
@@ -242,6 +251,7 @@ def converge(chosen: Sequence[Target], *, runner: engine.Engine, reporter: Repor
         return outcome
 
     try:
+        reporter.begin("preview", len(todo))
         for outcome in _parallel(todo, preview, parallel):
             outcomes[outcome.ref] = outcome
         ordered = [outcomes[target.ref] for target in chosen]
@@ -254,6 +264,7 @@ def converge(chosen: Sequence[Target], *, runner: engine.Engine, reporter: Repor
         waiting = [t for t in todo if outcomes[t.ref].status is Status.CHANGES]
         if waiting and not reporter.confirm(ordered):
             return Result(ordered, dry_run=False, confirmed=False)
+        reporter.begin("update", len(waiting))
         for kind in (layout.Kind.POOL, layout.Kind.TENANT):
             _parallel([t for t in waiting if t.ref.kind is kind], update, parallel)
         return Result(ordered, dry_run=False)
@@ -280,11 +291,11 @@ def update_deployed(state: layout.StateDir, *, applied: dict[str, list[render.Ma
 
 def apply(platform: platform_.Platform, *, runner: engine.Engine, reporter: Reporter,
           tenants: Sequence[str] | None = None, dry_run: bool = False, force: bool = False,
-          parallel: int = 1) -> Result:
+          refresh: bool = False, parallel: int = 1) -> Result:
     """Converge the stacks of `tenants` (default: the whole registry) and their pools."""
     chosen = targets(platform, cluster=runner.cluster, tenants=tenants)
     result = converge(chosen, runner=runner, reporter=reporter, dry_run=dry_run, force=force,
-                      parallel=parallel)
+                      refresh=refresh, parallel=parallel)
     if tenants is None:
         result.orphans = orphans(platform, runner.state)
     if not dry_run and result.confirmed:

@@ -1,0 +1,212 @@
+"""How stack operations look: rich progress while Pulumi runs, the diff, confirmation, results.
+
+The Display is the Reporter stacks.operations and stacks.offboarding call:
+they never print. Progress goes to stderr (stdout stays clean for
+`--output json`); a live bar on a terminal, one line per stack elsewhere
+(CI logs). Any step that would delete or replace a namespace is printed in
+red, whatever the format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import click
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+
+import stacks
+from cli import output
+from stacks import changes, layout, offboarding, operations
+
+_DETAIL_LIMIT = 60  # more steps than this and the diff is summarised per stack
+_OP_STYLE = {"create": "green", "update": "yellow", "delete": "red", "replace": "red",
+             "create-replacement": "red", "delete-replaced": "red", "import": "cyan"}
+
+
+class Display:
+    def __init__(self, *, fmt: output.Format, yes: bool) -> None:
+        self.fmt = fmt
+        self.yes = yes
+        self.live = output.stderr.is_terminal and fmt is output.Format.TABLE
+        self.progress = Progress(
+            SpinnerColumn(), TextColumn("{task.description:<8}"), BarColumn(),
+            MofNCompleteColumn(), TextColumn("{task.fields[current]}", markup=False),
+            console=output.stderr, transient=True, disable=not self.live)
+        self._tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> Display:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    # ---- the Reporter protocol -----------------------------------------------------------
+
+    def begin(self, phase: str, total: int) -> None:
+        self.progress.start()  # again after a confirmation stopped it; a no-op otherwise
+        self._tasks[phase] = self.progress.add_task(phase, total=total, current="")
+
+    def journal(self, ref: layout.StackRef, phase: str) -> changes.Journal:
+        task = self._tasks.get(phase)
+
+        def show(journal: changes.Journal) -> None:
+            if task is not None:
+                self.progress.update(task, current=f"{ref}: {journal.current}")
+
+        return changes.Journal(on_change=show)
+
+    def finished(self, outcome: operations.Outcome, phase: str) -> None:
+        task = self._tasks.get(phase)
+        if task is not None:
+            self.progress.advance(task)
+        if not self.live and self.fmt is not output.Format.JSON:
+            counts = ", ".join(f"{n} {op}" for op, n in changes.summary(outcome.steps).items())
+            output.stderr.print(f"{phase} {outcome.ref}: {outcome.status}"
+                                f"{' (' + counts + ')' if counts else ''}", highlight=False,
+                                markup=False)
+
+    def confirm(self, outcomes: Sequence[operations.Outcome]) -> bool:
+        self.progress.stop()
+        if not self.yes:
+            self._refuse_unattended()
+        show_plan(outcomes)
+        return self._ask("Apply these changes?")
+
+    def confirm_offboard(self, plan: offboarding.Plan) -> bool:
+        self.progress.stop()
+        show_offboard(plan)
+        if self.yes:
+            return True
+        self._refuse_unattended()
+        try:
+            answer = typer.prompt(f"Type the tenant's name ({plan.tenant}) to delete it",
+                                  default="", show_default=False, err=True)
+        except click.Abort:
+            raise stacks.errors.UsageError(
+                "no confirmation (no terminal); pass --yes to offboard without asking") from None
+        return bool(answer.strip() == plan.tenant)
+
+    def _ask(self, question: str) -> bool:
+        if self.yes:
+            return True
+        self._refuse_unattended()
+        try:
+            return typer.confirm(question, default=False, err=True)
+        except click.Abort:
+            raise stacks.errors.UsageError(
+                "no confirmation (no terminal); review with --dry-run, then pass --yes"
+            ) from None
+
+
+    def _refuse_unattended(self) -> None:
+        if self.fmt is output.Format.JSON:
+            raise stacks.errors.UsageError(
+                "--output json has no one to confirm changes: pass --yes (or --dry-run)")
+
+
+# ---- printing ------------------------------------------------------------------------------
+
+
+def danger(outcomes: Sequence[operations.Outcome]) -> None:
+    for outcome in outcomes:
+        for step in outcome.dangerous:
+            output.stderr.print(
+                f"[bold red]DANGER[/bold red] {outcome.ref}: would {step.op.upper()} "
+                f"{escape(step.title)} and every workload and volume in it; refused "
+                "(namespaces are protected). Offboard the tenant instead ('citycloud offboard')",
+                highlight=False)
+
+
+def show_plan(outcomes: Sequence[operations.Outcome]) -> None:
+    """The previewed changes: per stack, then step by step when there are few."""
+    changed = [o for o in outcomes if o.steps]
+    rows = [(str(o.ref), o.status.value, *(_count(o, op) for op in ("create", "update")),
+             _count(o, "delete"), _count(o, "replace")) for o in changed]
+    output.table("Changes", ["stack", "status", "create", "update", "delete", "replace"], rows,
+                 output.Format.TABLE)
+    steps = sum(len(o.steps) for o in changed)
+    if steps <= _DETAIL_LIMIT:
+        for outcome in changed:
+            for step in outcome.steps:
+                style = _OP_STYLE.get(step.op, "white")
+                diffs = f" ({', '.join(step.diffs)})" if step.diffs else ""
+                output.stdout.print(f"  [{style}]{step.op:>8}[/{style}] {outcome.ref}: "
+                                    f"{escape(step.title)}{escape(diffs)}", highlight=False)
+    danger(outcomes)
+
+
+def _count(outcome: operations.Outcome, op: str) -> int:
+    if op == "replace":
+        return sum(s.op in ("replace", "create-replacement") for s in outcome.steps)
+    return sum(s.op == op for s in outcome.steps)
+
+
+def result_json(result: operations.Result) -> dict[str, Any]:
+    return {
+        "dryRun": result.dry_run,
+        "confirmed": result.confirmed,
+        "ok": not result.failed,
+        "summary": _summary(result),
+        "stacks": [{"stack": str(o.ref), "kind": o.ref.kind.value, "name": o.ref.name,
+                    "status": o.status.value, "recovered": o.recovered, "error": o.error,
+                    "steps": [{"op": s.op, "kind": s.kind, "name": s.name,
+                               "dangerous": s.dangerous} for s in o.steps]}
+                   for o in result.outcomes],
+        "orphans": result.orphans,
+    }
+
+
+def _summary(result: operations.Result) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for outcome in result.outcomes:
+        counts[outcome.status.value] = counts.get(outcome.status.value, 0) + 1
+    return counts
+
+
+def show_result(result: operations.Result, fmt: output.Format) -> None:
+    if fmt is output.Format.JSON:
+        output.print_json(result_json(result))
+        return
+    if result.dry_run:
+        show_plan(result.outcomes)
+    for outcome in result.failed:
+        output.stderr.print(f"[red]{outcome.status}[/red] {escape(outcome.error)}",
+                            highlight=False)
+    if result.orphans:
+        output.stderr.print(
+            f"[yellow]{len(result.orphans)} tenant stack(s) no longer in the registry, left as "
+            f"they are:[/yellow] {escape(', '.join(result.orphans))} "
+            "('citycloud offboard TENANT' deletes one)", highlight=False)
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(_summary(result).items()))
+    verb = ("previewed" if result.dry_run else "applied" if result.confirmed
+            else "cancelled, nothing changed")
+    output.stdout.print(f"{len(result.outcomes)} stack(s) {verb}: {counts}", highlight=False)
+
+
+def show_quota(found: Sequence[operations.QuotaChange], tenant: str) -> None:
+    if not found:
+        output.stdout.print(f"the quota of {tenant} is what was last applied", highlight=False)
+        return
+    output.table(f"Quota of {tenant}: applied -> registry",
+                 ["namespace", "resource", "applied", "registry"],
+                 [(q.namespace, q.resource, q.before, q.after) for q in found],
+                 output.Format.TABLE)
+
+
+def show_offboard(plan: offboarding.Plan) -> None:
+    output.stderr.print(
+        f"[bold red]DANGER[/bold red] offboarding {plan.tenant} DELETES namespace(s) "
+        f"{escape(', '.join(plan.namespaces) or '(none)')} with every workload and volume in "
+        f"them, and {len(plan.resources)} object(s) in all.", highlight=False)
+    if plan.claims:
+        output.stderr.print(f"[bold red]forced:[/bold red] {len(plan.claims)} "
+                            f"PersistentVolumeClaim(s) go with them: "
+                            f"{escape(', '.join(plan.claims))}", highlight=False)
+    if plan.in_registry:
+        output.stderr.print(
+            f"[yellow]{plan.tenant} is still in the registry: the next 'citycloud apply' "
+            "onboards it again; remove its file in a pull request[/yellow]", highlight=False)

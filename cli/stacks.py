@@ -1,0 +1,207 @@
+"""Commands that change the cluster: apply, onboard, resize, offboard (the Pulumi engine).
+
+Each shows the engine's preview (the diff) before changing anything and asks
+for confirmation unless --yes; --dry-run stops after the preview. The
+registry must load and pass the shared policies first (exit 2 / exit 1).
+State lives under --state-dir (default REGISTRY/.citycloud): the Pulumi file
+backend, stack journals, locks, the deployed snapshot `plan` diffs against,
+and the offboarding records. Layout and reasons: stacks/README.md.
+"""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+import os
+import pathlib
+from typing import Annotated
+
+import typer
+
+import policies
+import stacks
+from cli import options, output, stack_display, state
+from stacks import offboarding, operations
+from tenants import platform as platform_
+
+Kubeconfig = Annotated[str | None, typer.Option(
+    "--kubeconfig", envvar="KUBECONFIG", show_envvar=True,
+    help="kubeconfig of the cluster [default: KUBECONFIG, else ~/.kube/config].")]
+Context = Annotated[str | None, typer.Option(
+    "--context", help="kubeconfig context [default: the current context].")]
+DryRun = Annotated[bool, typer.Option(
+    "--dry-run", help="Preview only: show what would change, change nothing.")]
+Yes = Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking for confirmation.")]
+Parallel = Annotated[int, typer.Option(
+    min=1, max=32, help="Stacks run through the engine at once.")]
+RenderTo = Annotated[pathlib.Path | None, typer.Option(
+    "--render-yaml-to", hidden=True, file_okay=False,
+    help="Have the provider write YAML here instead of applying to a cluster (tests, review). "
+    "A state directory used this way must never be used against a cluster.")]
+
+
+def register(app: typer.Typer) -> None:
+    for command in (apply, onboard, resize, offboard):
+        app.command()(command)
+
+
+def _runner(current: state.State, platform: platform_.Platform | None, *,
+            kubeconfig: str | None, context: str | None,
+            render_to: pathlib.Path | None) -> stacks.Engine:
+    # One kubeconfig file is passed on as an absolute path (the engine runs elsewhere); a
+    # KUBECONFIG list is left to the environment, which the provider reads too.
+    config = (str(pathlib.Path(kubeconfig).expanduser().absolute())
+              if kubeconfig and os.pathsep not in kubeconfig else None)
+    cluster = stacks.Cluster(
+        kubeconfig=config, context=context,
+        identifier=platform.name if platform else "citycloud",
+        render_to=str(render_to.absolute()) if render_to else None)
+    return stacks.Engine(stacks.StateDir(current.state_path), cluster=cluster)
+
+
+def _checked(current: state.State) -> platform_.Platform:
+    """The registry, loaded and held to the shared policies: nothing invalid is applied."""
+    platform = current.platform
+    report = policies.evaluate(platform, today=datetime.date.today())
+    if not report.ok:
+        raise policies.PolicyViolations(report)
+    return platform
+
+
+def _known(platform: platform_.Platform, tenant: str) -> None:
+    if tenant not in platform.tenants:
+        near = difflib.get_close_matches(tenant, list(platform.tenants), n=3)
+        hint = f"; did you mean {', '.join(near)}?" if near else ""
+        raise stacks.errors.UsageError(
+            f"{tenant} is not in the registry (tenants/<department>/<tenant>.yaml){hint}")
+
+
+def _finish(result: operations.Result, fmt: output.Format) -> None:
+    stack_display.show_result(result, fmt)
+    if result.failed:
+        names = ", ".join(str(o.ref) for o in result.failed)
+        raise stacks.errors.StackError(f"{len(result.failed)} stack(s) not applied: {names}")
+
+
+def apply(
+    ctx: typer.Context,
+    fmt: options.Output = output.Format.TABLE,
+    dry_run: DryRun = False,
+    yes: Yes = False,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+    parallel: Parallel = 4,
+    refresh: Annotated[bool, typer.Option(
+        "--refresh", help="Read every object back from the cluster first and correct drift "
+        "(runs every stack, also those unchanged since their last apply).")] = False,
+    render_to: RenderTo = None,
+) -> None:
+    """Make the cluster what the registry says: pool stacks, then every tenant's stack.
+
+    Stacks whose objects have not changed since their last successful apply
+    are skipped without starting the engine, so re-running is cheap and a
+    no-op. Tenants no longer in the registry are reported, never deleted
+    ('citycloud offboard' does that). An interrupted apply is finished by the
+    next one. Exit 3 when a stack fails or a change would delete a namespace.
+    """
+    current = state.get(ctx, fmt)
+    platform = _checked(current)
+    runner = _runner(current, platform, kubeconfig=kubeconfig, context=context,
+                     render_to=render_to)
+    with stack_display.Display(fmt=fmt, yes=yes) as display:
+        result = operations.apply(platform, runner=runner, reporter=display, dry_run=dry_run,
+                                  refresh=refresh, parallel=parallel)
+    _finish(result, fmt)
+
+
+def onboard(
+    ctx: typer.Context,
+    tenant: Annotated[str, typer.Argument(help="Tenant name, e.g. wh-gongan-video.")],
+    fmt: options.Output = output.Format.TABLE,
+    dry_run: DryRun = False,
+    yes: Yes = False,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+    render_to: RenderTo = None,
+) -> None:
+    """Create one tenant's namespaces, quotas, network policies and owner bindings.
+
+    Builds only this tenant's stack (and its pool's, if that has never been
+    applied or has changed), however many tenants the platform has. Running
+    it again for an onboarded tenant applies whatever changed in its file.
+    """
+    current = state.get(ctx, fmt)
+    platform = _checked(current)
+    _known(platform, tenant)
+    runner = _runner(current, platform, kubeconfig=kubeconfig, context=context,
+                     render_to=render_to)
+    with stack_display.Display(fmt=fmt, yes=yes) as display:
+        result = operations.apply(platform, runner=runner, reporter=display, tenants=[tenant],
+                                  dry_run=dry_run)
+    _finish(result, fmt)
+
+
+def resize(
+    ctx: typer.Context,
+    tenant: Annotated[str, typer.Argument(help="An onboarded tenant, e.g. wh-gongan-video.")],
+    fmt: options.Output = output.Format.TABLE,
+    dry_run: DryRun = False,
+    yes: Yes = False,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+    render_to: RenderTo = None,
+) -> None:
+    """Apply a tenant's changed quota (edited in its registry file) to the cluster, in place.
+
+    Shows the quota as last applied next to what the registry now says, then
+    the engine's preview. Quotas are updated in place; nothing is recreated.
+    """
+    current = state.get(ctx, fmt)
+    platform = _checked(current)
+    _known(platform, tenant)
+    runner = _runner(current, platform, kubeconfig=kubeconfig, context=context,
+                     render_to=render_to)
+    operations.require_onboarded(runner.state, tenant)
+    found = operations.quota_changes(runner.state, platform.tenants[tenant], platform=platform)
+    if fmt is not output.Format.JSON:
+        stack_display.show_quota(found, tenant)
+    with stack_display.Display(fmt=fmt, yes=yes) as display:
+        result = operations.apply(platform, runner=runner, reporter=display, tenants=[tenant],
+                                  dry_run=dry_run)
+    _finish(result, fmt)
+
+
+def offboard(
+    ctx: typer.Context,
+    tenant: Annotated[str, typer.Argument(help="An onboarded tenant, e.g. wh-gongan-video.")],
+    fmt: options.Output = output.Format.TABLE,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Offboard even though its namespaces still hold "
+        "PersistentVolumeClaims (their data is deleted).")] = False,
+    yes: Yes = False,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+    render_to: RenderTo = None,
+) -> None:
+    """Delete a tenant: its namespaces, with every workload and volume in them.
+
+    The only way a tenant namespace is ever deleted. Refuses while the
+    namespaces hold PersistentVolumeClaims (unless --force), asks you to type
+    the tenant's name (unless --yes), and keeps a record in
+    STATE_DIR/offboarded/. Works for tenants already removed from the registry.
+    """
+    current = state.get(ctx, fmt)
+    platform = current.platform if (current.registry / platform_.PLATFORM_FILE).exists() else None
+    runner = _runner(current, platform, kubeconfig=kubeconfig, context=context,
+                     render_to=render_to)
+    with stack_display.Display(fmt=fmt, yes=yes) as display:
+        result = offboarding.offboard(tenant, runner=runner, reporter=display, force=force,
+                                      platform=platform)
+    if fmt is output.Format.JSON:
+        output.print_json({"tenant": tenant, "offboarded": result.confirmed,
+                           "namespaces": result.plan.namespaces, "record": result.record,
+                           "persistentVolumeClaims": result.plan.claims})
+    elif result.confirmed:
+        output.stdout.print(f"offboarded {tenant}; record: {result.record}", highlight=False)
+    else:
+        output.stdout.print(f"cancelled: {tenant} was not offboarded", highlight=False)
