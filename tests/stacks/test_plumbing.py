@@ -1,4 +1,4 @@
-"""The parts around the engine that run without it: locks, journals, binaries, events, CLI guards."""
+"""What runs without the engine: locks, journals, finding binaries, events, CLI guards."""
 
 from __future__ import annotations
 
@@ -57,9 +57,9 @@ def test_a_killed_holder_leaves_no_lock_behind(tmp_path: pathlib.Path) -> None:
 
 def test_the_same_process_cannot_take_a_stack_twice(tmp_path: pathlib.Path) -> None:
     path = tmp_path / "tenant-x.lock"
-    with locks.hold(path, stack="tenant/x"), pytest.raises(errors.StackLocked):
-        with locks.hold(path, stack="tenant/x"):
-            pass
+    with (locks.hold(path, stack="tenant/x"), pytest.raises(errors.StackLocked),
+          locks.hold(path, stack="tenant/x")):
+        pass
 
 
 def test_journal_records_and_stack_names(tmp_path: pathlib.Path) -> None:
