@@ -185,9 +185,19 @@ def write_atomic(path: pathlib.Path, data: bytes) -> None:
 
 @contextlib.contextmanager
 def locked(state_dir: pathlib.Path, *, shared: bool = False) -> Iterator[None]:
-    """Hold the audit lock: exclusive for writers, shared for readers wanting a steady view."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(state_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    """Hold the audit lock: exclusive for writers, shared for readers wanting a steady view.
+
+    Readers create nothing: an auditor may read a log (and its lock) without write access,
+    and a log that was never written has no lock to take."""
+    if shared:
+        try:
+            fd = os.open(state_dir / LOCK_FILE, os.O_RDONLY)
+        except OSError:
+            yield
+            return
+    else:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(state_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         yield
@@ -261,12 +271,11 @@ def append_locked(state_dir: pathlib.Path, entry: Entry) -> Entry:
     if key is None:
         key = _new_key(state_dir)
     entry = {"seq": last.seq + 1, **entry, "prev": last.hash}
-    entry["hash"] = digest(entry)
-    entry["mac"] = sign(key, entry["hash"])
-    line = canonical(entry) + b"\n"
+    line = _sealed(entry, key=key)
     if len(line) > MAX_RECORD_BYTES:
-        raise AuditError(f"audit record of {len(line)} bytes is larger than "
-                         f"{MAX_RECORD_BYTES}; summarise it")
+        # The change is made by now: record it with less detail rather than not at all.
+        entry.update(args={"omitted": "too large"}, summary={"omitted": f"{len(line)} bytes"})
+        line = _sealed(entry, key=key)
     # One write() on an O_APPEND descriptor, under the lock, then fsync: a crash can at
     # worst leave a torn last line, which _tail recognises and removes before the next one.
     fd = os.open(log_path(state_dir), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
@@ -279,6 +288,14 @@ def append_locked(state_dir: pathlib.Path, entry: Entry) -> Entry:
         os.close(fd)
     _write_head(state_dir, Head(entry["seq"], entry["hash"]), key=key)
     return entry
+
+
+def _sealed(entry: Entry, *, key: bytes) -> bytes:
+    entry.pop("hash", None)
+    entry.pop("mac", None)
+    entry["hash"] = digest(entry)
+    entry["mac"] = sign(key, entry["hash"])
+    return canonical(entry) + b"\n"
 
 
 def _tail(state_dir: pathlib.Path, *, key: bytes | None, repair: bool) -> Head:

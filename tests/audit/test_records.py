@@ -113,3 +113,18 @@ def test_a_damaged_log_refuses_tenant_new(citycloud: Any, tmp_path: pathlib.Path
     assert result.exit_code == 2
     assert "the audit log is damaged" in " ".join(result.output.split())
     assert not (registry / "tenants" / "wh-gongan" / "wh-gongan-video.yaml").exists()
+
+
+def test_reading_creates_nothing(citycloud: Any, tmp_path: pathlib.Path) -> None:
+    state = tmp_path / "never-written"
+    assert citycloud("--state-dir", state, "audit", "verify").exit_code == 0
+    assert citycloud("--state-dir", state, "audit", "log", "-o", "json").stdout.strip() == "[]"
+    assert not state.exists()
+
+
+def test_an_oversized_record_is_kept_with_less_detail(state_dir: pathlib.Path) -> None:
+    written = audit.record(state_dir, action="apply", target="registry",
+                           summary={"steps": ["x" * 100] * 1000})
+    assert written["summary"] == {"omitted": written["summary"]["omitted"]}
+    assert all(len(line) < audit.MAX_RECORD_BYTES for line in auditlogs.lines(state_dir))
+    assert audit_chain.verify(state_dir).ok
