@@ -307,6 +307,12 @@ def _check_tenant(platform: platform_.Platform, tenant: models.Tenant) -> Iterat
     for index, short in _duplicates(tenant.spec.namespaces):
         yield Diagnostic(*at("spec", "namespaces", index), f"namespace {short!r} is listed twice",
                          "duplicate_namespace", tenant=tenant.name)
+    pods, count = tenant.spec.quota.pods, len(tenant.spec.namespaces)
+    if pods is not None and pods < count:  # quotas are split per namespace (render.py)
+        yield Diagnostic(*at("spec", "quota", "pods"),
+                         f"{pods} pod(s) cannot be shared by {count} namespaces",
+                         "quota_too_small", hint=f"allow at least {count} pods, one per namespace",
+                         tenant=tenant.name)
     for index, name in _duplicates(n.name for n in tenant.spec.networks):
         yield Diagnostic(*at("spec", "networks", index, "name"),
                          f"network {name!r} is listed twice", "duplicate_network",

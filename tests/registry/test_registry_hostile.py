@@ -198,6 +198,9 @@ CASES = [
     pytest.param(edit(VIDEO, "    storage: 1Ti\n", "    storage: 1Ti\n    pods: -1\n"),
                  Expected(VIDEO, 14, "spec.quota.pods", "greater_than_equal"),
                  id="pods-negative"),
+    pytest.param(edit(VIDEO, "    storage: 1Ti\n", "    storage: 1Ti\n    pods: 1\n"),
+                 Expected(VIDEO, 14, "spec.quota.pods", "quota_too_small"),
+                 id="pods-fewer-than-namespaces"),
     # networks
     pytest.param(edit(VIDEO, "10.64.0.0/16", "10.64.0.0/33"),
                  Expected(VIDEO, 17, "spec.networks[0].cidr", "invalid_cidr"),
