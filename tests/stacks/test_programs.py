@@ -7,6 +7,7 @@ provider references and the protect / retainOnDelete flags.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -143,7 +144,7 @@ def test_pool_config_file_reaches_the_contract(
                   if r.type == "kubernetes:core/v1:ConfigMap"]
     config = layout.stack_config(layout.pool(pool))["citycloud:storageClasses"]
     assert contract["metadata"]["namespace"] == f"citycloud-pool-{pool}"
-    assert [c["name"] for c in __import__("json").loads(contract["data"]["storageClasses"])] == [
+    assert [c["name"] for c in json.loads(contract["data"]["storageClasses"])] == [
         c["name"] for c in config]
     assert contract["data"]["defaultStorageClass"] == next(
         c["name"] for c in config if c.get("default"))
@@ -181,9 +182,9 @@ def test_xinchuang_placement_holds_pods_to_the_pools_nodes_and_architectures(
 
     [contract] = _objects(monitor, "ConfigMap")
     assert contract["data"]["architectures"] == "arm64,amd64,loong64"
-    assert __import__("json").loads(contract["data"]["nodeSelector"]) == dict(
+    assert json.loads(contract["data"]["nodeSelector"]) == dict(
         pool.placement.node_selector)
-    assert __import__("json").loads(contract["data"]["taint"])["value"] == "xinchuang"
+    assert json.loads(contract["data"]["taint"])["value"] == "xinchuang"
 
     # The binding selects every xinchuang tenant namespace, and no other pool's.
     for name, tenant in wuhan_platform.tenants.items():
@@ -214,3 +215,23 @@ def test_pool_objects_never_collide_across_pools(wuhan_platform: tenants.Platfor
 def test_pool_settings_refuse_bad_config(config: dict, message: str) -> None:  # type: ignore[type-arg]
     with pytest.raises(ValueError, match=message):
         pools.PoolSettings.from_config(config)
+
+
+@pytest.mark.parametrize(("pool", "selector"), [
+    pytest.param("xinchuang", "citycloud.io/pool=xinchuang", id="xinchuang-multi-arch"),
+    pytest.param("gov", "citycloud.io/pool=gov,kubernetes.io/arch=amd64", id="gov-single-arch"),
+])
+def test_tenant_namespaces_default_pods_onto_their_pool(
+        mock_engine: MockEngine, wuhan_platform: tenants.Platform, pool: str,
+        selector: str) -> None:
+    name = next(t.name for t in wuhan_platform.tenants.values() if t.spec.pool == pool)
+    monitor = _tenant_stack(mock_engine, wuhan_platform, name)
+    namespaces = _objects(monitor, "Namespace")
+    assert namespaces
+    for namespace in namespaces:
+        annotations = namespace["metadata"]["annotations"]
+        assert annotations[render.NODE_SELECTOR_ANNOTATION] == selector
+        [toleration] = json.loads(
+            annotations[render.DEFAULT_TOLERATIONS_ANNOTATION])
+        assert toleration == {"key": "citycloud.io/pool", "operator": "Equal", "value": pool,
+                              "effect": "NoSchedule"}
