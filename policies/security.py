@@ -10,6 +10,7 @@ guardrails (policies.guardrails) hold the same lines inside the cluster.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterator
 
@@ -103,16 +104,16 @@ def pod_security(platform: tenants.Platform) -> Iterator[Diagnostic]:
 def default_deny(platform: tenants.Platform) -> Iterator[Diagnostic]:
     for tenant in platform.tenants.values():
         objects = engine.rendered(platform, tenant)
+        denied = {o["metadata"]["namespace"] for o in objects if _is_default_deny(o)}
         for namespace in tenant.namespace_names():
-            if not any(_is_default_deny(o) and o["metadata"]["namespace"] == namespace
-                       for o in objects):
+            if namespace not in denied:
                 yield engine.tenant_finding(
                     platform, tenant, ("spec", "namespaces"),
                     f"namespace {namespace} would have no default-deny NetworkPolicy",
                     hint="tenants.render.network_policies must start from default-deny")
         for cidr in sorted(_allowed_blocks(objects)):
-            network = ipaddress.ip_network(cidr)
-            if not any(_within(network, private) for private in PRIVATE_RANGES):
+            if not _is_private(cidr):
+                network = ipaddress.ip_network(cidr)
                 yield engine.tenant_finding(
                     platform, tenant, _source_of(platform, tenant, network),
                     f"would allow traffic to {cidr}, which is public address space",
@@ -136,6 +137,13 @@ def _allowed_blocks(objects: list[render.Manifest]) -> set[str]:
             for rule in manifest["spec"].get(direction, ()):
                 blocks.update(p["ipBlock"]["cidr"] for p in rule.get(peers, ()) if "ipBlock" in p)
     return blocks
+
+
+@functools.lru_cache(maxsize=65536)
+def _is_private(cidr: str) -> bool:
+    """Inside one of PRIVATE_RANGES; cached, as thousands of tenants name the same networks."""
+    network = ipaddress.ip_network(cidr)
+    return any(_within(network, private) for private in PRIVATE_RANGES)
 
 
 def _within(network: fields.Network, outer: fields.Network) -> bool:

@@ -8,6 +8,7 @@ found in a cluster, a bill or an alert leads back to a department and a person.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 
@@ -146,8 +147,7 @@ def required_labels(platform: tenants.Platform) -> Iterator[Diagnostic]:
         for manifest in engine.rendered(platform, tenant):
             labels = manifest["metadata"].get("labels", {})
             wrong = [k for k, v in want.items() if labels.get(k) != v]
-            wrong += [k for k, v in labels.items()
-                      if len(str(v)) > 63 or not _LABEL_VALUE.fullmatch(str(v))]
+            wrong += [k for k, v in labels.items() if not _valid_label_value(str(v))]
             if wrong:
                 _, kind, namespace, name = render.key(manifest)
                 yield engine.tenant_finding(
@@ -155,6 +155,12 @@ def required_labels(platform: tenants.Platform) -> Iterator[Diagnostic]:
                     f"{kind} {namespace + '/' if namespace else ''}{name} would have missing "
                     f"or invalid labels: {', '.join(sorted(set(wrong)))}",
                     hint="tenants.render.standard_labels must set them")
+
+
+@functools.lru_cache(maxsize=65536)
+def _valid_label_value(value: str) -> bool:
+    """Cached: every object of a tenant repeats the same few values."""
+    return len(value) <= 63 and _LABEL_VALUE.fullmatch(value) is not None
 
 
 @engine.policy(
