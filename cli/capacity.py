@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pathlib
 from fractions import Fraction
+from typing import Annotated
 
 import typer
 
+import monitoring
 import tenants
 from cli import options, output, state
 from tenants import capacity as capacity_
@@ -31,9 +34,19 @@ def pools(ctx: typer.Context, fmt: options.Output = output.Format.TABLE) -> None
                            "overcommit cpu/mem/sto", "max MLPS", "tenants"], rows, fmt)
 
 
-def capacity(ctx: typer.Context, fmt: options.Output = output.Format.TABLE) -> None:
+def capacity(
+    ctx: typer.Context,
+    fmt: options.Output = output.Format.TABLE,
+    html: Annotated[pathlib.Path | None, typer.Option(
+        "--html", dir_okay=False, help="Also write a static HTML report with charts (inline "
+        "SVG, nothing to download), for people without Grafana.")] = None,
+) -> None:
     """Quota allocated to tenants vs. physical and allocatable capacity, per pool."""
-    report = capacity_.report(state.get(ctx, fmt).platform)
+    platform = state.get(ctx, fmt).platform
+    if html is not None:
+        size = monitoring.report.write(platform, html)
+        output.stderr.print(f"wrote {html} ({size:,} bytes)", highlight=False)
+    report = capacity_.report(platform)
     if fmt is output.Format.JSON:
         output.print_json([_pool_json(p) for p in report])
         return

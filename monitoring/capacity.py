@@ -65,6 +65,11 @@ def pool_families(platform: tenants.Platform) -> list[_families.Family]:
                          [((p.pool.name,), float(p.tenants)) for p in report]),
         _families.Family("citycloud_pool_departments", "Departments with a tenant in the pool",
                          ("pool",), [((p.pool.name,), float(p.departments)) for p in report]),
+        _families.single(
+            "citycloud_pool_allocation_warning_ratio",
+            "Allocation ratio above which the capacity policy warns "
+            "(platform.yaml policies.capacity.poolWarning)",
+            platform.spec.spec.policies.capacity.pool_warning),
     ]
     return families
 

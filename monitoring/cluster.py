@@ -22,9 +22,6 @@ from collections.abc import Callable, Iterator, Mapping
 from fractions import Fraction
 from typing import Any
 
-import kubernetes
-import urllib3
-
 from tenants import quantities, render
 
 # The quota keys that measure what a tenant's quota grants (render.resource_quota writes them).
@@ -146,6 +143,11 @@ def read(api: Any, *, timeout: float = 5.0, clock: Callable[[], float] = time.ti
     Only quotas citycloud manages are read (label app.kubernetes.io/managed-by), so
     a namespace's other quotas never add to a tenant's usage.
     """
+    # Imported here, not at the top: kubernetes takes seconds to import and every CLI
+    # command imports this package; only the exporter and the e2e tests read clusters.
+    import kubernetes
+    import urllib3
+
     core = kubernetes.client.CoreV1Api(api)
     custom = kubernetes.client.CustomObjectsApi(api)
     managed = f"app.kubernetes.io/managed-by={render.MANAGED_BY}"
@@ -203,6 +205,8 @@ def api_client(*, kubeconfig: pathlib.Path | None = None, context: str | None = 
     answer within the timeout is reported down now and tried again next scrape.
     Returns None when there is nothing to connect with (no kubeconfig, not in a pod).
     """
+    import kubernetes  # see read()
+
     configuration = kubernetes.client.Configuration()
     configuration.retries = 0
     try:

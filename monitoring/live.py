@@ -90,7 +90,9 @@ def usage_families(snapshot: cluster.Snapshot, *,
         for resource, key in cluster.QUOTA_KEYS.items():
             if key in quota.hard:
                 _add(enforced, owner, resource, quota.hard[key])
-                _add(used, owner, resource, quota.used.get(key, Fraction(0)))
+            # No status.used yet (the controller has not synced a new quota): unknown, not 0.
+            if key in quota.used:
+                _add(used, owner, resource, quota.used[key])
     families = []
     for measure, sums, documentation in (
             ("used", used, "Quota in use, summed over the tenant's namespaces (status.used)"),
