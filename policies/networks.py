@@ -21,6 +21,7 @@ import collections
 import dataclasses
 import datetime
 import ipaddress
+import itertools
 from collections.abc import Iterable, Iterator, Sequence
 
 import tenants
@@ -29,7 +30,10 @@ from tenants import diagnostics, fields
 
 Diagnostic = diagnostics.Diagnostic
 SET = "network"
-SHOWN = 3  # other networks named in one finding; the rest are counted
+# How many other networks (sites, CIDRs) one finding names; the rest are counted, so a
+# purpose shared by 500 departments gives 500 short findings, not 500 lists of 500.
+SHOWN = 3
+CIDRS_SHOWN = 10
 
 # Where department networks live when platform.yaml declares no addressPools:
 # RFC 1918, and the locally assigned half of IPv6 unique local addresses (RFC 4193;
@@ -86,8 +90,31 @@ def _dotted(path: Sequence[str | int]) -> str:
     return text
 
 
-def segments(platform: tenants.Platform) -> list[Segment]:
+# The segments of the last Platform seen: seven policies read them, and the
+# overlap policies share one sweep. Keyed by identity; a Platform is immutable.
+_last: tuple[tenants.Platform, tuple[Segment, ...], list[tuple[Segment, Segment]]] | None = None
+
+
+def segments(platform: tenants.Platform) -> tuple[Segment, ...]:
     """Shared networks' CIDRs (in platform.yaml order), then tenant networks by tenant."""
+    return _index(platform)[1]
+
+
+def platform_overlaps(platform: tenants.Platform) -> list[tuple[Segment, Segment]]:
+    """Every overlapping pair of the platform's segments."""
+    return _index(platform)[2]
+
+
+def _index(platform: tenants.Platform) -> tuple[
+        tenants.Platform, tuple[Segment, ...], list[tuple[Segment, Segment]]]:
+    global _last
+    if _last is None or _last[0] is not platform:
+        found = _collect(platform)
+        _last = (platform, found, overlaps(found))
+    return _last
+
+
+def _collect(platform: tenants.Platform) -> tuple[Segment, ...]:
     found = []
     for k, shared in enumerate(platform.spec.spec.shared_networks):
         for m, cidr in enumerate(shared.cidrs):
@@ -101,7 +128,7 @@ def segments(platform: tenants.Platform) -> list[Segment]:
             file, line = platform.where_tenant(tenant.name, *path, "cidr")
             found.append(Segment(network.cidr, network.name, (network.purpose,), network.sites,
                                  file, line, path, tenant.name, tenant.department))
-    return found
+    return tuple(found)
 
 
 def overlaps(found: Sequence[Segment]) -> list[tuple[Segment, Segment]]:
@@ -144,9 +171,11 @@ def _relation(mine: fields.Network, other: fields.Network) -> str:
     return "lies inside" if mine.subnet_of(other) else "contains"  # type: ignore[arg-type]
 
 
-def _listing(items: Sequence[str]) -> str:
-    more = f" and {len(items) - SHOWN} more" if len(items) > SHOWN else ""
-    return "; ".join(items[:SHOWN]) + more
+def _listing(items: Iterable[str], total: int, *, shown: int = SHOWN, sep: str = "; ") -> str:
+    """The first `shown` of `total` items (only those are formatted), then a count."""
+    first = list(itertools.islice(items, shown))
+    more = f" and {total - len(first)} more" if total > len(first) else ""
+    return sep.join(first) + more
 
 
 def _overlap_findings(platform: tenants.Platform, *, shared: bool) -> Iterator[Diagnostic]:
@@ -157,13 +186,13 @@ def _overlap_findings(platform: tenants.Platform, *, shared: bool) -> Iterator[D
     tenant's finding, not the platform's).
     """
     hits: dict[Segment, list[Segment]] = collections.defaultdict(list)
-    for a, b in overlaps(segments(platform)):
+    for a, b in platform_overlaps(platform):
         for mine, other in ((a, b), (b, a)):
             if other.shared == shared and (shared or not mine.shared):
                 hits[mine].append(other)
     code = "network.overlap-shared" if shared else "network.overlap-private"
     for mine, others in hits.items():
-        described = [f"{_relation(mine.network, o.network)} {o.label}" for o in others]
+        described = (f"{_relation(mine.network, o.network)} {o.label}" for o in others)
         if mine.shared:
             hint = "shared networks must not overlap each other; fix the CIDRs in platform.yaml"
         elif shared:
@@ -171,7 +200,8 @@ def _overlap_findings(platform: tenants.Platform, *, shared: bool) -> Iterator[D
                     f"range, {_allocate_hint(mine.network)}")
         else:
             hint = _allocate_hint(mine.network)
-        yield mine.finding(platform, f"{mine.network} {_listing(described)}", code=code,
+        yield mine.finding(platform, f"{mine.network} {_listing(described, len(others))}",
+                           code=code,
                            hint=hint)
 
 
@@ -281,12 +311,14 @@ def consolidation(platform: tenants.Platform) -> Iterator[Diagnostic]:
         departments = sorted({s.department for s in group})
         if len(departments) < 2:
             continue
-        cidrs = ", ".join(str(s.network) for s in sorted(group, key=ordered))
+        cidrs = _listing((str(s.network) for s in sorted(group, key=ordered)), len(group),
+                         shown=CIDRS_SHOWN, sep=", ")
         for segment in group:
-            others = [d for d in departments if d != segment.department]
+            others = (d for d in departments if d != segment.department)
             yield segment.finding(
                 platform, f"consolidation candidate: purpose {purpose!r} is also run by "
-                f"{_listing(others)} ({len(departments)} departments; CIDRs {cidrs})",
+                f"{_listing(others, len(departments) - 1, sep=', ')} "
+                f"({len(departments)} departments; CIDRs {cidrs})",
                 code="network.consolidation", hint=consolidation_hint(platform, purpose),
                 at="purpose")
 
@@ -327,24 +359,27 @@ def site_key(name: str) -> str:
 def functional_duplicate(platform: tenants.Platform) -> Iterator[Diagnostic]:
     for purpose, group in by_purpose(platform).items():
         at_site: dict[str, list[Segment]] = collections.defaultdict(list)
+        per_department: dict[str, collections.Counter[str]] = collections.defaultdict(
+            collections.Counter)
         for segment in group:
             for site in {site_key(s) for s in segment.sites}:
                 at_site[site].append(segment)
+                per_department[site][segment.department] += 1
         for segment in group:
-            met: dict[Segment, list[str]] = collections.defaultdict(list)
-            for site in dict.fromkeys(segment.sites):  # as this tenant spells it
-                for other in at_site[site_key(site)]:
-                    if other.department != segment.department and site not in met[other]:
-                        met[other].append(site)
-            if not met:
-                continue
-            described = [f"{o.label} at {', '.join(sites)}" for o, sites in met.items()]
-            yield segment.finding(
-                platform, f"functional duplicate: {purpose!r} networks of other departments "
-                f"reach the same sites: {_listing(described)}",
-                code="network.functional-duplicate", at="sites",
-                hint=f"run one network per site: make one of them a shared network serving "
-                f"{purpose!r} in platform.yaml and reach it through spec.egress")
+            met = []  # (site as this tenant spells it, networks of other departments there)
+            for site in {site_key(s): s for s in segment.sites}.values():
+                key = site_key(site)
+                count = len(at_site[key]) - per_department[key][segment.department]
+                if count:
+                    others = (o.label for o in at_site[key] if o.department != segment.department)
+                    met.append(f"at {site}: {_listing(others, count, sep=', ')}")
+            if met:
+                yield segment.finding(
+                    platform, f"functional duplicate: other departments' {purpose!r} networks "
+                    f"reach the same sites: {_listing(met, len(met))}",
+                    code="network.functional-duplicate", at="sites",
+                    hint=f"run one network per site: make one of them a shared network "
+                    f"serving {purpose!r} in platform.yaml and reach it through spec.egress")
 
 
 def check(platform: tenants.Platform, *, today: datetime.date) -> engine.Report:

@@ -230,9 +230,9 @@ def test_functional_duplicate(city: City, site_a: str, site_b: str) -> None:
         (file_a, cidr_line(0) + 2, "spec.networks[0].sites", ERROR),
         (file_b, cidr_line(0) + 2, "spec.networks[0].sites", ERROR)]
     assert found[0].message == (
-        "functional duplicate: 'hospital-link' networks of other departments reach the same "
-        f"sites: network 'net0' 10.71.0.0/16 of wh-yibao-claims ({file_b}:{cidr_line(0)}) "
-        f"at {site_a}")
+        "functional duplicate: other departments' 'hospital-link' networks reach the same "
+        f"sites: at {site_a}: network 'net0' 10.71.0.0/16 of wh-yibao-claims "
+        f"({file_b}:{cidr_line(0)})")
     assert len(city.findings("network.consolidation")) == 2  # and still a candidate
 
 
@@ -264,3 +264,20 @@ def test_wuhan_has_one_consolidation_candidate_and_no_errors(wuhan: pathlib.Path
     assert [(d.tenant, d.code) for d in found] == [
         ("wh-chengguan-iot", "network.consolidation"),
         ("wh-shengtai-monitor", "network.consolidation")]
+
+
+def test_a_purpose_of_many_departments_gives_short_findings(city: City) -> None:
+    """Each finding names three others and counts the rest, so n departments give n
+    findings of bounded length, not n lists of n."""
+    for index in range(15):
+        city.tenant(f"wh-d{index:02d}-x", Net(f"10.64.{index}.0/24", "records", ("hq",)))
+    consolidation = city.findings("network.consolidation")
+    duplicates = city.findings("network.functional-duplicate")
+    assert len(consolidation) == len(duplicates) == 15
+    first = next(d for d in consolidation if d.tenant == "wh-d00-x")
+    assert first.message == (
+        "consolidation candidate: purpose 'records' is also run by wh-d01, wh-d02, wh-d03 and "
+        "11 more (15 departments; CIDRs 10.64.0.0/24, 10.64.1.0/24, 10.64.2.0/24, "
+        "10.64.3.0/24, 10.64.4.0/24, 10.64.5.0/24, 10.64.6.0/24, 10.64.7.0/24, 10.64.8.0/24, "
+        "10.64.9.0/24 and 5 more)")
+    assert all(d.message.endswith("and 11 more") for d in duplicates)

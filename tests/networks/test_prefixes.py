@@ -112,10 +112,23 @@ def test_parse_agrees_with_ipaddress(text: str) -> None:
     pytest.param("banana/8", id="word"),
     pytest.param("fe80::%eth0/64", id="scoped"),
     pytest.param("", id="empty"),
+    pytest.param("10.64.0.0/+16", id="plus-sign"),
+    pytest.param("10.64.0.0/ 16", id="space"),
+    pytest.param("10.64.0.0/1_6", id="underscore"),
+    pytest.param(" 10.64.0.0/16", id="leading-space"),
+    pytest.param("010.1.0.0/16", id="octal-looking-octet"),
 ])
 def test_parse_refuses(text: str) -> None:
     with pytest.raises(ValueError, match=r"CIDR|address|length|host bits"):
         _prefixes.parse(text)
+    with pytest.raises(ValueError, match=r"CIDR|address|length|host bits"):
+        _prefixes.parse_many(["10.0.0.0/8", text])  # the bulk path is as strict
+
+
+def test_parse_many_is_parse_over_a_list() -> None:
+    texts = ["10.64.0.0/16", "0.0.0.0/0", "fd00::/8", "255.255.255.255/32", "10.64.0.0/016"]
+    starts, widths = _prefixes.parse_many(texts)
+    assert list(zip(starts, widths, strict=True)) == [_prefixes.parse(t) for t in texts]
 
 
 def block(cidr: str) -> _prefixes.Prefix:
