@@ -29,7 +29,7 @@ import typer
 
 import policies
 import tenants
-from cli import errors, output, state
+from cli import audit, errors, output, state
 from tenants import audit as trail
 from tenants import capacity, changes, codeowners, effects, quantities
 
@@ -272,17 +272,20 @@ def _usage(usage: capacity.Usage | None) -> dict[str, float] | None:
 
 
 @contextlib.contextmanager
-def applying(current: state.State, *, ref: str | None) -> Iterator[tuple[state.State, str | None]]:
+def applying(current: state.State, *, ref: str | None,
+             record: audit.Outcome) -> Iterator[tuple[state.State, str | None]]:
     """The state an apply works on, and the commit it applies.
 
     Without REF: the registry as it is, and no commit. With REF: the registry exactly as
     committed at REF (exported to a temporary directory; workspace edits do not leak in),
     after checking that it descends from the deployed commit (OutOfOrderError, exit 2).
-    The state directory stays the one given: the deployed state lives there."""
+    The state directory stays the one given: the deployed state lives there. The audit
+    record names the commit, also when it is refused."""
     if ref is None:
         yield current, None
         return
     with changes.checkout(current.registry, ref=ref) as target:
+        record.commit = target.commit
         changes.check_order(current.registry, commit=target.commit,
                             deployed=changes.read_deployed(current.state_path))
         yield dataclasses.replace(current, registry=target.root,

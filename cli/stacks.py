@@ -20,7 +20,7 @@ import typer
 
 import policies
 import stacks
-from cli import options, output, stack_display, state
+from cli import audit, gitops, options, output, stack_display, state
 from stacks import offboarding, operations
 from tenants import platform as platform_
 
@@ -95,6 +95,10 @@ def apply(
         "--refresh", help="Read every object back from the cluster first and correct drift "
         "(runs every stack, also those unchanged since their last apply).")] = False,
     render_to: RenderTo = None,
+    from_git: Annotated[str | None, typer.Option(
+        "--from-git", metavar="REF", help="Apply the registry exactly as committed at REF (CI: "
+        "the merged commit) and record it; refuses a commit that does not descend from the "
+        "one applied before.")] = None,
 ) -> None:
     """Make the cluster what the registry says: pool stacks, then every tenant's stack.
 
@@ -105,13 +109,19 @@ def apply(
     next one. Exit 3 when a stack fails or a change would delete a namespace.
     """
     current = state.get(ctx, fmt)
-    platform = _checked(current)
-    runner = _runner(current, platform, kubeconfig=kubeconfig, context=context,
-                     render_to=render_to)
-    with stack_display.Display(fmt=fmt, yes=yes) as display:
-        result = operations.apply(platform, runner=runner, reporter=display, dry_run=dry_run,
-                                  refresh=refresh, parallel=parallel)
-    _finish(result, fmt)
+    with audit.recorded(ctx, action="apply", target=from_git or "registry",
+                        skip=dry_run) as record, \
+            gitops.applying(current, ref=from_git, record=record) as (current, commit):
+        platform = _checked(current)
+        runner = _runner(current, platform, kubeconfig=kubeconfig, context=context,
+                         render_to=render_to)
+        with stack_display.Display(fmt=fmt, yes=yes) as display:
+            result = operations.apply(platform, runner=runner, reporter=display,
+                                      dry_run=dry_run, refresh=refresh, parallel=parallel)
+        record.summary = audit.stack_summary(result)
+        _finish(result, fmt)
+        if commit and not dry_run and result.confirmed:
+            gitops.mark_deployed(current, commit=commit, ref=from_git or commit)
 
 
 def onboard(
@@ -135,10 +145,12 @@ def onboard(
     _known(platform, tenant)
     runner = _runner(current, platform, kubeconfig=kubeconfig, context=context,
                      render_to=render_to)
-    with stack_display.Display(fmt=fmt, yes=yes) as display:
-        result = operations.apply(platform, runner=runner, reporter=display, tenants=[tenant],
-                                  dry_run=dry_run)
-    _finish(result, fmt)
+    with audit.recorded(ctx, action="onboard", target=tenant, skip=dry_run) as record:
+        with stack_display.Display(fmt=fmt, yes=yes) as display:
+            result = operations.apply(platform, runner=runner, reporter=display,
+                                      tenants=[tenant], dry_run=dry_run)
+        record.summary = audit.stack_summary(result)
+        _finish(result, fmt)
 
 
 def resize(
@@ -165,10 +177,12 @@ def resize(
     found = operations.quota_changes(runner.state, platform.tenants[tenant], platform=platform)
     if fmt is not output.Format.JSON:
         stack_display.show_quota(found, tenant)
-    with stack_display.Display(fmt=fmt, yes=yes) as display:
-        result = operations.apply(platform, runner=runner, reporter=display, tenants=[tenant],
-                                  dry_run=dry_run)
-    _finish(result, fmt)
+    with audit.recorded(ctx, action="resize", target=tenant, skip=dry_run) as record:
+        with stack_display.Display(fmt=fmt, yes=yes) as display:
+            result = operations.apply(platform, runner=runner, reporter=display,
+                                      tenants=[tenant], dry_run=dry_run)
+        record.summary = audit.stack_summary(result)
+        _finish(result, fmt)
 
 
 def offboard(
@@ -194,9 +208,13 @@ def offboard(
     platform = current.platform if (current.registry / platform_.PLATFORM_FILE).exists() else None
     runner = _runner(current, platform, kubeconfig=kubeconfig, context=context,
                      render_to=render_to)
-    with stack_display.Display(fmt=fmt, yes=yes) as display:
+    with audit.recorded(ctx, action="offboard", target=tenant) as record, \
+            stack_display.Display(fmt=fmt, yes=yes) as display:
         result = offboarding.offboard(tenant, runner=runner, reporter=display, force=force,
                                       platform=platform)
+        record.summary = {"confirmed": result.confirmed, "forced": force,
+                          "namespaces": result.plan.namespaces,
+                          "claims": len(result.plan.claims), "record": result.record}
     if fmt is output.Format.JSON:
         output.print_json({"tenant": tenant, "offboarded": result.confirmed,
                            "namespaces": result.plan.namespaces, "record": result.record,

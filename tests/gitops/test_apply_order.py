@@ -7,12 +7,15 @@ command (stacks) calls these around its Pulumi run.
 
 from __future__ import annotations
 
+import json
 import pathlib
+from typing import Any
 
 import gitrepos
 import pytest
 from gitrepos import GONGAN_AUTHOR, VIDEO_FILE, tenant
 
+import stacks
 import tenants
 from tenants import changes
 
@@ -96,3 +99,57 @@ def test_commit_author_for_the_audit_trail(repo: gitrepos.Repo) -> None:
     assert changes.author(repo.registry, commit=head_of_pr) == "Li Gongan <li@gongan.wuhan.gov.cn>"
     assert changes.author(repo.registry) == "Platform Engineer <pe@wuhan.gov.cn>"
     assert changes.head_commit(repo.registry) == second
+
+
+# ---- through the CLI ------------------------------------------------------------------
+
+
+def audit_records(citycloud: Any, state: pathlib.Path) -> list[dict[str, Any]]:
+    result = citycloud("--state-dir", state, "audit", "log", "-o", "json")
+    records: list[dict[str, Any]] = json.loads(result.stdout)
+    return records
+
+
+def test_cli_refuses_an_out_of_order_apply_and_records_the_refusal(
+        citycloud: Any, repo: gitrepos.Repo, tmp_path: pathlib.Path) -> None:
+    """No engine is needed to refuse: the order is checked before anything starts."""
+    _, first, second = merged_pull_requests(repo)
+    state = tmp_path / "state"
+    changes.write_deployed(state, commit=second, ref="main")
+
+    result = citycloud("-r", repo.registry, "--state-dir", state, "apply", "--from-git", first,
+                       "--yes")
+
+    assert result.exit_code == 2, result.output
+    assert f"refusing to apply {first[:12]}" in " ".join(result.output.split())
+    deployed = changes.read_deployed(state)
+    assert deployed is not None and deployed.commit == second  # unchanged
+    [record] = audit_records(citycloud, state)
+    assert (record["action"], record["target"], record["commit"]) == ("apply", first, first)
+    assert record["result"].startswith("failed: OutOfOrderError: refusing to apply")
+
+
+def test_cli_applies_merges_in_order(citycloud: Any, repo: gitrepos.Repo,
+                                     tmp_path: pathlib.Path) -> None:
+    """The real engine (skipped where `make controlplane` has not built it), writing YAML
+    instead of talking to a cluster (--render-yaml-to)."""
+    try:
+        stacks.binaries.find()
+    except stacks.errors.PulumiMissing as err:
+        pytest.skip(f"real Pulumi engine not available: {str(err)[:120]}")
+    _, first, second = merged_pull_requests(repo)
+    state, out = tmp_path / "state", tmp_path / "yaml"
+
+    def apply(commit: str) -> Any:
+        return citycloud("-r", repo.registry, "--state-dir", state, "apply", "--from-git",
+                         commit, "--yes", "--render-yaml-to", out)
+
+    for commit in (first, second):
+        result = apply(commit)
+        assert result.exit_code == 0, result.output
+        deployed = changes.read_deployed(state)
+        assert deployed is not None and deployed.commit == commit
+    assert apply(first).exit_code == 2
+    assert [(r["action"], r["commit"], r["result"][:6]) for r in audit_records(
+        citycloud, state)] == [("apply", first, "ok"), ("apply", second, "ok"),
+                               ("apply", first, "failed")]
