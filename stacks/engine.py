@@ -17,11 +17,14 @@ with the engine's own error diagnostics as the detail.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import pathlib
 import secrets
+import socket
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -147,6 +150,7 @@ class Engine:
         """
         cleared = False
         if self.state.pulumi_locks(ref):
+            self._wait_for_orphans(ref)
             with _mapped(ref, "could not clear the stale lock of an interrupted run"):
                 stack.cancel()
             cleared = True
@@ -157,6 +161,22 @@ class Engine:
                 stack.refresh(clear_pending_creates=True, on_event=journal, color="never")
             cleared = True
         return cleared
+
+    def _wait_for_orphans(self, ref: layout.StackRef, *, timeout: float = 120) -> None:
+        """Wait for a `pulumi` that outlived its killed citycloud to finish.
+
+        Its lock file names its pid and host. It stops on its own once it notices
+        its program (which ran inside the killed process) is gone; clearing its
+        lock before that would let two updates write one state.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            alive = [pid for pid in _lock_holders(self.state.pulumi_locks(ref)) if _alive(pid)]
+            if not alive:
+                return
+            if time.monotonic() > deadline:
+                raise errors.StackLocked(str(ref), holder=f"pulumi pid {alive[0]}, still running")
+            time.sleep(0.5)
 
     def preview(self, stack: auto.Stack, ref: layout.StackRef, journal: changes.Journal, *,
                 refresh: bool = False) -> None:
@@ -202,6 +222,32 @@ class Engine:
         with _mapped(ref, "could not remove the stack"):
             stack.workspace.remove_stack(ref.name)
         (self.state.work_dir(ref.kind) / f"Pulumi.{ref.name}.yaml").unlink(missing_ok=True)
+
+
+def _lock_holders(paths: list[pathlib.Path]) -> list[int]:
+    """Pids of the local processes named in Pulumi lock files (other hosts: unknowable)."""
+    pids = []
+    for path in paths:
+        try:
+            content = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(content, dict) and content.get("hostname") == socket.gethostname():
+            pids.append(int(content.get("pid") or 0))
+    return [pid for pid in pids if pid > 0]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (exited, not yet reaped) holds nothing
+        return "State:\tZ" not in pathlib.Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
 
 
 def _no_program() -> None:

@@ -1,0 +1,247 @@
+"""The CLI through the real Pulumi engine and the real Kubernetes provider, without a cluster.
+
+The provider runs in its render-to-directory mode (renderYamlToDirectory): every
+create, update and delete becomes a YAML file written or removed, so the
+Automation API wiring (workspaces, file backend, passphrase, locks, protection,
+recovery, offboarding) is exercised for real here; applying to a real API
+server is the control-plane issue's end-to-end suite. Offboarding's volume
+check reads a cluster, so its refusal is tested with an injected lister (a
+fake: no cluster can run in these tests).
+
+Skipped unless `pulumi` and `pulumi-resource-kubernetes` are available
+(`make controlplane`, PATH or $CITYCLOUD_PULUMI_BIN_DIR).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import re
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+import tenants
+from cli import app as cli_app
+from stacks import binaries, changes, errors, layout, locks, offboarding, operations, programs
+
+TENANT = "wh-gongan-video"  # gov pool, two namespaces: video, analytics
+TENANT_FILE = "tenants/wh-gongan/wh-gongan-video.yaml"
+pytestmark = pytest.mark.slow
+
+
+class Quiet:
+    """A Reporter that confirms everything and prints nothing."""
+
+    def begin(self, phase: str, total: int) -> None:
+        pass
+
+    def journal(self, ref: layout.StackRef, phase: str) -> changes.Journal:
+        return changes.Journal()
+
+    def finished(self, outcome: operations.Outcome, phase: str) -> None:
+        pass
+
+    def confirm(self, outcomes: Any) -> bool:
+        return True
+
+    def confirm_offboard(self, plan: offboarding.Plan) -> bool:
+        return True
+
+
+class Env:
+    def __init__(self, registry: pathlib.Path, root: pathlib.Path) -> None:
+        self.registry = registry
+        self.state = root / "state"
+        self.out = root / "rendered"
+
+    def cli(self, *args: str, input: str | None = None) -> Any:
+        return CliRunner().invoke(cli_app.app, [
+            "-r", str(self.registry), "--state-dir", str(self.state), *args,
+            "--render-yaml-to", str(self.out)], input=input)
+
+    def json(self, *args: str) -> tuple[int, dict[str, Any]]:
+        result = self.cli(*args, "-o", "json")
+        try:
+            return result.exit_code, json.loads(result.stdout)
+        except ValueError:
+            raise AssertionError(result.output) from None
+
+    def rendered(self) -> dict[str, dict[str, Any]]:
+        """Objects the provider wrote, by kind/namespace/name."""
+        found = {}
+        for path in self.out.rglob("*.yaml"):
+            for document in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+                if document:
+                    meta = document["metadata"]
+                    found[f"{document['kind']}/{meta.get('namespace', '')}/{meta['name']}"] = (
+                        document)
+        return found
+
+    def engine(self) -> Any:
+        from stacks import engine as engine_
+
+        platform = tenants.load(self.registry)
+        return engine_.Engine(layout.StateDir(self.state), cluster=programs.Cluster(
+            identifier=platform.name, render_to=str(self.out)))
+
+
+@pytest.fixture
+def env(pulumi_bin: binaries.Binaries, wuhan_copy: pathlib.Path, tmp_path: pathlib.Path,
+        monkeypatch: pytest.MonkeyPatch) -> Env:
+    monkeypatch.setenv("PULUMI_HOME", str(tmp_path / "pulumi-home"))
+    monkeypatch.setenv(binaries.ENV_BIN_DIR, str(pulumi_bin.pulumi.parent))
+    return Env(wuhan_copy, tmp_path)
+
+
+def _tenant_objects(env: Env) -> set[str]:
+    platform = tenants.load(env.registry)
+    return {f"{m['kind']}/{m['metadata'].get('namespace', '')}/{m['metadata']['name']}"
+            for m in tenants.render.render_tenant(platform.tenants[TENANT], platform=platform)}
+
+
+def test_onboard_creates_exactly_the_rendered_objects_and_is_then_a_no_op(env: Env) -> None:
+    code, result = env.json("onboard", TENANT, "--yes")
+    assert code == 0, result
+    assert [(s["stack"], s["status"]) for s in result["stacks"]] == [
+        ("pool/gov", "applied"), (f"tenant/{TENANT}", "applied")]
+    rendered = env.rendered()
+    assert _tenant_objects(env) <= set(rendered)
+    platform = tenants.load(env.registry)
+    for manifest in tenants.render.render_tenant(platform.tenants[TENANT], platform=platform):
+        key = f"{manifest['kind']}/{manifest['metadata'].get('namespace', '')}/" \
+              f"{manifest['metadata']['name']}"
+        written = rendered[key]
+        assert written["metadata"]["labels"] == manifest["metadata"]["labels"]
+        assert {k: v for k, v in written.items() if k not in ("metadata",)} == {
+            k: v for k, v in manifest.items() if k != "metadata"}
+    assert "ValidatingAdmissionPolicy//citycloud-gov-pool-placement" in rendered
+
+    code, again = env.json("onboard", TENANT, "--yes")
+    assert code == 0
+    assert {s["status"] for s in again["stacks"]} == {"unchanged"}
+
+    plan = env.cli("plan", "-t", TENANT, "-o", "json")
+    assert json.loads(plan.stdout)["changes"] == []
+
+
+def test_a_registry_edit_that_drops_a_namespace_is_refused_loudly(env: Env) -> None:
+    assert env.cli("onboard", TENANT, "--yes").exit_code == 0
+    path = env.registry / TENANT_FILE
+    path.write_text(path.read_text().replace("namespaces: [video, analytics]",
+                                             "namespaces: [video]"))
+    preview = env.cli("onboard", TENANT, "--dry-run")
+    assert "DANGER" in preview.output and "wh-gongan-video-analytics" in preview.output
+    result = env.cli("onboard", TENANT, "--yes")
+    assert result.exit_code == 3, result.output
+    assert "DANGER" in result.output
+    assert "Namespace//wh-gongan-video-analytics" in env.rendered()
+    record = layout.StateDir(env.state).read_record(layout.tenant(TENANT))
+    assert record is not None and record.status == "ok"  # nothing was run
+
+
+def test_resize_updates_the_quota_in_place(env: Env) -> None:
+    assert env.cli("onboard", TENANT, "--yes").exit_code == 0
+    path = env.registry / TENANT_FILE
+    path.write_text(path.read_text().replace("cpu: 256", "cpu: 300"))
+    result = env.cli("resize", TENANT, "--yes")
+    assert result.exit_code == 0, result.output
+    assert "requests.cpu" in result.output and "128" in result.output and "150" in result.output
+    quota = env.rendered()["ResourceQuota/wh-gongan-video-video/citycloud-quota"]
+    assert quota["spec"]["hard"]["requests.cpu"] == "150"
+    code, again = env.json("resize", TENANT, "--yes")
+    assert code == 0
+    assert {s["status"] for s in again["stacks"]} == {"unchanged"}
+
+
+def test_resize_of_a_tenant_never_onboarded_is_a_usage_error(env: Env) -> None:
+    result = env.cli("resize", TENANT, "--yes")
+    assert result.exit_code == 2
+    assert f"citycloud onboard {TENANT}" in result.output
+
+
+def test_offboard_refuses_volumes_unless_forced_and_keeps_a_record(env: Env) -> None:
+    assert env.cli("onboard", TENANT, "--yes").exit_code == 0
+    runner = env.engine()
+    claims = ["wh-gongan-video-video/recordings"]
+    with pytest.raises(errors.OffboardRefused, match="recordings"):
+        offboarding.offboard(TENANT, runner=runner, reporter=Quiet(), claims=lambda ns: claims)
+    assert "Namespace//wh-gongan-video-video" in env.rendered()
+
+    result = offboarding.offboard(TENANT, runner=runner, reporter=Quiet(), force=True,
+                                  claims=lambda ns: claims)
+    record = json.loads(pathlib.Path(result.record).read_text())
+    assert record["status"] == "done" and record["forced"] is True
+    assert record["namespaces"] == ["wh-gongan-video-analytics", "wh-gongan-video-video"]
+    assert record["persistentVolumeClaims"] == claims and record["pool"] == "gov"
+    assert not (_tenant_objects(env) & set(env.rendered()))
+    assert TENANT not in runner.state.stack_names(layout.Kind.TENANT)
+    plan = env.cli("plan", "-t", TENANT, "-o", "json")
+    assert {c["action"] for c in json.loads(plan.stdout)["changes"]} == {"create"}
+
+
+def test_offboard_from_the_cli_asks_for_the_tenants_name(env: Env) -> None:
+    assert env.cli("onboard", TENANT, "--yes").exit_code == 0
+    declined = env.cli("offboard", TENANT, input="wh-gongan\n")
+    assert declined.exit_code == 0 and "cancelled" in declined.output
+    assert "Namespace//wh-gongan-video-video" in env.rendered()
+    done = env.cli("offboard", TENANT, input=f"{TENANT}\n")
+    assert done.exit_code == 0, done.output
+    assert "DANGER" in done.output
+    assert len(list((env.state / "offboarded").glob(f"{TENANT}-*.json"))) == 1
+
+
+def test_a_stack_held_by_another_process_is_not_touched(env: Env) -> None:
+    state = layout.StateDir(env.state)
+    with locks.hold(state.lock_path(layout.tenant(TENANT)), stack="test"):
+        result = env.cli("onboard", TENANT, "--yes")
+    assert result.exit_code == 3
+    assert "being changed by another citycloud process" in result.output
+
+
+def test_a_stale_pulumi_lock_and_journal_are_recovered(env: Env) -> None:
+    assert env.cli("onboard", TENANT, "--yes").exit_code == 0
+    state = layout.StateDir(env.state)
+    ref = layout.tenant(TENANT)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    lock_dir = state.backend_dir / ".pulumi" / "locks" / "organization" / ref.project / ref.name
+    lock_dir.mkdir(parents=True)
+    (lock_dir / "0b5e1ead-stale.json").write_text(json.dumps({
+        "pid": dead.pid, "username": "x", "hostname": os.uname().nodename,
+        "timestamp": "2026-01-01T00:00:00Z"}))
+    state.write_record(ref, layout.Record("running", "old", "up"))
+    code, result = env.json("onboard", TENANT, "--yes")
+    assert code == 0, result
+    [tenant] = [s for s in result["stacks"] if s["stack"] == str(ref)]
+    assert tenant["recovered"] is True
+    assert not state.pulumi_locks(ref)
+    assert state.read_record(ref).status == "ok"  # type: ignore[union-attr]
+
+
+def test_an_apply_killed_mid_way_converges_when_run_again(env: Env) -> None:
+    command = [sys.executable, "-c", "from cli.app import main; main()"]
+    args = ["-r", str(env.registry), "--state-dir", str(env.state), "onboard", TENANT, "--yes",
+            "--render-yaml-to", str(env.out)]
+    process = subprocess.Popen([*command, *args], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    record = layout.StateDir(env.state).record_path(layout.tenant(TENANT))
+    deadline = time.monotonic() + 300
+    while not (record.exists() and "running" in record.read_text()):
+        assert process.poll() is None and time.monotonic() < deadline, "never reached the update"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)  # citycloud only: its pulumi child is orphaned
+    process.wait()
+    code, result = env.json("onboard", TENANT, "--yes")
+    assert code == 0, result
+    assert _tenant_objects(env) <= set(env.rendered())
+    code, again = env.json("onboard", TENANT, "--yes")
+    assert {s["status"] for s in again["stacks"]} == {"unchanged"}
+    assert not re.search(r"pending", json.dumps(again))
