@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
-from cli import errors, options, output, state
+import policies
+from cli import options, output, state
+from cli import policies as cli_policies
 from policies import network_plans, networks
 
 app = typer.Typer(
@@ -29,14 +31,11 @@ def check(ctx: typer.Context, fmt: options.Output = output.Format.TABLE) -> None
     """
     platform = state.get(ctx, fmt).platform
     result = networks.check(platform, today=datetime.date.today())
-    segments = networks.segments(platform)
-    summary = {"networks": sum(not s.shared for s in segments), "waived": len(result.waived)}
-    output.report_diagnostics(
-        list(result.findings), fmt, summary=summary,
-        title=f"networks of {platform.name} ({summary['networks']} tenant networks, "
-        f"{summary['waived']} waived finding(s))")
     if not result.ok:
-        raise typer.Exit(errors.VIOLATIONS)
+        raise policies.PolicyViolations(result)  # printed, and exit 1, like validate
+    count = sum(not s.shared for s in networks.segments(platform))
+    cli_policies.print_report(result, fmt, summary={"networks": count},
+                              title=f"networks of {platform.name} ({count} tenant networks)")
 
 
 @app.command()

@@ -46,6 +46,14 @@ def test_check_github_annotations(city: City) -> None:
             ) in run.output
 
 
+def test_network_findings_fail_validate_too(city: City) -> None:
+    city.tenant("wh-gongan-video", Net("10.64.0.0/16", "video-surveillance"))
+    file = city.tenant("wh-jiaotong-cams", Net("10.64.8.0/24", "traffic-cameras"))
+    run = citycloud(city.root, "validate")
+    assert run.exit_code == 1
+    assert f"{file}:{cidr_line(0)} spec.networks[0].cidr: 10.64.8.0/24 lies inside" in run.output
+
+
 def test_waived_finding_no_longer_fails_check(city: City) -> None:
     city.tenant("wh-weijian-hie", Net("10.70.0.0/16", "hospital-link", ("tongji",)))
     city.tenant("wh-yibao-claims", Net("10.71.0.0/16", "hospital-link", ("tongji",)))
