@@ -7,6 +7,7 @@ root group so every command and sub-command shares it.
 
 from __future__ import annotations
 
+import importlib
 import pathlib
 from typing import Annotated, Any
 
@@ -18,21 +19,51 @@ from cli import (
     capacity,
     errors,
     gitops,
-    monitoring,
     networks,
-    nodes,
     output,
     policies,
     registry,
-    stacks,
     state,
     tenant,
 )
 
 VERSION = "0.1.0"
 
+# Command modules that import heavy libraries (pulumi, ansible-runner, prometheus_client) are
+# imported only when one of their commands runs or help lists it: `citycloud validate` in CI
+# must not pay a second of start-up for them. Name -> (module, help of a sub-group, or None
+# for the commands the module's register() adds at the top). tests/cli checks this table.
+LAZY_COMMANDS: dict[str, tuple[str, str | None]] = {
+    "apply": ("cli.stacks", None),
+    "onboard": ("cli.stacks", None),
+    "resize": ("cli.stacks", None),
+    "offboard": ("cli.stacks", None),
+    "exporter": ("cli.monitoring", None),
+    "nodes": ("cli.nodes", "Prepare the machines of a pool: facts check, kubelet labels and "
+              "taints, security baseline (Ansible)."),
+}
+
 
 class _Group(typer.core.TyperGroup):
+    def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
+        listed = super().list_commands(ctx)
+        return [*listed, *(name for name in LAZY_COMMANDS if name not in listed)]
+
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:  # type: ignore[override]
+        if cmd_name not in self.commands and cmd_name in LAZY_COMMANDS:
+            module_name, group_help = LAZY_COMMANDS[cmd_name]
+            holder = typer.Typer(rich_markup_mode="rich")
+            module = importlib.import_module(module_name)
+            if group_help is None:
+                module.register(holder)
+            else:
+                holder.add_typer(module.app, name=cmd_name, help=group_help)
+            loaded = typer.main.get_command(holder)
+            found = getattr(loaded, "commands", None) or {loaded.name: loaded}
+            for name, command in found.items():
+                self.add_command(command, name)
+        return super().get_command(ctx, cmd_name)
+
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         try:
             return super().invoke(ctx)
@@ -84,18 +115,13 @@ def main_options(
 
 
 registry.register(app)
-stacks.register(app)
 capacity.register(app)
 app.add_typer(tenant.app, name="tenant", help="Scaffold and manage tenant requests.")
 app.add_typer(policies.app, name="policies",
               help="The shared policies: list them, and explain why each exists.")
 app.add_typer(networks.app, name="networks", help="Duplicate private networks and free ranges.")
 gitops.register(app)
-monitoring.register(app)
 app.add_typer(audit.app, name="audit", help="The audit trail: log, verify, prune.")
-app.add_typer(nodes.app, name="nodes",
-              help="Prepare the machines of a pool: facts check, kubelet labels and taints, "
-              "security baseline (Ansible).")
 
 
 def main() -> None:
