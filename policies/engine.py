@@ -91,9 +91,10 @@ _memo: tuple[tenants.Platform, dict[Any, Any]] | None = None
 def _memory(platform: tenants.Platform) -> dict[Any, Any]:
     """Results derived from one Platform, shared by all checks; forgotten with the Platform."""
     global _memo
-    if _memo is None or _memo[0] is not platform:
-        _memo = (platform, {})
-    return _memo[1]
+    memo = _memo  # read once: another thread may swap it for its own Platform meanwhile
+    if memo is None or memo[0] is not platform:
+        memo = _memo = (platform, {})
+    return memo[1]
 
 
 def rendered(platform: tenants.Platform, tenant: models.Tenant) -> list[render.Manifest]:
