@@ -101,8 +101,8 @@ def allocate(platform: tenants.Platform, *, prefix_length: int, family: int = 4,
              purpose: str = "") -> Allocation:
     """The first free range of that size in the address pools (first fit, pool order).
 
-    Free means overlapping no registered segment: shared networks and every
-    tenant network, including ones whose own findings are unresolved.
+    Free means overlapping nothing registered: shared networks, management
+    networks, and every tenant network, including ones with unresolved findings.
     """
     bits = {4: 32, 6: 128}.get(family)
     if bits is None:
@@ -124,7 +124,11 @@ def allocate(platform: tenants.Platform, *, prefix_length: int, family: int = 4,
             f"the platform has no IPv{family} address pool: add one to spec.addressPools in "
             "platform.yaml")
     found = networks.segments(platform)
-    taken = _prefixes.merged(_prefixes.of(s.network) for s in found)
+    # Management networks are registered too (security.managementNetworks): a range there
+    # would be refused by security.management-network.
+    management = platform.spec.spec.policies.security.management_networks
+    taken = _prefixes.merged([*(_prefixes.of(s.network) for s in found),
+                              *(_prefixes.of(n) for n in management)])
     width = bits - prefix_length
     widest = -1
     for pool in pools:

@@ -256,3 +256,14 @@ def test_allocate_default_space_avoids_shared_networks(city: City) -> None:
     assert isinstance(data, dict)
     allocated = ipaddress.ip_network(data["cidr"])
     assert allocated == ipaddress.ip_network("10.48.0.0/12")
+
+
+def test_allocate_avoids_management_networks(city: City) -> None:
+    city.platform_extra("""\
+  addressPools: [10.64.0.0/16]
+  policies:
+    security:
+      managementNetworks: [10.64.0.0/24]
+""")
+    data = citycloud(city.root, "networks", "allocate", "-p", "24", "-o", "json").json()
+    assert isinstance(data, dict) and data["cidr"] == "10.64.1.0/24"
