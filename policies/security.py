@@ -318,8 +318,8 @@ def tenant_prefix(platform: tenants.Platform) -> Iterator[Diagnostic]:
             if prefix in names:
                 yield engine.tenant_finding(
                     platform, tenant, ("metadata", "name"),
-                    f"name starts with '{prefix}-', so its namespaces could pass for "
-                    f"tenant {prefix!r}'s", hint="rename one of the two tenants")
+                    f"name starts with '{prefix}-', so its namespaces could pass for those "
+                    f"of tenant {prefix!r}", hint="rename one of the two tenants")
 
 
 def _namespaces(platform: tenants.Platform, tenant: models.Tenant) -> list[render.Manifest]:

@@ -50,7 +50,8 @@ def apply(platform: tenants.Platform, found: Iterable[Diagnostic], *, today: dat
     for index, waiver in enumerate(platform.waivers):
         problem = _unknown(platform, waiver)
         if problem:
-            about.append(_finding(platform, index, problem[0], problem[1], UNKNOWN, waiver))
+            about.append(_finding(platform, index, problem[0], problem[1], UNKNOWN, waiver,
+                                  hint="fix the name, or remove the waiver"))
         elif waiver.expires < today:
             about.append(_finding(
                 platform, index, "expires",
