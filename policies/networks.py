@@ -79,15 +79,8 @@ class Segment:
         """A finding pointing at this entry's `at` field (a shared CIDR points at itself)."""
         path = self.path if self.shared else (*self.path, at)
         file, line = platform.where(self.file, *path)
-        return Diagnostic(file, line, _dotted(path), message, code, hint=hint,
+        return Diagnostic(file, line, engine.dotted(path), message, code, hint=hint,
                           tenant=self.tenant)
-
-
-def _dotted(path: Sequence[str | int]) -> str:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
-    return text
 
 
 # The segments of the last Platform seen: seven policies read them, and the
@@ -201,8 +194,7 @@ def _overlap_findings(platform: tenants.Platform, *, shared: bool) -> Iterator[D
         else:
             hint = _allocate_hint(mine.network)
         yield mine.finding(platform, f"{mine.network} {_listing(described, len(others))}",
-                           code=code,
-                           hint=hint)
+                           code=code, hint=hint)
 
 
 @engine.policy(
