@@ -44,7 +44,11 @@ def capacity(
     """Quota allocated to tenants vs. physical and allocatable capacity, per pool."""
     platform = state.get(ctx, fmt).platform
     if html is not None:
-        size = monitoring.report.write(platform, html)
+        try:
+            size = monitoring.report.write(platform, html)
+        except OSError as err:
+            raise typer.BadParameter(f"cannot write {html}: {err.strerror or err}",
+                                     param_hint="--html") from None
         output.stderr.print(f"wrote {html} ({size:,} bytes)", highlight=False)
     report = capacity_.report(platform)
     if fmt is output.Format.JSON:

@@ -1,0 +1,68 @@
+"""`citycloud capacity --html`: one self-contained file with charts, for people without Grafana."""
+
+from __future__ import annotations
+
+import pathlib
+import re
+import xml.etree.ElementTree as ElementTree
+
+import pytest
+from typer.testing import CliRunner
+
+import tenants
+from cli import app as cli_app
+from tenants import capacity
+
+
+def write_report(registry: pathlib.Path, out: pathlib.Path) -> str:
+    result = CliRunner().invoke(cli_app.app, ["--registry", str(registry), "capacity",
+                                              "--html", str(out)])
+    assert result.exit_code == 0, result.output
+    return out.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def report(wuhan: pathlib.Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    return write_report(wuhan, tmp_path_factory.mktemp("report") / "report.html")
+
+
+def test_nothing_to_download_and_no_scripts(report: str) -> None:
+    assert report.startswith("<!DOCTYPE html>")
+    assert '<meta charset="utf-8">' in report
+    for forbidden in ("<script", "<link", "<img", "<iframe", "src=", "@import", "url("):
+        assert forbidden not in report.lower(), forbidden
+    addresses = set(re.findall(r"https?://[^\s\"'<>]+", report))
+    assert addresses == {"http://www.w3.org/2000/svg"}  # the SVG namespace, never fetched
+
+
+def test_charts_are_valid_inline_svg(report: str) -> None:
+    charts = re.findall(r"<svg.*?</svg>", report, re.S)
+    assert len(charts) == 4  # one per pool, one of departments
+    for chart in charts:
+        root = ElementTree.fromstring(chart)
+        assert root.get("role") == "img" and root.get("aria-label")
+        assert root.findall(".//{http://www.w3.org/2000/svg}rect")
+
+
+def test_figures_are_tenants_capacitys(report: str, wuhan: pathlib.Path) -> None:
+    for pool in capacity.report(tenants.load(wuhan)):
+        cpu = pool.usage["cpu"]
+        assert (f"{cpu.ratio:.1%} · {float(cpu.allocated):,.1f} cores of "
+                f"{float(cpu.allocatable):,.1f} cores") in report
+    assert "政务域资源池" in report and "武汉市公安局" in report
+
+
+def test_registry_text_is_escaped(registry_copy: pathlib.Path, tmp_path: pathlib.Path) -> None:
+    departments = registry_copy / "departments.yaml"
+    departments.write_text(departments.read_text().replace(
+        "武汉市公安局", '公安局 <script>alert("x")</script>'))
+    report = write_report(registry_copy, tmp_path / "report.html")
+    assert "<script>" not in report
+    assert "公安局 &lt;script&gt;" in report
+
+
+def test_an_unwritable_path_exits_2(wuhan: pathlib.Path, tmp_path: pathlib.Path) -> None:
+    result = CliRunner().invoke(cli_app.app, ["--registry", str(wuhan), "capacity", "--html",
+                                              str(tmp_path / "missing" / "report.html")])
+    assert result.exit_code == 2
+    assert "cannot write" in result.output
