@@ -9,6 +9,8 @@ from typing import Any
 import gitrepos
 import pytest
 
+from tenants import changes, codeowners
+
 
 def owners_of(codeowners: str, path: str) -> list[str]:
     """The owners of PATH: the last matching line wins (GitHub and GitLab agree on this).
@@ -59,3 +61,23 @@ def test_paths_are_from_the_repository_root(citycloud: Any, tmp_path: pathlib.Pa
     text = citycloud("-r", repo.registry, "codeowners").stdout
     assert owners_of(text, "cities/wuhan/tenants/wh-gongan/a.yaml")[0] == "@wh-gongan-admins"
     assert owners_of(text, "cities/wuhan/platform.yaml") == ["@platform-team"]
+
+
+@pytest.mark.parametrize(("change", "flagged"), [
+    pytest.param(changes.FileChange(changes.Status.DELETED, "tenants/wh-weijian/his.yaml"),
+                 ["tenants/wh-weijian/his.yaml"], id="deleting-anothers-tenant"),
+    pytest.param(changes.FileChange(changes.Status.RENAMED, "tenants/wh-gongan/his.yaml",
+                                    "tenants/wh-weijian/his.yaml"),
+                 ["tenants/wh-weijian/his.yaml"], id="taking-anothers-tenant"),
+    pytest.param(changes.FileChange(changes.Status.RENAMED, "tenants/wh-weijian/v.yaml",
+                                    "tenants/wh-gongan/v.yaml"),
+                 ["tenants/wh-weijian/v.yaml"], id="giving-a-tenant-away"),
+    pytest.param(changes.FileChange(changes.Status.MODIFIED, "tenants/wh-gongan/v.yaml"),
+                 [], id="own-folder"),
+    pytest.param(changes.FileChange(changes.Status.ADDED, ".github/workflows/citycloud.yml"),
+                 [".github/workflows/citycloud.yml"], id="ci-workflow"),
+])
+def test_trespasses_look_at_both_ends_of_a_rename(change: changes.FileChange,
+                                                  flagged: list[str]) -> None:
+    found = codeowners.trespasses([change], department="wh-gongan")
+    assert [d.file for d in found] == flagged
