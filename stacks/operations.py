@@ -53,6 +53,7 @@ class Target:
     program: programs.Program
     manifests: list[render.Manifest]
     fingerprint: str
+    pool: str  # the pool it belongs to (a pool stack: itself)
 
 
 @dataclasses.dataclass
@@ -121,7 +122,7 @@ def pool_target(platform: platform_.Platform, name: str, *,
                                 settings=pool_settings(name))
     return Target(layout.pool(name), programs.pool_program(name, platform=platform,
                                                            cluster=cluster),
-                  objects, fingerprint(objects, cluster=cluster))
+                  objects, fingerprint(objects, cluster=cluster), pool=name)
 
 
 def tenant_target(platform: platform_.Platform, name: str, *,
@@ -129,7 +130,8 @@ def tenant_target(platform: platform_.Platform, name: str, *,
     objects = render.render_tenant(platform.tenants[name], platform=platform)
     return Target(layout.tenant(name), programs.tenant_program(name, platform=platform,
                                                                cluster=cluster),
-                  objects, fingerprint(objects, cluster=cluster))
+                  objects, fingerprint(objects, cluster=cluster),
+                  pool=platform.tenants[name].spec.pool)
 
 
 def targets(platform: platform_.Platform, *, cluster: programs.Cluster,
@@ -265,8 +267,23 @@ def converge(chosen: Sequence[Target], *, runner: engine.Engine, reporter: Repor
         if waiting and not reporter.confirm(ordered):
             return Result(ordered, dry_run=False, confirmed=False)
         reporter.begin("update", len(waiting))
-        for kind in (layout.Kind.POOL, layout.Kind.TENANT):
-            _parallel([t for t in waiting if t.ref.kind is kind], update, parallel)
+        _parallel([t for t in waiting if t.ref.kind is layout.Kind.POOL], update, parallel)
+        # A tenant is not onboarded into a pool whose guardrails did not apply.
+        broken = {t.pool for t in chosen if t.ref.kind is layout.Kind.POOL
+                  and outcomes[t.ref].status in (Status.FAILED, Status.BLOCKED)}
+        tenants_ = []
+        for target in waiting:
+            if target.ref.kind is not layout.Kind.TENANT:
+                continue
+            if target.pool in broken:
+                outcome = outcomes[target.ref]
+                outcome.status = Status.FAILED
+                outcome.error = f"{target.ref}: not applied, pool stack {target.pool} failed"
+                held.release(target.ref)
+                reporter.finished(outcome, "update")
+            else:
+                tenants_.append(target)
+        _parallel(tenants_, update, parallel)
         return Result(ordered, dry_run=False)
     finally:
         held.release_all()

@@ -235,3 +235,25 @@ def test_tenant_namespaces_default_pods_onto_their_pool(
             annotations[render.DEFAULT_TOLERATIONS_ANNOTATION])
         assert toleration == {"key": "citycloud.io/pool", "operator": "Equal", "value": pool,
                               "effect": "NoSchedule"}
+
+
+@pytest.mark.parametrize(("project", "stack", "entry"), [
+    pytest.param("citycloud-tenant", "wh-gongan-video", programs.main_tenant, id="tenant"),
+    pytest.param("citycloud-pool", "xinchuang", programs.main_pool, id="pool"),
+])
+def test_the_pulumi_cli_entry_points_build_the_same_stacks(
+        mock_engine: MockEngine, wuhan_platform: tenants.Platform, project: str, stack: str,
+        entry: Any) -> None:
+    """What stacks/<project>/__main__.py runs: the registry path comes from stack config."""
+    config = {"citycloud:registry": str(WUHAN), **(pool_config(stack) if "pool" in project
+                                                    else {})}
+    monitor = mock_engine(project, stack, config)
+    run(entry)
+    sent = _by_key(r.manifest() for r in monitor.kubernetes_objects)
+    expected = (render.render_tenant(wuhan_platform.tenants[stack], platform=wuhan_platform)
+                if "tenant" in project else pools.render_pool(
+                    wuhan_platform.pools[stack], platform=wuhan_platform,
+                    settings=operations.pool_settings(stack)))
+    assert sent == _by_key(expected)
+    [provider] = monitor.of_type("pulumi:providers:kubernetes")
+    assert provider.inputs["clusterIdentifier"] == wuhan_platform.name
