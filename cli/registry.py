@@ -44,7 +44,7 @@ def validate(
     ctx: typer.Context,
     fmt: options.Output = output.Format.TABLE,
     today: Annotated[datetime.datetime | None, typer.Option(
-        formats=["%Y-%m-%d"], help="Judge waiver expiry as of this day [default: today].")
+        formats=["%Y-%m-%d"], help="Judge waiver expiry as of this day (default: today).")
     ] = None,
     changed_since: Annotated[str | None, typer.Option(
         metavar="REF", help="Review only what changed since REF (a pull request's base, e.g. "
