@@ -129,7 +129,8 @@ spec:
 
 BILLION_LAUGHS = "\n".join(
     ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
-    + [f"{c}: &{c} [{','.join([f'*{p}'] * 9)}]" for p, c in zip("abcdefgh", "bcdefghi", strict=True)]
+    + [f"{c}: &{c} [{','.join([f'*{p}'] * 9)}]"
+       for p, c in zip("abcdefgh", "bcdefghi", strict=True)]
 ) + "\n"
 GBK_DESCRIPTION = b"  description: " + "视频监控".encode("gbk") + b"\n"
 DEEP_LISTS = "a: " + "[" * 10_000 + "]" * 10_000 + "\n"
