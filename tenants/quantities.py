@@ -81,7 +81,7 @@ def parse(raw: Any) -> Quantity:
     return Quantity(number, text)
 
 
-def format_plain(value: Fraction) -> str:
+def format_plain(value: Fraction | int) -> str:
     """The shortest exact text for a value: binary suffixes for whole bytes, milli for cores."""
     if value.denominator == 1:
         whole = value.numerator
