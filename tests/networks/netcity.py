@@ -1,4 +1,5 @@
-"""A small city whose tenants each test gives the networks it needs.
+"""A small city whose tenants each test gives the networks it needs (helpers for
+tests/networks; imported by module name, as `conftest` names collide across folders).
 
 Tenant files are written in one fixed layout, so a test can name the line a
 finding must point at: network i of a tenant has its cidr on line
@@ -12,7 +13,6 @@ import json
 import pathlib
 from collections.abc import Sequence
 
-import pytest
 from typer.testing import CliRunner
 
 import tenants
@@ -121,9 +121,8 @@ class City:
         return [d for d in found if not code or d.code == code]
 
 
-@pytest.fixture
-def city(tmp_path: pathlib.Path) -> City:
-    root = tmp_path / "city"
+def new_city(root: pathlib.Path) -> City:
+    """An empty city (two shared networks, no tenants) in `root`."""
     (root / "tenants").mkdir(parents=True)
     made = City(root)
     made.platform_extra("")

@@ -7,12 +7,12 @@ import datetime
 import ipaddress
 import pathlib
 
+import netcity
 import pytest
-from conftest import City, Net, cidr_line, citycloud
 
 
 def test_check_wuhan_passes_with_its_one_consolidation_candidate(wuhan: pathlib.Path) -> None:
-    run = citycloud(wuhan, "networks", "check")
+    run = netcity.citycloud(wuhan, "networks", "check")
     assert run.exit_code == 0, run.output
     assert ("tenants/wh-chengguan/wh-chengguan-iot.yaml:16 spec.networks[0].purpose: "
             "consolidation candidate: purpose 'iot-sensors' is also run by wh-shengtai "
@@ -21,43 +21,44 @@ def test_check_wuhan_passes_with_its_one_consolidation_candidate(wuhan: pathlib.
 
 
 def test_check_json(wuhan: pathlib.Path) -> None:
-    data = citycloud(wuhan, "networks", "check", "--output", "json").json()
+    data = netcity.citycloud(wuhan, "networks", "check", "--output", "json").json()
     assert isinstance(data, dict)
     assert (data["ok"], data["errors"], data["warnings"], data["networks"]) == (True, 0, 2, 14)
     assert {d["code"] for d in data["diagnostics"]} == {"network.consolidation"}
 
 
-def test_check_exits_1_on_an_error_and_names_the_line(city: City) -> None:
-    city.tenant("wh-gongan-video", Net("10.64.0.0/16", "video-surveillance"))
-    file = city.tenant("wh-jiaotong-cams", Net("10.64.8.0/24", "traffic-cameras"))
-    run = citycloud(city.root, "networks", "check")
+def test_check_exits_1_on_an_error_and_names_the_line(city: netcity.City) -> None:
+    city.tenant("wh-gongan-video", netcity.Net("10.64.0.0/16", "video-surveillance"))
+    file = city.tenant("wh-jiaotong-cams", netcity.Net("10.64.8.0/24", "traffic-cameras"))
+    run = netcity.citycloud(city.root, "networks", "check")
     assert run.exit_code == 1
-    assert (f"{file}:{cidr_line(0)} spec.networks[0].cidr: 10.64.8.0/24 lies inside network "
-            "'net0' 10.64.0.0/16 of wh-gongan-video") in run.output
+    assert (f"{file}:{netcity.cidr_line(0)} spec.networks[0].cidr: 10.64.8.0/24 lies inside "
+            "network 'net0' 10.64.0.0/16 of wh-gongan-video") in run.output
     assert "[network.overlap-private]" in run.output
 
 
-def test_check_github_annotations(city: City) -> None:
-    file = city.tenant("wh-gongan-video", Net("10.1.0.0/16", "video-surveillance"))
-    run = citycloud(city.root, "networks", "check", "--output", "github")
+def test_check_github_annotations(city: netcity.City) -> None:
+    file = city.tenant("wh-gongan-video", netcity.Net("10.1.0.0/16", "video-surveillance"))
+    run = netcity.citycloud(city.root, "networks", "check", "--output", "github")
     assert run.exit_code == 1
-    assert (f"::error file={file},line={cidr_line(0)},title=network.overlap-shared::"
+    assert (f"::error file={file},line={netcity.cidr_line(0)},title=network.overlap-shared::"
             "spec.networks[0].cidr: 10.1.0.0/16 lies inside shared network e-gov-extranet"
             ) in run.output
 
 
-def test_network_findings_fail_validate_too(city: City) -> None:
-    city.tenant("wh-gongan-video", Net("10.64.0.0/16", "video-surveillance"))
-    file = city.tenant("wh-jiaotong-cams", Net("10.64.8.0/24", "traffic-cameras"))
-    run = citycloud(city.root, "validate")
+def test_network_findings_fail_validate_too(city: netcity.City) -> None:
+    city.tenant("wh-gongan-video", netcity.Net("10.64.0.0/16", "video-surveillance"))
+    file = city.tenant("wh-jiaotong-cams", netcity.Net("10.64.8.0/24", "traffic-cameras"))
+    run = netcity.citycloud(city.root, "validate")
     assert run.exit_code == 1
-    assert f"{file}:{cidr_line(0)} spec.networks[0].cidr: 10.64.8.0/24 lies inside" in run.output
+    line = netcity.cidr_line(0)
+    assert f"{file}:{line} spec.networks[0].cidr: 10.64.8.0/24 lies inside" in run.output
 
 
-def test_waived_finding_no_longer_fails_check(city: City) -> None:
-    city.tenant("wh-weijian-hie", Net("10.70.0.0/16", "hospital-link", ("tongji",)))
-    city.tenant("wh-yibao-claims", Net("10.71.0.0/16", "hospital-link", ("tongji",)))
-    assert citycloud(city.root, "networks", "check").exit_code == 1
+def test_waived_finding_no_longer_fails_check(city: netcity.City) -> None:
+    city.tenant("wh-weijian-hie", netcity.Net("10.70.0.0/16", "hospital-link", ("tongji",)))
+    city.tenant("wh-yibao-claims", netcity.Net("10.71.0.0/16", "hospital-link", ("tongji",)))
+    assert netcity.citycloud(city.root, "networks", "check").exit_code == 1
     expires = (datetime.date.today() + datetime.timedelta(days=30)).isoformat()
     waivers = "".join(f"""\
   - policy: network.functional-duplicate
@@ -68,7 +69,7 @@ def test_waived_finding_no_longer_fails_check(city: City) -> None:
 """ for tenant in ("wh-weijian-hie", "wh-yibao-claims"))
     (city.root / "waivers.yaml").write_text(
         f"apiVersion: citycloud.io/v1\nkind: WaiverList\nwaivers:\n{waivers}")
-    run = citycloud(city.root, "networks", "check", "--output", "json")
+    run = netcity.citycloud(city.root, "networks", "check", "--output", "json")
     data = run.json()
     assert isinstance(data, dict)
     assert (run.exit_code, data["errors"], data["waived"]) == (0, 0, 2)
@@ -93,33 +94,34 @@ def test_waived_finding_no_longer_fails_check(city: City) -> None:
     pytest.param("fd00:64::1/48", "cidr_host_bits",
                  "has host bits set; the network is fd00:64::/48", id="ipv6-host-bits"),
 ])
-def test_invalid_cidrs_exit_2_with_file_line(city: City, cidr: object, code: str,
+def test_invalid_cidrs_exit_2_with_file_line(city: netcity.City, cidr: object, code: str,
                                              says: str) -> None:
-    file = city.tenant("wh-gongan-video", Net("10.64.0.0/16", "a"),
-                       Net(cidr, "b"))  # type: ignore[arg-type]
+    file = city.tenant("wh-gongan-video", netcity.Net("10.64.0.0/16", "a"),
+                       netcity.Net(cidr, "b"))  # type: ignore[arg-type]
     for command in (("networks", "check"), ("networks", "report"),
                     ("networks", "allocate", "--prefix-length", "24")):
-        run = citycloud(city.root, *command)
+        run = netcity.citycloud(city.root, *command)
         assert run.exit_code == 2, (command, run.output)
-        assert f"{file}:{cidr_line(1)} spec.networks[1].cidr: " in run.output
+        assert f"{file}:{netcity.cidr_line(1)} spec.networks[1].cidr: " in run.output
         assert says in run.output and f"[{code}]" in run.output
         assert "Traceback" not in run.output
 
 
-def test_mixed_families_in_one_tenant_pass(city: City) -> None:
-    city.tenant("wh-weijian-hie", Net("10.70.0.0/16", "hospital-link"),
-                Net("fd00:70::/48", "hospital-link"), Net("10.72.0.0/16", "records-v4"),
-                Net("fd00:72::/48", "records-v6"))
-    run = citycloud(city.root, "networks", "check")
+def test_mixed_families_in_one_tenant_pass(city: netcity.City) -> None:
+    city.tenant("wh-weijian-hie", netcity.Net("10.70.0.0/16", "hospital-link"),
+                netcity.Net("fd00:70::/48", "hospital-link"),
+                netcity.Net("10.72.0.0/16", "records-v4"),
+                netcity.Net("fd00:72::/48", "records-v6"))
+    run = netcity.citycloud(city.root, "networks", "check")
     assert (run.exit_code, "0 error(s), 0 warning(s)" in run.output) == (0, True)
 
 
-def test_slash_0_request_is_refused(city: City) -> None:
-    city.tenant("wh-gongan-video", Net("10.64.0.0/16", "video-surveillance"))
-    file = city.tenant("wh-bad-all", Net("0.0.0.0/0", "everything"))
-    run = citycloud(city.root, "networks", "check")
+def test_slash_0_request_is_refused(city: netcity.City) -> None:
+    city.tenant("wh-gongan-video", netcity.Net("10.64.0.0/16", "video-surveillance"))
+    file = city.tenant("wh-bad-all", netcity.Net("0.0.0.0/0", "everything"))
+    run = netcity.citycloud(city.root, "networks", "check")
     assert run.exit_code == 1
-    assert (f"{file}:{cidr_line(0)} spec.networks[0].cidr: 0.0.0.0/0 is the whole IPv4 "
+    assert (f"{file}:{netcity.cidr_line(0)} spec.networks[0].cidr: 0.0.0.0/0 is the whole IPv4 "
             "address space") in run.output
     assert "0.0.0.0/0 contains network 'net0' 10.64.0.0/16 of wh-gongan-video" in run.output
 
@@ -128,7 +130,7 @@ def test_slash_0_request_is_refused(city: City) -> None:
 
 
 def test_report_wuhan(wuhan: pathlib.Path) -> None:
-    run = citycloud(wuhan, "networks", "report", "--output", "json")
+    run = netcity.citycloud(wuhan, "networks", "report", "--output", "json")
     assert run.exit_code == 0
     rows = run.json()
     assert isinstance(rows, list)
@@ -143,13 +145,13 @@ def test_report_wuhan(wuhan: pathlib.Path) -> None:
     assert (hie["ipv4_addresses"], hie["ipv6_subnets"]) == (65536, 65536)  # a /16 and a /48
 
 
-def test_report_verdicts_and_absorbers(city: City) -> None:
-    city.tenant("wh-gongan-video", Net("10.64.0.0/16", "video-sharing"))
-    city.tenant("wh-weijian-hie", Net("10.70.0.0/16", "hospital-link", ("Tongji",)))
-    city.tenant("wh-yibao-claims", Net("10.71.0.0/24", "hospital-link", ("tongji",)))
-    city.tenant("wh-shengtai-air", Net("10.72.0.0/24", "air-quality"))
-    city.tenant("wh-chengguan-air", Net("10.73.0.0/24", "air-quality"))
-    rows = citycloud(city.root, "networks", "report", "--output", "json").json()
+def test_report_verdicts_and_absorbers(city: netcity.City) -> None:
+    city.tenant("wh-gongan-video", netcity.Net("10.64.0.0/16", "video-sharing"))
+    city.tenant("wh-weijian-hie", netcity.Net("10.70.0.0/16", "hospital-link", ("Tongji",)))
+    city.tenant("wh-yibao-claims", netcity.Net("10.71.0.0/24", "hospital-link", ("tongji",)))
+    city.tenant("wh-shengtai-air", netcity.Net("10.72.0.0/24", "air-quality"))
+    city.tenant("wh-chengguan-air", netcity.Net("10.73.0.0/24", "air-quality"))
+    rows = netcity.citycloud(city.root, "networks", "report", "--output", "json").json()
     assert isinstance(rows, list)
     assert [(r["purpose"], r["verdict"], r["absorber"], r["shared_sites"]) for r in rows] == [
         ("video-sharing", "refuse", "video-sharing", []),
@@ -159,7 +161,7 @@ def test_report_verdicts_and_absorbers(city: City) -> None:
 
 
 def test_report_markdown_for_a_pull_request(wuhan: pathlib.Path) -> None:
-    run = citycloud(wuhan, "networks", "report", "--output", "markdown")
+    run = netcity.citycloud(wuhan, "networks", "report", "--output", "markdown")
     assert run.exit_code == 0
     assert run.output.startswith("### Private networks by purpose")
     assert ("| iot-sensors | consolidate | wh-chengguan, wh-shengtai | 10.68.0.0/20, "
@@ -167,7 +169,7 @@ def test_report_markdown_for_a_pull_request(wuhan: pathlib.Path) -> None:
 
 
 def test_report_table(wuhan: pathlib.Path) -> None:
-    run = citycloud(wuhan, "networks", "report")
+    run = netcity.citycloud(wuhan, "networks", "report")
     assert run.exit_code == 0
     assert "iot-sensors" in run.output and "consolidate" in run.output
 
@@ -182,29 +184,29 @@ def test_report_table(wuhan: pathlib.Path) -> None:
     pytest.param(("-p", "32"), "10.65.0.0/32", id="one-address"),
 ])
 def test_allocate_wuhan(wuhan: pathlib.Path, args: tuple[str, ...], cidr: str) -> None:
-    run = citycloud(wuhan, "networks", "allocate", *args, "--output", "json")
+    run = netcity.citycloud(wuhan, "networks", "allocate", *args, "--output", "json")
     assert run.exit_code == 0, run.output
     data = run.json()
     assert isinstance(data, dict) and data["cidr"] == cidr
 
 
 def test_allocated_range_passes_check(wuhan_copy: pathlib.Path) -> None:
-    city = City(wuhan_copy, owns_departments=False)
+    city = netcity.City(wuhan_copy, owns_departments=False)
     for length in (16, 20, 24):
-        data = citycloud(wuhan_copy, "networks", "allocate", "-p", str(length),
+        data = netcity.citycloud(wuhan_copy, "networks", "allocate", "-p", str(length),
                          "--output", "json").json()
         assert isinstance(data, dict)
-        city.tenant(f"wh-gongan-new{length}", Net(data["cidr"], f"new-purpose-{length}"))
-    run = citycloud(wuhan_copy, "networks", "check", "--output", "json")
+        city.tenant(f"wh-gongan-new{length}", netcity.Net(data["cidr"], f"new-purpose-{length}"))
+    run = netcity.citycloud(wuhan_copy, "networks", "check", "--output", "json")
     data = run.json()
     assert isinstance(data, dict) and data["errors"] == 0, run.output
 
 
 def test_allocate_notes_other_departments_with_the_purpose(wuhan: pathlib.Path) -> None:
-    run = citycloud(wuhan, "networks", "allocate", "-p", "24", "--purpose", "iot-sensors")
+    run = netcity.citycloud(wuhan, "networks", "allocate", "-p", "24", "--purpose", "iot-sensors")
     assert run.exit_code == 0
     assert "note: 2 network(s) of purpose 'iot-sensors' exist already" in run.output
-    data = citycloud(wuhan, "networks", "allocate", "-p", "24", "--purpose", "iot-sensors",
+    data = netcity.citycloud(wuhan, "networks", "allocate", "-p", "24", "--purpose", "iot-sensors",
                      "-o", "json").json()
     assert isinstance(data, dict) and len(data["samePurpose"]) == 2
 
@@ -222,19 +224,20 @@ def test_allocate_notes_other_departments_with_the_purpose(wuhan: pathlib.Path) 
 ])
 def test_allocate_refuses_with_exit_2(wuhan: pathlib.Path, args: tuple[str, ...],
                                       message: str) -> None:
-    run = citycloud(wuhan, "networks", "allocate", *args)
+    run = netcity.citycloud(wuhan, "networks", "allocate", *args)
     assert run.exit_code == 2
     assert f"error: {message}" in run.output
 
 
-def test_allocate_when_the_pool_is_full(city: City) -> None:
+def test_allocate_when_the_pool_is_full(city: netcity.City) -> None:
     city.platform_extra("  addressPools: [10.64.0.0/23]\n")
-    city.tenant("wh-gongan-video", Net("10.64.0.0/24", "a"), Net("10.64.1.0/25", "b"))
-    run = citycloud(city.root, "networks", "allocate", "-p", "25", "-o", "json")
+    city.tenant("wh-gongan-video", netcity.Net("10.64.0.0/24", "a"),
+                netcity.Net("10.64.1.0/25", "b"))
+    run = netcity.citycloud(city.root, "networks", "allocate", "-p", "25", "-o", "json")
     data = run.json()
     assert isinstance(data, dict) and data["cidr"] == "10.64.1.128/25"
-    city.tenant("wh-jiaotong-cams", Net("10.64.1.128/25", "c"))
-    run = citycloud(city.root, "networks", "allocate", "-p", "25", "-o", "json")
+    city.tenant("wh-jiaotong-cams", netcity.Net("10.64.1.128/25", "c"))
+    run = netcity.citycloud(city.root, "networks", "allocate", "-p", "25", "-o", "json")
     assert run.exit_code == 2
     data = run.json()
     assert isinstance(data, dict) and data["error"] == (
@@ -242,28 +245,28 @@ def test_allocate_when_the_pool_is_full(city: City) -> None:
         "smaller network or add a pool to spec.addressPools")
 
 
-def test_allocate_without_a_pool_of_that_family(city: City) -> None:
+def test_allocate_without_a_pool_of_that_family(city: netcity.City) -> None:
     city.platform_extra("  addressPools: [10.64.0.0/16]\n")
-    run = citycloud(city.root, "networks", "allocate", "-p", "48", "--family", "6")
+    run = netcity.citycloud(city.root, "networks", "allocate", "-p", "48", "--family", "6")
     assert run.exit_code == 2
     assert "the platform has no IPv6 address pool: add one to spec.addressPools" in run.output
 
 
-def test_allocate_default_space_avoids_shared_networks(city: City) -> None:
+def test_allocate_default_space_avoids_shared_networks(city: netcity.City) -> None:
     """No addressPools: RFC 1918 space, skipping the extranet's 10.0.0.0/12 and video's /14."""
-    city.tenant("wh-gongan-video", Net("10.16.0.0/12", "a"))
-    data = citycloud(city.root, "networks", "allocate", "-p", "12", "-o", "json").json()
+    city.tenant("wh-gongan-video", netcity.Net("10.16.0.0/12", "a"))
+    data = netcity.citycloud(city.root, "networks", "allocate", "-p", "12", "-o", "json").json()
     assert isinstance(data, dict)
     allocated = ipaddress.ip_network(data["cidr"])
     assert allocated == ipaddress.ip_network("10.48.0.0/12")
 
 
-def test_allocate_avoids_management_networks(city: City) -> None:
+def test_allocate_avoids_management_networks(city: netcity.City) -> None:
     city.platform_extra("""\
   addressPools: [10.64.0.0/16]
   policies:
     security:
       managementNetworks: [10.64.0.0/24]
 """)
-    data = citycloud(city.root, "networks", "allocate", "-p", "24", "-o", "json").json()
+    data = netcity.citycloud(city.root, "networks", "allocate", "-p", "24", "-o", "json").json()
     assert isinstance(data, dict) and data["cidr"] == "10.64.1.0/24"
