@@ -29,6 +29,8 @@ def new(
         "--namespace", "-n", help="Namespace short name (repeatable) [default: app].")] = None,
     owner: Annotated[list[str] | None, typer.Option(
         help="Owner group (repeatable) [default: the department's owners].")] = None,
+    description: Annotated[str, typer.Option(
+        help="The business system it runs, e.g. 不动产登记 (policies want one).")] = "",
 ) -> None:
     """Write tenants/<department>/<name>.yaml, a request ready for a pull request."""
     platform = state.get(ctx).platform
@@ -41,7 +43,7 @@ def new(
     try:
         tenant = tenants.models.Tenant.model_validate({
             "apiVersion": tenants.models.API_VERSION, "kind": "Tenant",
-            "metadata": {"name": name, "department": department},
+            "metadata": {"name": name, "department": department, "description": description},
             "spec": {"pool": pool, "classification": classification,
                      "owners": list(owner or known.owners),
                      "quota": {"cpu": cpu, "memory": memory, "storage": storage},

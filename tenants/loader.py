@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import os
 import pathlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import pydantic
@@ -25,9 +25,14 @@ M = TypeVar("M", bound=models.Model)
 Diagnostic = diagnostics.Diagnostic
 
 
-def load(root: pathlib.Path) -> platform_.Platform:
-    """Read and check a registry; raise RegistryError listing every problem found."""
+def load(root: pathlib.Path, *, pending: Mapping[str, str] | None = None) -> platform_.Platform:
+    """Read and check a registry; raise RegistryError listing every problem found.
+
+    `pending` holds tenant files not written yet (name relative to the root -> text): the
+    registry is checked as if they were there, so `tenant new` refuses before it writes.
+    """
     root = root.absolute()
+    pending = dict(pending or {})
     if not root.is_dir():
         raise diagnostics.RegistryError([Diagnostic(
             str(root), 0, "", "is not a directory", "not_a_registry",
@@ -44,11 +49,16 @@ def load(root: pathlib.Path) -> platform_.Platform:
     node_inventories = _read_node_inventories(root, spec, read, problems) if spec else {}
     tenant_files: dict[str, str] = {}
     tenants: dict[str, models.Tenant] = {}
-    for path in _tenant_paths(root, problems):
-        tenant = _read_model(path, models.Tenant, root, read, problems)
+    paths = [p for p in _tenant_paths(root, problems)
+             if sources.relative_name(p, root=root) not in pending]
+    for path in [*paths, *(root / rel for rel in sorted(pending))]:
+        file = sources.relative_name(path, root=root)
+        if file in pending:
+            tenant = _parse_model(pending[file], file, models.Tenant, read, problems)
+        else:
+            tenant = _read_model(path, models.Tenant, root, read, problems)
         if tenant is None:
             continue
-        file = sources.relative_name(path, root=root)
         if tenant.name in tenants:
             problems.append(Diagnostic(
                 file, read[file].line_of(("metadata", "name")), "metadata.name",
@@ -135,6 +145,22 @@ def _read_model(path: pathlib.Path, model: type[M], root: pathlib.Path,
     except sources.SourceError as err:
         problems.append(err.diagnostic)
         return None
+    return _from_source(source, model, read, problems)
+
+
+def _parse_model(text: str, rel: str, model: type[M], read: dict[str, sources.Source],
+                 problems: list[Diagnostic]) -> M | None:
+    try:
+        source = sources.parse(text, rel)
+    except sources.SourceError as err:
+        problems.append(err.diagnostic)
+        return None
+    return _from_source(source, model, read, problems)
+
+
+def _from_source(source: sources.Source, model: type[M], read: dict[str, sources.Source],
+                 problems: list[Diagnostic]) -> M | None:
+    rel = source.file
     read[rel] = source
     if not isinstance(source.data, dict):
         problems.append(Diagnostic(

@@ -12,9 +12,10 @@ import os
 import pathlib
 import tempfile
 
+import pydantic
 import yaml
 
-from tenants import ci, models, schema
+from tenants import ci, fields, loader, models, schema
 from tenants import platform as platform_
 
 MODELINE = "# yaml-language-server: $schema=../../schema/{name}.schema.json\n"
@@ -38,6 +39,7 @@ spec:
         taint: {{key: citycloud.io/pool, value: gov, effect: NoSchedule}}
         architectures: [amd64]
       maxClassification: 3
+      imageRegistries: [registry.example.gov.cn]  # the city's own registry: replace
     - name: industry
       kind: industry
       displayName: 产业域资源池
@@ -47,6 +49,7 @@ spec:
         taint: {{key: citycloud.io/pool, value: industry, effect: NoSchedule}}
         architectures: [amd64]
       maxClassification: 2
+      imageRegistries: [registry.example.gov.cn]
     - name: xinchuang
       kind: xinchuang
       displayName: 信创域资源池
@@ -56,11 +59,18 @@ spec:
         taint: {{key: citycloud.io/pool, value: xinchuang, effect: NoSchedule}}
         architectures: [arm64, amd64, loong64]  # Kunpeng/Phytium, Hygon/Zhaoxin, Loongson
       maxClassification: 3
+      imageRegistries: [registry.example.gov.cn]
   sharedNetworks:
     - name: e-gov-extranet
       displayName: 电子政务外网
       cidrs: [10.0.0.0/12]
       purposes: [e-government, office-automation]
+  policies:
+    security:
+      # Storage classes that encrypt at rest (SM4); MLPS level 3+ tenants need one in their pool.
+      encryptedStorageClasses: {{gov: [gov-encrypted], xinchuang: [xinchuang-encrypted]}}
+    placement:
+      cpuVendors: {{xinchuang: [kunpeng, phytium, hygon, zhaoxin, loongson]}}
 """
 
 DEPARTMENTS_TEMPLATE = """\
@@ -74,9 +84,13 @@ departments:
     level: city
     owners: [{code}-admins]
     contacts: [{{name: platform team, email: platform@example.gov.cn}}]
+    costCentre: {cost_centre}
 """
 
 GITIGNORE = ".citycloud/\n"
+
+
+_NAME = pydantic.TypeAdapter(fields.DNSLabel)
 
 
 class ScaffoldError(Exception):
@@ -89,7 +103,8 @@ def init_registry(root: pathlib.Path, *, name: str, department: str) -> list[pat
         raise ScaffoldError(f"{root} is not empty; 'citycloud init' only writes a new registry")
     files = {
         platform_.PLATFORM_FILE: PLATFORM_TEMPLATE.format(name=name),
-        platform_.DEPARTMENTS_FILE: DEPARTMENTS_TEMPLATE.format(code=department),
+        platform_.DEPARTMENTS_FILE: DEPARTMENTS_TEMPLATE.format(
+            code=department, cost_centre=department.upper()),
         f"{platform_.TENANTS_DIR}/{department}/.gitkeep": "",
         ".gitignore": GITIGNORE,
         ci.GITHUB_WORKFLOW_PATH: ci.GITHUB_WORKFLOW,  # validate pull requests, apply merges
@@ -97,8 +112,18 @@ def init_registry(root: pathlib.Path, *, name: str, department: str) -> list[pat
     for schema_name, document in schema.documents().items():
         files[f"schema/{schema_name}.schema.json"] = json.dumps(document, indent=2) + "\n"
     # Check what we are about to write with the same models a department's PR meets.
-    models.PlatformFile.model_validate(yaml.safe_load(files[platform_.PLATFORM_FILE]))
-    models.DepartmentsFile.model_validate(yaml.safe_load(files[platform_.DEPARTMENTS_FILE]))
+    for option, value in (("--name", name), ("--department", department)):
+        try:
+            _NAME.validate_python(value)
+        except pydantic.ValidationError as err:
+            raise ScaffoldError(f"{option}: {err.errors()[0]['msg']}") from None
+    try:
+        models.PlatformFile.model_validate(yaml.safe_load(files[platform_.PLATFORM_FILE]))
+        models.DepartmentsFile.model_validate(yaml.safe_load(files[platform_.DEPARTMENTS_FILE]))
+    except pydantic.ValidationError as err:
+        problem = err.errors(include_input=False)[0]
+        where = ".".join(map(str, problem["loc"]))
+        raise ScaffoldError(f"--name/--department make {where} invalid: {problem['msg']}") from None
     root.parent.mkdir(parents=True, exist_ok=True)
     staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{root.name}-", dir=root.parent))
     for rel, text in files.items():
@@ -113,16 +138,38 @@ def init_registry(root: pathlib.Path, *, name: str, department: str) -> list[pat
 def tenant_document(tenant: models.Tenant) -> str:
     """A tenant file as a department would write it, with the schema modeline."""
     data = tenant.model_dump(by_alias=True, mode="json", exclude_defaults=True)
+    quota = data["spec"]["quota"]
+    for resource, amount in quota.items():  # cpu: 8, not cpu: '8'
+        if isinstance(amount, str) and amount.isdigit():
+            quota[resource] = int(amount)
     body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=None)
     return MODELINE.format(name="tenant") + body
 
 
 def write_tenant(platform: platform_.Platform, tenant: models.Tenant) -> pathlib.Path:
-    """Write a new tenant request file; refuse to overwrite one."""
-    path = platform.root / platform_.TENANTS_DIR / tenant.department / f"{tenant.name}.yaml"
-    if path.exists() or tenant.name in platform.tenants:
+    """Write a new tenant request file: never over another, never one that breaks the registry.
+
+    The registry is checked as if the file were there first (a namespace too long or
+    taken by another tenant is a RegistryError naming the new file); then the file is
+    written whole or not at all.
+    """
+    rel = f"{platform_.TENANTS_DIR}/{tenant.department}/{tenant.name}.yaml"
+    path = platform.root / rel
+    if path.exists() or path.is_symlink() or tenant.name in platform.tenants:
         raise ScaffoldError(f"tenant {tenant.name!r} already exists; edit its file instead")
+    text = tenant_document(tenant)
+    loader.load(platform.root, pending={rel: text})
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("x", encoding="utf-8") as handle:
-        handle.write(tenant_document(tenant))
+    handle, staged = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as staging:
+            staging.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(staged, 0o666 & ~umask)  # mkstemp's 0600 would hide the file from reviewers
+        os.link(staged, path)  # unlike a rename, refuses to replace a file written meanwhile
+    except FileExistsError:
+        raise ScaffoldError(f"tenant {tenant.name!r} was just written by someone else") from None
+    finally:
+        os.unlink(staged)
     return path

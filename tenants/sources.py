@@ -56,7 +56,11 @@ class SourceError(Exception):
 def read(path: pathlib.Path, *, root: pathlib.Path) -> Source:
     """Read one registry file; raise SourceError naming the file and line on any problem."""
     rel = relative_name(path, root=root)
-    text = _read_text(path, root=root, rel=rel)
+    return parse(_read_text(path, root=root, rel=rel), rel)
+
+
+def parse(text: str, rel: str) -> Source:
+    """Parse registry YAML held in memory, e.g. a file `tenant new` is about to write."""
     try:
         data, lines = _build(text, rel)
     except yaml.MarkedYAMLError as err:
