@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 
-import monitoring
 import tenants
 from cli import options, output, state
 from tenants import capacity as capacity_
@@ -45,7 +44,11 @@ def capacity(
     platform = state.get(ctx, fmt).platform
     if html is not None:
         try:
-            size = monitoring.report.write(platform, html)
+            # Imported here: the report pulls in prometheus_client, which no other
+            # registry command needs at start-up (tests/cli/test_cli_startup.py).
+            from monitoring import report as html_report
+
+            size = html_report.write(platform, html)
         except OSError as err:
             raise typer.BadParameter(f"cannot write {html}: {err.strerror or err}",
                                      param_hint="--html") from None

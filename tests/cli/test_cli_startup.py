@@ -1,0 +1,86 @@
+"""The CLI starts fast: `validate` in CI must not import the cluster libraries.
+
+Command modules that need pulumi, ansible-runner or prometheus_client are loaded
+when one of their commands runs (cli/app.py LAZY_COMMANDS), and exit codes are
+mapped by class name (cli/errors.py EXIT_CODES): both tables are checked here
+against the modules they name, so they cannot silently go stale.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+
+import pytest
+import typer
+
+from cli import app, errors
+
+HEAVY = ("pulumi", "pulumi_kubernetes", "kubernetes", "ansible_runner", "ansible", "grpc",
+         "prometheus_client", "jsonschema", "kubernetes_validate", "urllib3", "requests")
+
+PROBE = """
+import json, sys
+from cli import app
+sys.argv = ["citycloud", *sys.argv[1:]]
+try:
+    app.main()
+except SystemExit as done:
+    code = done.code
+heavy = sorted(name for name in {heavy!r} if name in sys.modules)
+print(json.dumps({{"code": code, "heavy": heavy}}), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("command", [
+    pytest.param(["validate"], id="validate"),
+    pytest.param(["plan", "-o", "json"], id="plan"),
+    pytest.param(["capacity"], id="capacity"),
+    pytest.param(["pools"], id="pools"),
+])
+def test_registry_commands_import_no_cluster_library(wuhan, command: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE.format(heavy=HEAVY), "-r", str(wuhan), *command],
+        capture_output=True, text=True, timeout=300, check=False)
+    report = json.loads(done.stderr.strip().splitlines()[-1])
+    assert report == {"code": 0, "heavy": []}
+
+
+def test_exit_codes_name_real_exceptions() -> None:
+    for name in errors.EXIT_CODES:
+        module, _, cls = name.partition(":")
+        found = getattr(importlib.import_module(module), cls)
+        assert isinstance(found, type) and issubclass(found, Exception), name
+
+
+def test_exit_codes_map_the_registry_error() -> None:
+    import tenants
+
+    assert errors.exit_code(tenants.RegistryError([])) == errors.INVALID
+    assert errors.exit_code(ValueError("not ours")) is None
+
+
+@pytest.mark.parametrize("module", sorted({m for m, _ in app.LAZY_COMMANDS.values()}))
+def test_lazy_command_table_matches_what_modules_register(module: str) -> None:
+    loaded = importlib.import_module(module)
+    holder = typer.Typer()
+    if hasattr(loaded, "register"):
+        loaded.register(holder)
+        names = {(c.name or c.callback.__name__) for c in holder.registered_commands
+                 if c.callback is not None}
+    else:
+        names = set()
+    lazy = {name for name, (m, group_help) in app.LAZY_COMMANDS.items() if m == module}
+    groups = {name for name in lazy if app.LAZY_COMMANDS[name][1] is not None}
+    assert names == lazy - groups
+    for name in groups:
+        assert isinstance(loaded.app, typer.Typer), name
+
+
+def test_help_lists_lazy_commands(citycloud) -> None:
+    result = citycloud("--help")
+    assert result.exit_code == 0
+    for name in app.LAZY_COMMANDS:
+        assert name in result.stdout
