@@ -73,12 +73,13 @@ class Display:
         self.progress.stop()
         if not self.yes:
             self._refuse_unattended()
-        show_plan(outcomes)
+        if self.fmt is not output.Format.JSON:  # JSON carries the steps in its result
+            show_plan(outcomes)
         return self._ask("Apply these changes?")
 
     def confirm_offboard(self, plan: offboarding.Plan) -> bool:
         self.progress.stop()
-        show_offboard(plan)
+        show_offboard(plan)  # on stderr, also with --output json
         if self.yes:
             return True
         self._refuse_unattended()
