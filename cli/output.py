@@ -17,6 +17,7 @@ from typing import Any
 from rich import box
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.table import Table
 
 from tenants import diagnostics
@@ -45,11 +46,17 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt
     else:
         rich_table = Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left")
         for column in columns:
+            # Fold, never truncate: in an 80-column CI log "industry" must not become "ind…".
             rich_table.add_column(column, justify="right" if _numeric(rows, column, columns)
-                                  else "left")
+                                  else "left", overflow="fold")
         for row in rows:
             rich_table.add_row(*(str(cell) for cell in row))
-        stdout.print(rich_table)
+        if stdout.is_terminal:
+            stdout.print(rich_table)
+            return
+        # A CI log or a pipe has no width (rich assumes 80): print the table at its own width.
+        width = Measurement.get(stdout, stdout.options.update(max_width=1000), rich_table).maximum
+        Console(file=stdout.file, width=max(width, 80), soft_wrap=True).print(rich_table)
 
 
 def markdown_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

@@ -1,0 +1,139 @@
+"""Every registry command against the Wuhan example, in each output format.
+
+The example registry is itself under test: what `make run` shows a platform
+engineer must work, exit 0, and agree with the library underneath.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import pytest
+
+import tenants
+from tenants import capacity, manifests, render
+
+FORMATS = ["table", "json", "markdown", "github"]
+
+
+@pytest.fixture(scope="module")
+def platform(wuhan: pathlib.Path) -> tenants.Platform:
+    return tenants.load(wuhan)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_validate(wuhan: pathlib.Path, citycloud, fmt: str) -> None:
+    result = citycloud("-r", wuhan, "validate", "-o", fmt)
+    assert result.exit_code == 0, result.output
+    if fmt == "json":
+        report = json.loads(result.stdout)
+        assert (report["ok"], report["errors"], report["tenants"], report["departments"]) == (
+            True, 0, 85, 48)
+    elif fmt == "table":
+        assert "85 tenants" in result.stdout
+
+
+def test_validate_from_the_environment_variable(wuhan: pathlib.Path, citycloud,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CITYCLOUD_REGISTRY", str(wuhan))
+    assert citycloud("validate").exit_code == 0
+
+
+def test_validate_a_missing_registry(tmp_path: pathlib.Path, citycloud) -> None:
+    result = citycloud("-r", tmp_path / "nowhere", "validate", "-o", "json")
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_pools(wuhan: pathlib.Path, citycloud, platform: tenants.Platform, fmt: str) -> None:
+    result = citycloud("-r", wuhan, "pools", "-o", fmt)
+    assert result.exit_code == 0, result.output
+    for pool in platform.pools:
+        assert pool in result.stdout
+    if fmt == "json":
+        rows = json.loads(result.stdout)
+        assert [r["pool"] for r in rows] == ["gov", "industry", "xinchuang"]
+        assert sum(r["tenants"] for r in rows) == 85
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_capacity(wuhan: pathlib.Path, citycloud, platform: tenants.Platform, fmt: str) -> None:
+    result = citycloud("-r", wuhan, "capacity", "-o", fmt)
+    assert result.exit_code == 0, result.output
+    if fmt != "json":
+        assert "xinchuang" in result.stdout
+        return
+    rows = {row["pool"]: row for row in json.loads(result.stdout)}
+    for pool in capacity.report(platform):
+        cpu = rows[pool.pool.name]["resources"]["cpu"]
+        assert cpu["physical"] == float(pool.usage["cpu"].physical)
+        assert cpu["allocated"] == float(pool.usage["cpu"].allocated)
+    total = sum(row["resources"]["cpu"]["physical"] for row in rows.values())
+    assert total == 67_500  # Wuhan Cloud's published total
+
+
+def test_capacity_sums_every_tenant(platform: tenants.Platform) -> None:
+    allocated = sum(pool.usage["cpu"].allocated for pool in capacity.report(platform))
+    assert allocated == sum(t.spec.quota.cpu.value for t in platform.tenants.values())
+
+
+def test_render_writes_every_object(wuhan: pathlib.Path, tmp_path: pathlib.Path, citycloud,
+                                    platform: tenants.Platform) -> None:
+    out = tmp_path / "manifests"
+    result = citycloud("-r", wuhan, "render", out)
+    assert result.exit_code == 0, result.output
+    expected = render.render_platform(platform)
+    assert f"wrote {len(expected)} manifests" in result.stdout
+    assert sorted(map(render.key, manifests.read(out))) == sorted(map(render.key, expected))
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == sorted(platform.tenants)
+    # Rendering again replaces the directory whole, and the output is identical.
+    before = {p: p.read_bytes() for p in out.rglob("*.yaml")}
+    assert citycloud("-r", wuhan, "render", out).exit_code == 0
+    assert {p: p.read_bytes() for p in out.rglob("*.yaml")} == before
+
+
+def test_render_refuses_a_directory_it_did_not_write(wuhan: pathlib.Path, tmp_path: pathlib.Path,
+                                                      citycloud) -> None:
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    result = citycloud("-r", wuhan, "render", tmp_path / "mine")
+    assert result.exit_code == 2
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+    assert [p.name for p in (tmp_path / "mine").iterdir()] == ["notes.txt"]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_plan_of_a_new_cluster_creates_everything(wuhan: pathlib.Path, tmp_path: pathlib.Path,
+                                                  citycloud, platform: tenants.Platform,
+                                                  fmt: str) -> None:
+    result = citycloud("-r", wuhan, "--state-dir", tmp_path / "state", "plan", "-o", fmt)
+    assert result.exit_code == 0, result.output
+    count = len(render.render_platform(platform))
+    if fmt == "json":
+        assert json.loads(result.stdout)["summary"] == {"create": count, "update": 0, "delete": 0}
+    else:
+        assert f"Plan: {count} to create, 0 to update, 0 to delete." in result.stdout
+    assert not (tmp_path / "state").exists()  # planning writes nothing
+
+
+@pytest.mark.parametrize("kind", ["tenant", "platform", "departments"])
+def test_schema_prints_each_kind(citycloud, kind: str) -> None:
+    result = citycloud("schema", "--kind", kind)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == tenants.schema.documents()[kind]
+
+
+def test_schema_of_an_unknown_kind_is_a_usage_error(citycloud) -> None:
+    result = citycloud("schema", "--kind", "pool")
+    assert result.exit_code == 2
+    assert "tenant, platform, departments" in result.output
+
+
+def test_version_and_help(citycloud) -> None:
+    assert citycloud("--version").stdout.startswith("citycloud ")
+    result = citycloud("--help")
+    assert result.exit_code == 0
+    for command in ("init", "validate", "plan", "render", "pools", "capacity", "schema", "tenant"):
+        assert command in result.stdout
