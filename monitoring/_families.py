@@ -19,12 +19,13 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import functools
+import math
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from fractions import Fraction
 from typing import Generic, TypeVar
 
-from prometheus_client import metrics_core, utils
+from prometheus_client import metrics_core
 
 Labels = tuple[str, ...]
 Row = tuple[Labels, float]
@@ -63,19 +64,37 @@ class Family:
         help_text = self.documentation.replace("\\", r"\\").replace("\n", r"\n")
         kind = "counter" if self.counter else "gauge"
         lines = [f"# HELP {name} {help_text}\n# TYPE {name} {kind}\n"]
-        order = sorted(range(len(self.labels)), key=self.labels.__getitem__)
         for values, value in self.rows:
-            if values:
-                pairs = ",".join(f'{self.labels[i]}="{_escape(values[i])}"' for i in order)
-                lines.append(f"{name}{{{pairs}}} {_go_float(value)}\n")
-            else:
-                lines.append(f"{name} {_go_float(value)}\n")
+            lines.append(f"{name}{_label_text(self.labels, values)} {_go_float(value)}\n")
         return "".join(lines)
 
 
 def _go_float(value: float) -> str:
-    """prometheus_client's own float formatting, so both paths give the same bytes."""
-    return str(utils.floatToGoString(value))  # type: ignore[no-untyped-call]
+    """Floats as prometheus_client.utils.floatToGoString writes them (Go's shortest form),
+    inlined because it runs for every series of every scrape."""
+    if value != value:  # NaN
+        return "NaN"
+    if value in _INFINITIES:
+        return _INFINITIES[value]
+    text = repr(float(value))
+    dot = text.find(".")
+    if value > 0 and dot > 6:  # Go switches to an exponent sooner than Python
+        mantissa = f"{text[0]}.{text[1:dot]}{text[dot + 1:]}".rstrip("0.")
+        return f"{mantissa}e+{dot - 1:02d}"
+    return text
+
+
+_INFINITIES = {math.inf: "+Inf", -math.inf: "-Inf"}
+
+
+@functools.lru_cache(maxsize=65536)
+def _label_text(names: Labels, values: Labels) -> str:
+    """{a="1",b="2"}, names sorted as generate_latest sorts them; cached because the same
+    label sets (a tenant's, a pool's) come back in several families and every scrape."""
+    if not values:
+        return ""
+    pairs = sorted(zip(names, values, strict=True))
+    return "{" + ",".join(f'{k}="{_escape(v)}"' for k, v in pairs) + "}"
 
 
 def _escape(value: str) -> str:
@@ -88,7 +107,22 @@ def single(name: str, documentation: str, value: float, *, counter: bool = False
 
 def number(value: Fraction | int | float) -> float:
     """Exact sums become floats only at the edge, where Prometheus needs them."""
+    if type(value) is Fraction:  # what float(Fraction) does, without the numbers ABC detour
+        return value.numerator / value.denominator
     return float(value)
+
+
+def exact_sum(values: Iterable[Fraction]) -> Fraction | int:
+    """Sum of Fractions, whole numbers added as ints: most quantities are whole bytes or
+    cores, and int arithmetic is ten times faster than Fraction's."""
+    whole = 0
+    rest: Fraction | None = None
+    for value in values:
+        if value.denominator == 1:
+            whole += value.numerator
+        else:
+            rest = value if rest is None else rest + value
+    return whole if rest is None else rest + whole
 
 
 class Collector:

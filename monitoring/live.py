@@ -73,6 +73,12 @@ def status_families(state: sources.ClusterState) -> list[_families.Family]:
 
 Owner = _families.Labels  # tenant, department, pool: the tenant labels of capacity.py
 
+_MEASURES = {
+    "used": "Quota in use, summed over the tenant's namespaces (status.used)",
+    "enforced": "Quota the cluster enforces, summed over the tenant's namespaces (status.hard; "
+                "the registry's quota split and rounded down)",
+}
+
 
 def namespace_owners(platform: tenants.Platform) -> dict[str, Owner]:
     return {namespace: capacity.tenant_labels(tenant)
@@ -81,29 +87,31 @@ def namespace_owners(platform: tenants.Platform) -> dict[str, Owner]:
 
 def usage_families(snapshot: cluster.Snapshot, *,
                    owners: dict[str, Owner]) -> list[_families.Family]:
-    used: dict[Owner, dict[str, Fraction]] = {}
-    enforced: dict[Owner, dict[str, Fraction]] = {}
-    for quota in snapshot.quotas:
+    # measure -> resource -> tenant -> the figures of its namespaces
+    figures: dict[str, dict[str, dict[Owner, list[Fraction]]]] = {
+        measure: {resource: {} for resource in cluster.QUOTA_KEYS} for measure in _MEASURES}
+    used, enforced = figures["used"], figures["enforced"]
+    keys = tuple(cluster.QUOTA_KEYS.items())
+    for quota in snapshot.quotas:  # thousands each scrape: kept to plain dict operations
         owner = owners.get(quota.namespace)
         if owner is None:
             continue
-        for resource, key in cluster.QUOTA_KEYS.items():
-            if key in quota.hard:
-                _add(enforced, owner, resource, quota.hard[key])
+        for resource, key in keys:
+            value = quota.hard.get(key)
+            if value is not None:
+                enforced[resource].setdefault(owner, []).append(value)
             # No status.used yet (the controller has not synced a new quota): unknown, not 0.
-            if key in quota.used:
-                _add(used, owner, resource, quota.used[key])
+            value = quota.used.get(key)
+            if value is not None:
+                used[resource].setdefault(owner, []).append(value)
     families = []
-    for measure, sums, documentation in (
-            ("used", used, "Quota in use, summed over the tenant's namespaces (status.used)"),
-            ("enforced", enforced, "Quota the cluster enforces, summed over the tenant's "
-             "namespaces (status.hard; the registry's quota split and rounded down)")):
+    for measure, documentation in _MEASURES.items():
         for resource, unit in _families.UNITS.items():
             families.append(_families.Family(
                 f"citycloud_tenant_quota_{measure}_{unit}", f"{documentation} ({resource})",
                 capacity.TENANT_LABELS,
-                [(owner, _families.number(by[resource]))
-                 for owner, by in sorted(sums.items()) if resource in by]))
+                [(owner, _families.number(_families.exact_sum(values)))
+                 for owner, values in sorted(figures[measure][resource].items())]))
     plumbing: collections.Counter[tuple[str, str, str]] = collections.Counter()
     for item in snapshot.plumbing:
         owner = owners.get(item.namespace)
@@ -123,8 +131,3 @@ def usage_families(snapshot: cluster.Snapshot, *,
     ]
     return families
 
-
-def _add(sums: dict[Owner, dict[str, Fraction]], owner: Owner, resource: str,
-         value: Fraction) -> None:
-    by_resource = sums.setdefault(owner, {})
-    by_resource[resource] = by_resource.get(resource, Fraction(0)) + value

@@ -175,3 +175,21 @@ def test_names_follow_prometheus_conventions(wuhan: pathlib.Path) -> None:
         assert not re.search(r"_(gib|tib|gb|mb|kb|millicores|milliseconds)(_|$)", family.name)
         if re.search(r"_(cpu|memory|storage)$", family.name):
             pytest.fail(f"{family.name} has no unit suffix")
+
+
+@pytest.mark.parametrize("value", [
+    0.0, -0.0, 1.0, 27000.0, 999999.0, 1e6, 1234567.0, 9.70662608896e13, 0.0755555, -1234567.0,
+    1e21, 5e-324, float("inf"), float("-inf"), float("nan"), 2.0**63,
+])
+def test_floats_are_written_as_prometheus_client_writes_them(value: float) -> None:
+    family = _families.single("citycloud_x", "x", value)
+    reference = exposition.generate_latest(_Single(family))
+    assert family.text.encode() == reference
+
+
+class _Single:
+    def __init__(self, family: _families.Family) -> None:
+        self.family = family
+
+    def collect(self) -> list[object]:
+        return [self.family.build()]
