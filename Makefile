@@ -33,6 +33,7 @@ lint: install
 bench: install
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/overlaps.py
+	$(BIN)/python bench/exporter.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
