@@ -70,6 +70,10 @@ class RegistrySource:
             log.warning("registry %s no longer loads (%d problems); serving the last valid one",
                         self.root, len(err.diagnostics))
             return dataclasses.replace(previous, up=False, problems=len(err.diagnostics))
+        except Exception:  # a loader bug must not freeze the exporter on a stale "up"
+            log.exception("registry %s could not be loaded; serving the last valid one",
+                          self.root)
+            return dataclasses.replace(previous, up=False, problems=1)
         log.info("registry %s changed; reloaded", self.root)
         return RegistryState(platform, True, 0, now, previous.reloads + 1)
 

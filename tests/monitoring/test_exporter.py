@@ -129,6 +129,32 @@ def test_unreachable_cluster_still_serves_the_registry(wuhan: pathlib.Path) -> N
     assert collected.get_sample_value("citycloud_tenant_quota_used_cpu_cores", VIDEO) is None
 
 
+def test_a_registry_broken_on_disk_says_so_and_serves_the_last_valid_figures(
+        registry_copy: pathlib.Path) -> None:
+    built = exporter.build(registry_copy, reader=None, today=lambda: TODAY, recheck=0)
+    edit(registry_copy / TENANT, "cpu: 256", "cpu: -1")
+    collected = built.registry
+    assert collected.get_sample_value("citycloud_up") == 0
+    assert collected.get_sample_value("citycloud_registry_problems") == 1
+    assert collected.get_sample_value("citycloud_tenant_quota_cpu_cores", VIDEO) == 256
+    assert collected.get_sample_value("citycloud_registry_loads_total") == 1
+
+
+def test_a_loader_crash_is_reported_like_an_invalid_registry(
+        registry_copy: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = Clock()
+    source = sources.RegistrySource(registry_copy, clock=clock)
+    edit(registry_copy / TENANT, "cpu: 256", "cpu: 300")
+
+    def crash(root: pathlib.Path) -> None:
+        raise RuntimeError("loader bug")
+
+    monkeypatch.setattr(sources.tenants, "load", crash)
+    clock.now += 2
+    state = source.get()
+    assert not state.up and state.platform.tenants["wh-gongan-video"].spec.quota.cpu.value == 256
+
+
 def test_a_failing_collector_costs_only_its_own_figures(wuhan: pathlib.Path,
                                                          caplog: pytest.LogCaptureFixture) -> None:
     built = build(wuhan, Reader())
