@@ -26,6 +26,8 @@ _DECIMAL = {
     "P": Fraction(10**15),
     "E": Fraction(10**18),
 }
+# Suffixes whose factor is a whole number, for the common case of whole amounts.
+_WHOLE = {**_BINARY, **{k: int(v) for k, v in _DECIMAL.items() if v.denominator == 1}}
 # The grammar of k8s.io/apimachinery/pkg/api/resource, without a sign: quotas are never negative.
 _QUANTITY = re.compile(
     r"(?P<number>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
@@ -72,7 +74,10 @@ def parse(raw: Any) -> Quantity:
     match = _QUANTITY.fullmatch(text) if len(text) <= _MAX_TEXT else None
     if match is None:
         raise QuantityError(f"must be a quantity of zero or more, such as {EXAMPLES}")
-    number = Fraction(match["number"])
+    digits, suffix = match["number"], match["suffix"] or ""
+    if digits.isdigit() and suffix in _WHOLE and match["exponent"] is None:  # "64", "256Gi"
+        return Quantity(Fraction(int(digits) * _WHOLE[suffix]), text)
+    number = Fraction(digits)
     if match["exponent"] is not None:
         number *= Fraction(10) ** int(match["exponent"])
     else:

@@ -74,7 +74,7 @@ def parse(text: str, rel: str) -> Source:
 
 def relative_name(path: pathlib.Path, *, root: pathlib.Path) -> str:
     # String arithmetic, not PurePath.relative_to: this runs several times per tenant file.
-    text, prefix = os.fspath(path), os.path.join(os.fspath(root), "")
+    text, prefix = os.fspath(path), os.fspath(root).rstrip(os.sep) + os.sep
     if text.startswith(prefix):
         text = text[len(prefix):]
     return text.replace(os.sep, "/")
@@ -83,7 +83,7 @@ def relative_name(path: pathlib.Path, *, root: pathlib.Path) -> str:
 def _inside(real: str, root: pathlib.Path) -> bool:
     """Is the real path `real` in the registry? Resolve the root only when it has to be."""
     def within(base: str) -> bool:
-        return real == base or real.startswith(os.path.join(base, ""))
+        return real == base or real.startswith(base.rstrip(os.sep) + os.sep)
 
     return within(os.fspath(root)) or within(os.path.realpath(root))
 
