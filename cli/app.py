@@ -7,6 +7,7 @@ root group so every command and sub-command shares it.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import pathlib
 from typing import Annotated, Any
@@ -125,4 +126,9 @@ app.add_typer(audit.app, name="audit", help="The audit trail: log, verify, prune
 
 
 def main() -> None:
+    # A short-lived process that builds many small objects (a registry, its rendered
+    # objects) and frees few: the cyclic GC would rescan that growing heap again and
+    # again. Leave import-time objects out of it and collect rarely (bench/validate.py).
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
     app(prog_name="citycloud")
