@@ -81,27 +81,29 @@ def parse(text: str) -> Prefix:
     return offset + start, width
 
 
+# "0".."32" -> host bits: one dict lookup both parses an IPv4 prefix length and
+# refuses what int() would wrongly take ("+16", " 16", "1_6", non-ASCII digits).
+_IPV4_WIDTHS = {str(length): 32 - length for length in range(33)}
+
+
 def parse_many(texts: Iterable[str]) -> tuple[list[int], list[int]]:
     """`parse` over many strings, as the parallel (starts, widths) `overlapping_pairs` takes.
 
-    IPv4 takes an inlined path (bulk imports are mostly IPv4); anything that
-    path does not accept goes through `parse`, which accepts IPv6 or raises.
+    IPv4 in canonical form takes an inlined path (bulk imports are mostly
+    IPv4); anything else goes through `parse`, which accepts IPv6 or raises.
     """
     starts: list[int] = []
     widths: list[int] = []
-    pton, inet, from_bytes = socket.inet_pton, socket.AF_INET, int.from_bytes
+    pton, inet, from_bytes, known = socket.inet_pton, socket.AF_INET, int.from_bytes, _IPV4_WIDTHS
     for text in texts:
         address, _, length = text.partition("/")
         try:
-            start, width = from_bytes(pton(inet, address)), 32 - int(length)
-        except (OSError, ValueError):
+            start, width = from_bytes(pton(inet, address)), known[length]
+        except (OSError, KeyError):
             start, width = parse(text)
         else:
-            # int() also takes "+16", " 16", "1_6" and non-ASCII digits: those, a length
-            # out of range and host bits all go to parse, which says what is wrong.
-            if (not 0 <= width <= 32 or start & ((1 << width) - 1)
-                    or not (length.isdigit() and length.isascii())):
-                start, width = parse(text)
+            if start & ((1 << width) - 1):
+                start, width = parse(text)  # raises: host bits set
         starts.append(start)
         widths.append(width)
     return starts, widths
