@@ -72,6 +72,17 @@ class Timed(_families.Collector):
         return found
 
 
+class RefreshCollector(_families.Collector):
+    """First in every scrape: looks for registry changes once, before any figure is read."""
+
+    def __init__(self, source: sources.RegistrySource) -> None:
+        self._source = source
+
+    def families(self) -> list[_families.Family]:
+        self._source.refresh()
+        return []
+
+
 class ExporterCollector(_families.Collector):
     """citycloud_up, registry reloads, and how long this scrape's collectors took."""
 
@@ -153,4 +164,5 @@ def build(root: pathlib.Path, *, reader: cluster.Reader | None,
     }
     timed = tuple(Timed(name, collector, stats=stats) for name, collector in collectors.items())
     own = ExporterCollector(registry_source.get, stats=stats)
-    return Exporter((*timed, own), registry_source, cluster_source)
+    refresh = Timed("registry", RefreshCollector(registry_source), stats=stats)
+    return Exporter((refresh, *timed, own), registry_source, cluster_source)

@@ -52,6 +52,15 @@ class RegistrySource:
         self._state = RegistryState(tenants.load(root), True, 0, self._checked, 1)
 
     def get(self) -> RegistryState:
+        """The registry being served, as of the last `refresh`."""
+        return self._state
+
+    def refresh(self) -> RegistryState:
+        """Reload if a file changed, checking at most every `recheck` seconds.
+
+        Called once at the start of each scrape (exporter.RefreshCollector), so all
+        collectors of one scrape see the same registry version.
+        """
         with self._lock:
             now = self._clock()
             if now - self._checked >= self._recheck:

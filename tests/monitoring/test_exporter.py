@@ -35,29 +35,30 @@ def edit(path: pathlib.Path, old: str, new: str) -> None:
 def test_a_merged_change_shows_without_a_restart(registry_copy: pathlib.Path) -> None:
     clock = Clock()
     source = sources.RegistrySource(registry_copy, recheck=1.0, clock=clock)
-    before = source.get().platform
+    before = source.refresh().platform
     edit(registry_copy / TENANT, "cpu: 256", "cpu: 300")
-    assert source.get().platform is before  # checked at most once a second
+    assert source.refresh().platform is before  # checked at most once a second
+    assert source.get().platform is before  # get() never checks: one version per scrape
     clock.now += 1.5
-    state = source.get()
+    state = source.refresh()
     assert state.up and state.reloads == 2 and state.loaded_at == clock.now
     assert state.platform.tenants["wh-gongan-video"].spec.quota.cpu.value == 300
     clock.now += 1.5
-    assert source.get().platform is state.platform  # unchanged files: no reload
+    assert source.refresh().platform is state.platform  # unchanged files: no reload
 
 
 def test_an_invalid_change_keeps_serving_the_last_valid_registry(
         registry_copy: pathlib.Path) -> None:
     clock = Clock()
     source = sources.RegistrySource(registry_copy, clock=clock)
-    valid = source.get().platform
+    valid = source.refresh().platform
     edit(registry_copy / TENANT, "cpu: 256", "cpu: lots")
     clock.now += 2
-    state = source.get()
+    state = source.refresh()
     assert not state.up and state.problems == 1 and state.platform is valid
     edit(registry_copy / TENANT, "cpu: lots", "cpu: 128")
     clock.now += 2
-    state = source.get()
+    state = source.refresh()
     assert state.up and state.problems == 0
     assert state.platform.tenants["wh-gongan-video"].spec.quota.cpu.value == 128
 
@@ -72,7 +73,7 @@ def test_a_new_tenant_file_counts_as_a_change(registry_copy: pathlib.Path) -> No
     (registry_copy / ".git").mkdir()
     (registry_copy / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
     clock.now += 2
-    assert "wh-gongan-video2" in source.get().platform.tenants
+    assert "wh-gongan-video2" in source.refresh().platform.tenants
 
 
 class Reader:
@@ -151,7 +152,7 @@ def test_a_loader_crash_is_reported_like_an_invalid_registry(
 
     monkeypatch.setattr(sources.tenants, "load", crash)
     clock.now += 2
-    state = source.get()
+    state = source.refresh()
     assert not state.up and state.platform.tenants["wh-gongan-video"].spec.quota.cpu.value == 256
 
 
