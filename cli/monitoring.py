@@ -26,10 +26,10 @@ def exporter(
         "before exposing it.")] = "127.0.0.1",
     kubeconfig: Annotated[pathlib.Path | None, typer.Option(
         dir_okay=False, help="Kubeconfig of the cluster to read quota usage and network "
-        "plumbing from [default: $KUBECONFIG, ~/.kube/config, or the pod's service "
-        "account].")] = None,
+        "plumbing from. Default: $KUBECONFIG, ~/.kube/config, or the pod's service "
+        "account.")] = None,
     context: Annotated[str | None, typer.Option(
-        help="Kubeconfig context to use [default: the current one].")] = None,
+        help="Kubeconfig context to use. Default: the current one.")] = None,
     no_cluster: Annotated[bool, typer.Option(
         "--no-cluster", help="Serve registry metrics only; never read a cluster.")] = False,
     cluster_interval: Annotated[float, typer.Option(
@@ -39,14 +39,15 @@ def exporter(
         min=0.1, help="Give up on a cluster read after this many seconds per request; "
         "the scrape then reports citycloud_cluster_up 0.")] = 5.0,
 ) -> None:
-    """Serve Prometheus metrics: pool capacity, tenant quotas, departments, private networks,
-    policy findings and waivers from the registry; quota usage and unregistered network
-    plumbing from the live cluster.
+    """Serve Prometheus metrics of the registry and the live cluster on /metrics.
 
-    The registry is re-read when its files change (checked at most once a second), so a
-    merged pull request shows at the next scrape. If the cluster cannot be read the
-    registry metrics are still served, with citycloud_cluster_up 0. Stop with Ctrl-C or
-    SIGTERM. Rules and Grafana dashboards: monitoring/rules, monitoring/dashboards.
+    Registry: pool capacity, tenant quotas, departments, private networks, findings, waivers.
+
+    Cluster: quota in use, and network plumbing nobody registered (cluster down: still serves).
+
+    A merged pull request shows at the next scrape: files are checked at most once a second.
+
+    Stop with Ctrl-C or SIGTERM. Rules and dashboards: monitoring/rules, monitoring/dashboards.
     """
     current = state.get(ctx)
     logging.basicConfig(level=logging.DEBUG if current.debug else logging.INFO,
