@@ -153,7 +153,7 @@ class StateDir:
         project = StackRef(kind, "_").project
         backend = self.backend_dir / ".pulumi" / "stacks" / project
         names = {p.name.split(".")[0] for p in backend.glob("*.json*")
-                 if not p.name.endswith(".bak")}
+                 if p.name.endswith((".json", ".json.gz"))}
         names |= {p.stem for p in (self.root / "stacks" / kind.value).glob("*.json")}
         return names
 

@@ -73,7 +73,7 @@ def test_journal_records_and_stack_names(tmp_path: pathlib.Path) -> None:
     assert not state.read_record(ref).interrupted  # type: ignore[union-attr]
     backend = state.backend_dir / ".pulumi" / "stacks" / "citycloud-tenant"
     backend.mkdir(parents=True)
-    for name in ("wh-a.json", "wh-a.json.bak", "wh-b.json"):
+    for name in ("wh-a.json", "wh-a.json.bak", "wh-b.json.gz", "wh-c.json.attrs"):
         (backend / name).write_text("{}")
     assert state.stack_names(layout.Kind.TENANT) == {"wh-a", "wh-b", "wh-gongan-video"}
     assert state.stack_names(layout.Kind.POOL) == set()
