@@ -402,7 +402,7 @@ def _check_nodes(platform: platform_.Platform) -> Iterator[Diagnostic]:
             other = addresses.setdefault((node.address, node.ssh_port), node.name)
             if other != node.name:
                 yield Diagnostic(*platform.where_node(pool.name, index, "address"),
-                                 f"address {node.address} is also node {other!r}'s",
+                                 f"address {node.address} is also the address of node {other!r}",
                                  "duplicate_address")
             if node.arch not in allowed:
                 yield Diagnostic(*platform.where_node(pool.name, index, "arch"),
