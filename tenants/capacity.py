@@ -47,7 +47,8 @@ def ratio(value: float) -> Fraction:
 
 
 def tenant_quota(tenant: models.Tenant, resource: str) -> Fraction:
-    return Fraction(getattr(tenant.spec.quota, resource).value)
+    value: Fraction = getattr(tenant.spec.quota, resource).value  # exact already: no copy
+    return value
 
 
 def pool_capacity(pool: models.Pool, tenants: list[models.Tenant]) -> PoolCapacity:
