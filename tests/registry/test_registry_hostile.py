@@ -419,30 +419,22 @@ def test_validate_names_the_one_mistake(small_registry: pathlib.Path, citycloud,
 
 
 @pytest.mark.parametrize(("breaks", "expected"), CASES)
-def test_table_output_names_file_and_line(small_registry: pathlib.Path, citycloud,
-                                          breaks: Break, expected: Expected) -> None:
-    breaks(small_registry)
-
-    result = citycloud("-r", small_registry, "validate")
-
-    assert result.exit_code == 2
-    where = f"{expected.file}:{expected.line}" if expected.line else expected.file
-    assert where in result.stderr
-    assert f"[{expected.code}]" in result.stderr
-    assert "Traceback" not in result.output
-
-
-@pytest.mark.parametrize(("breaks", "expected"), CASES)
-def test_nothing_is_written(small_registry: pathlib.Path, citycloud, breaks: Break,
-                            expected: Expected) -> None:
+def test_nothing_is_written_and_people_see_the_same_error(
+        small_registry: pathlib.Path, citycloud, breaks: Break, expected: Expected) -> None:
     breaks(small_registry)
     top = small_registry.parent
     before = snapshot(top)
 
+    table = citycloud("-r", small_registry, "validate")
     render = citycloud("-r", small_registry, "render", top / "out")
     new = citycloud("-r", small_registry, "tenant", "new", "wh-gongan", "wh-gongan-new")
     plan = citycloud("-r", small_registry, "plan")
 
-    assert (render.exit_code, new.exit_code, plan.exit_code) == (2, 2, 2)
+    assert (table.exit_code, render.exit_code, new.exit_code, plan.exit_code) == (2, 2, 2, 2)
     assert not (top / "out").exists()
     assert snapshot(top) == before
+    # People read the same error, as file:line field: message [code], without a traceback.
+    where = f"{expected.file}:{expected.line}" if expected.line else expected.file
+    for result in (table, render, new, plan):
+        assert where in result.stderr and f"[{expected.code}]" in result.stderr
+        assert "Traceback" not in result.output
