@@ -23,6 +23,16 @@ def register(app: typer.Typer) -> None:
 def pools(ctx: typer.Context, fmt: options.Output = output.Format.TABLE) -> None:
     """List the resource pools: kind, CPU architectures, physical capacity, overcommit."""
     platform = state.get(ctx, fmt).platform
+    if fmt is output.Format.JSON:  # field names a script can use, values as in platform.yaml
+        output.print_json([{
+            "pool": p.name, "kind": p.kind.value, "name": p.display_name,
+            "architectures": [a.value for a in p.placement.architectures],
+            "capacity": {r: str(getattr(p.capacity, r)) for r in capacity_.RESOURCES},
+            "overcommit": {r: getattr(p.overcommit, r) for r in capacity_.RESOURCES},
+            "maxClassification": p.max_classification, "dedicated": p.dedicated,
+            "tenants": len(platform.tenants_in(p.name)),
+        } for p in platform.pools.values()])
+        return
     rows = [(
         p.name, p.kind.value, p.display_name, ",".join(a.value for a in p.placement.architectures),
         str(p.capacity.cpu), str(p.capacity.memory), str(p.capacity.storage),

@@ -56,6 +56,9 @@ def test_pools(wuhan: pathlib.Path, citycloud, platform: tenants.Platform, fmt: 
         rows = json.loads(result.stdout)
         assert [r["pool"] for r in rows] == ["gov", "industry", "xinchuang"]
         assert sum(r["tenants"] for r in rows) == 85
+        assert rows[2]["architectures"] == ["arm64", "amd64", "loong64"]
+        assert rows[0]["capacity"] == {"cpu": "27000", "memory": "90400Gi", "storage": "6054Ti"}
+        assert rows[1]["overcommit"] == {"cpu": 3.0, "memory": 1.5, "storage": 1.0}
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
