@@ -5,7 +5,7 @@ change on each machine, changing nothing. `nodes prepare POOL` applies it.
 Both show per-host progress while Ansible runs (a live table on a terminal,
 one line per change or failure in CI logs, always on stderr) and end with a
 per-host summary on stdout. The run's inventory, events and summary stay in
-STATE/ansible/<run-id>.
+STATE/ansible/<run-id>, and `prepare` appends a record to the audit trail.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from rich.markup import escape
 from rich.syntax import Syntax
 from rich.table import Table
 
-from cli import options, output, state
+from cli import audit, options, output, state
 from stacks import nodes
 
 app = typer.Typer(no_args_is_help=True)
@@ -78,8 +78,9 @@ def prepare(ctx: typer.Context, pool: Pool, fmt: options.Output = output.Format.
     """
     if not yes:
         _confirm(state.get(ctx, fmt), pool, limit=limit or [], fmt=fmt)
-    _run(ctx, pool, mode=nodes.Mode.PREPARE, fmt=fmt, limit=limit, only=only,
-         node_root=node_root, show_diff=bool(show_diff))
+    with audit.recorded(ctx, action="nodes prepare", target=pool) as record:
+        _run(ctx, pool, mode=nodes.Mode.PREPARE, fmt=fmt, limit=limit, only=only,
+             node_root=node_root, show_diff=bool(show_diff), record=record)
 
 
 def _confirm(current: state.State, pool: str, *, limit: list[str], fmt: output.Format) -> None:
@@ -99,13 +100,17 @@ def _confirm(current: state.State, pool: str, *, limit: list[str], fmt: output.F
 
 def _run(ctx: typer.Context, pool: str, *, mode: nodes.Mode, fmt: output.Format,
          limit: list[str] | None, only: list[nodes.Part] | None, node_root: pathlib.Path,
-         show_diff: bool) -> None:
+         show_diff: bool, record: audit.Outcome | None = None) -> None:
     current = state.get(ctx, fmt)
     display = _Display(fmt, mode=mode)
     with display:
         result = nodes.run_pool(current.platform, pool, mode=mode,
                                 state_dir=current.state_path, limit=limit or (),
                                 node_root=node_root, only=only or (), on_progress=display.update)
+    if record is not None:  # the audit trail: which run, on which nodes, with what outcome
+        record.summary = {"run_id": result.run_id, "artifacts": str(result.artifacts),
+                          "nodes": {h.host: h.status for h in result.hosts},
+                          "changed": result.changed}
     if fmt is not output.Format.JSON:
         if show_diff:
             _show_diffs(result, fmt)

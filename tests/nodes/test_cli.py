@@ -14,6 +14,7 @@ from conftest import machine_os, seed_root, snapshot
 from typer.testing import CliRunner
 
 from cli import app
+from tenants import audit as trail
 
 pytestmark = pytest.mark.slow
 
@@ -54,6 +55,9 @@ def test_prepare_prints_a_json_summary_and_keeps_the_artifacts(
     kept = pathlib.Path(summary["artifacts"])
     assert kept.parent == tmp_path / "state" / "ansible"
     assert json.loads((kept / "summary.json").read_text())["run_id"] == summary["run_id"]
+    [record] = trail.read(tmp_path / "state")  # prepare changes machines: it is audited
+    assert (record["action"], record["target"], record["result"]) == ("nodes prepare", "gov", "ok")
+    assert record["summary"]["run_id"] == summary["run_id"]
 
 
 def test_a_refused_node_fails_the_run_naming_host_task_and_reason(
@@ -66,6 +70,10 @@ def test_a_refused_node_fails_the_run_naming_host_task_and_reason(
             f"ansible_distribution is {machine_os()}, which pool xinchuang does not allow; "
             "allowed: openEuler, Kylin, UOS") in err
     assert not (tmp_path / "root").exists()
+    [record] = trail.read(tmp_path / "state")
+    assert record["result"].startswith("failed: PreparationFailed: 1 of 1 node(s) of pool "
+                                       "xinchuang failed")
+    assert record["summary"]["nodes"] == {"xc-kylin": "failed"}
 
 
 def test_a_failed_run_in_json_is_one_document(node_registry: pathlib.Path,

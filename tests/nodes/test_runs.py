@@ -16,7 +16,16 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import machine_arch, machine_os, make_node_registry, other_arch, seed_root, snapshot
+from conftest import (
+    edit_platform,
+    machine_arch,
+    machine_os,
+    make_node_registry,
+    other_arch,
+    pools_of,
+    seed_root,
+    snapshot,
+)
 
 import tenants
 from stacks import nodes
@@ -175,6 +184,21 @@ def test_a_machine_without_a_domestic_os_is_refused_in_xinchuang(
     assert failure.message == (
         f"node xc-kylin: ansible_distribution is {machine_os()}, which pool xinchuang does not "
         "allow; allowed: openEuler, Kylin, UOS")
+
+
+def test_an_unreachable_node_is_named_with_the_reason(wuhan_copy: pathlib.Path,
+                                                      tmp_path: pathlib.Path) -> None:
+    """A real SSH connection to a closed port: Ansible's own 'unreachable'."""
+    edit_platform(wuhan_copy, lambda data: pools_of(data)["gov"].update(nodes={"hosts": [
+        {"name": "gov-gone", "address": "127.0.0.1", "sshPort": 1, "arch": "amd64",
+         "os": "Kylin"}]}))
+    result = nodes.run_pool(tenants.load(wuhan_copy), "gov", mode=nodes.Mode.CHECK,
+                            state_dir=tmp_path / "state", node_root=tmp_path / "root")
+    gone = host(result, "gov-gone")
+    assert not result.ok and gone.status == "unreachable"
+    [failure] = gone.failures
+    assert failure.unreachable and failure.task == "Gathering Facts"
+    assert "port 1: Connection refused" in failure.message
 
 
 # Facts as domestic machines report them; citycloud_fact_* stand in for what setup
