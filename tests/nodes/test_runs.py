@@ -11,6 +11,7 @@ tests read its results.
 from __future__ import annotations
 
 import dataclasses
+import json
 import pathlib
 from typing import Any
 
@@ -89,6 +90,20 @@ def test_second_prepare_changes_nothing(scenario: Scenario) -> None:
     assert scenario.again.ok, scenario.again.as_dict()
     assert host(scenario.again).changed == 0, [c.task for c in host(scenario.again).changes]
     assert host(scenario.again).status == "ok"
+
+
+def test_services_are_left_alone_outside_the_real_root(scenario: Scenario) -> None:
+    """Changed files notify handlers; with a node root they are skipped, never run."""
+    handlers = {"Restart kubelet", "Reload sshd", "Load audit rules", "Restart chrony",
+                "Load kernel modules", "Apply kernel parameters"}
+    seen: dict[str, set[str]] = {}
+    for path in (scenario.prepare.artifacts / "artifacts").glob("*/job_events/*.json"):
+        event = json.loads(path.read_text())
+        task = (event.get("event_data") or {}).get("task")
+        if task in handlers and event["event"].startswith("runner_on_"):
+            seen.setdefault(task, set()).add(event["event"])
+    assert set(seen) == handlers  # every one was notified...
+    assert all(kinds <= {"runner_on_start", "runner_on_skipped"} for kinds in seen.values()), seen
 
 
 def test_kubelet_gets_the_pools_labels(scenario: Scenario) -> None:
