@@ -17,10 +17,19 @@ done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/citycloud-controlplane.XXXXXX")
 pids=()
+# Stop in reverse start order (controller-manager, apiserver, etcd): an apiserver whose etcd is
+# already gone spends minutes retrying before it exits. SIGTERM, then SIGKILL after 10s.
+stop() {
+  local p=$1 i
+  kill "$p" 2>/dev/null || return 0
+  for ((i = 0; i < 100; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$p" 2>/dev/null || true
+  wait "$p" 2>/dev/null || true
+}
 cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  local i start=$SECONDS
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do stop "${pids[i]}"; done
+  log "stopped in $((SECONDS - start))s"
   if [[ ${KEEP:-0} == 1 ]]; then echo "kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -61,13 +70,13 @@ current-context: test
 EOF
 
 wait_for() { # WHAT SECONDS CMD...
-  local what=$1 n=$2
+  local what=$1 limit=$2 start=$SECONDS
   shift 2
-  for ((i = 0; i < n * 5; i++)); do
-    if "$@" >/dev/null 2>&1; then log "$what ready after ~$((i / 5))s"; return 0; fi
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS - start >= limit)); then log "$what not ready after ${limit}s"; return 1; fi
     sleep 0.2
   done
-  log "$what not ready after ${n}s"; return 1
+  log "$what ready after $((SECONDS - start))s"
 }
 
 # ---- etcd
@@ -108,7 +117,6 @@ log "version: $(admin "https://127.0.0.1:$API_PORT/version" | tr -d ' \n')"
   --service-account-private-key-file="$work/sa.key" --root-ca-file="$work/ca.crt" \
   --use-service-account-credentials=true \
   --leader-elect=false \
-  --controllers='*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle,-service-lb-controller,-route' \
   >controller-manager.log 2>&1 &
 pids+=($!)
 wait_for kube-controller-manager 60 curl -fsSk "https://127.0.0.1:$KCM_PORT/healthz" ||
