@@ -157,10 +157,13 @@ def no_exposed_services() -> Rule:
 def tenant_rolebindings() -> Rule:
     annotations = "namespaceObject.metadata.annotations"
     labels = "namespaceObject.metadata.labels"
+    # `s.namespace`, not the escaped `s.__namespace__`: kube-apiserver 1.37 escapes reserved
+    # property names in CRD schemas only; for a RoleBinding `has(s.__namespace__)` is always
+    # false, which let a tenant bind any other tenant's service account (tests/e2e).
     subject_ok = (
         "s.kind == 'Group' ? s.name in variables.owners : "
         "(s.kind == 'ServiceAccount' && variables.tenant != '' && "
-        "(has(s.__namespace__) && s.__namespace__ != '' ? s.__namespace__ : request.namespace)"
+        "(has(s.namespace) && s.namespace != '' ? s.namespace : request.namespace)"
         ".startsWith(variables.tenant + '-'))")
     return Rule(
         "tenant-rolebindings", "security.cross-department-rights",

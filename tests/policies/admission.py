@@ -5,8 +5,8 @@ suite, so guardrails' CEL runs here in cel-python (Google's CEL semantics, the
 language Kubernetes embeds). It follows the parts of admission the guardrails
 use: resource rules and operations, the binding's namespace selector,
 `variables` in order, `namespaceObject`, `request`, Kubernetes' escaping of
-reserved property names (`namespace` -> `__namespace__`) and the `split`
-string extension. The real API server runs the same objects in the
+reserved property names as documented (`in` -> `__in__`; not `namespace`, see
+_RESERVED) and the `split` string extension. The real API server runs the same objects in the
 control-plane end-to-end tests.
 """
 
@@ -19,8 +19,10 @@ from typing import Any
 import celpy
 from celpy import celtypes
 
-# CEL keywords Kubernetes escapes when they are object property names.
-_RESERVED = {"namespace", "in", "as", "break", "const", "continue", "else", "for", "function",
+# CEL keywords Kubernetes escapes when they are object property names. Not `namespace`: on
+# kube-apiserver 1.37 a RoleBinding subject's `s.namespace` is its namespace and
+# `has(s.__namespace__)` is false (tests/e2e/test_guardrails.py shows it on the real server).
+_RESERVED = {"in", "as", "break", "const", "continue", "else", "for", "function",
              "if", "import", "let", "loop", "package", "return", "var", "void", "while",
              "true", "false", "null"}
 _MAPS = {"labels", "annotations", "nodeSelector"}  # map-typed: keys are data, not properties
