@@ -7,6 +7,8 @@
 #
 # Usage: smoke.sh [BIN_DIR]     (default: the directory printed by build.sh --print-dir)
 #        KEEP=1 smoke.sh        keep the work directory (certs, logs) for inspection
+#        SMOKE_EXEC='cmd' smoke.sh   also run cmd (bash -c) against the running control plane,
+#                                    with KUBECONFIG set to an admin kubeconfig
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -134,4 +136,8 @@ wait_for "resourcequota usage" 60 quota_used
 admin -X DELETE "$api/api/v1/namespaces/smoke" >/dev/null
 ns_gone() { ! admin "$api/api/v1/namespaces/smoke"; }
 wait_for "namespace deletion" 60 ns_gone
+if [[ -n ${SMOKE_EXEC:-} ]]; then
+  log "running SMOKE_EXEC"
+  KUBECONFIG="$work/admin.kubeconfig" bash -c "$SMOKE_EXEC"
+fi
 echo "smoke ok: etcd + kube-apiserver + kube-controller-manager from $BIN"
