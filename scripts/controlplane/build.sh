@@ -64,16 +64,22 @@ fi
 
 mkdir -p "$root"
 exec 9>"$root/.$KUBERNETES_VERSION-$key.lock"
-log "waiting for the build lock" && flock 9
+flock -n 9 || { log "another build of this key is running: waiting for its lock"; flock 9; }
 if verify "$dest"; then # built by another process while we waited
   log "cache hit: $dest"
   echo "$dest/bin"
   exit 0
 fi
 
+# Under the lock, a leftover build directory of this key belongs to a build that was killed.
+for stale in "$root/.build-$key".*; do
+  [[ -e $stale ]] || continue
+  chmod -R u+w "$stale" && rm -rf "$stale"
+done
 tmp=$(mktemp -d "$root/.build-$key.XXXXXX")
 cleanup() { chmod -R u+w "$tmp" 2>/dev/null || true; rm -rf "$tmp"; }
 trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
 out="$tmp/out"
 mkdir -p "$out/bin" "$tmp/work"
 
