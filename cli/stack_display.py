@@ -174,6 +174,8 @@ def show_result(result: operations.Result, fmt: output.Format) -> None:
         return
     if result.dry_run:
         show_plan(result.outcomes)
+    else:
+        danger([o for o in result.outcomes if o.status is operations.Status.BLOCKED])
     for outcome in result.failed:
         output.stderr.print(f"[red]{outcome.status}[/red] {escape(outcome.error)}",
                             highlight=False)
@@ -183,9 +185,10 @@ def show_result(result: operations.Result, fmt: output.Format) -> None:
             f"they are:[/yellow] {escape(', '.join(result.orphans))} "
             "('citycloud offboard TENANT' deletes one)", highlight=False)
     counts = ", ".join(f"{n} {status}" for status, n in sorted(_summary(result).items()))
-    verb = ("previewed" if result.dry_run else "applied" if result.confirmed
-            else "cancelled, nothing changed")
-    output.stdout.print(f"{len(result.outcomes)} stack(s) {verb}: {counts}", highlight=False)
+    verb = ("previewed" if result.dry_run else "" if result.confirmed
+            else " (cancelled, nothing changed)")
+    output.stdout.print(f"{len(result.outcomes)} stack(s){' ' + verb if result.dry_run else verb}:"
+                        f" {counts}", highlight=False)
 
 
 def show_quota(found: Sequence[operations.QuotaChange], tenant: str) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import pathlib
 import secrets
@@ -35,6 +36,13 @@ from stacks import binaries as binaries_
 from stacks import changes, errors, layout, programs
 
 _DETAIL_LINES = 15
+
+# When the engine stops a run (a failed preview), the inline program's last calls to it
+# fail and grpc's server logs each with a traceback. The engine's own diagnostics are the
+# report (stacks.errors); those tracebacks would only bury it.
+_GRPC_SERVER_LOG = logging.getLogger("grpc._server")
+_GRPC_SERVER_LOG.addHandler(logging.NullHandler())
+_GRPC_SERVER_LOG.propagate = False
 
 
 class Engine:
@@ -266,6 +274,9 @@ def _mapped(ref: layout.StackRef, message: str,
         detail = _detail(err, journal)
         dangerous = journal.dangerous if journal is not None else []
         if dangerous:
+            # The engine's advice (`pulumi state unprotect`) is the one thing not to do here.
+            detail = "\n".join(line for line in detail.splitlines()
+                                if "unprotect" not in line and "`pulumi state" not in line)
             raise errors.NamespaceProtected(
                 str(ref), sorted({step.name for step in dangerous}), detail=detail) from err
         raise errors.ApplyError(str(ref), message, detail=detail) from err
