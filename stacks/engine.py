@@ -78,10 +78,17 @@ class Engine:
         path = self.state.passphrase_file
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            with contextlib.suppress(FileExistsError):
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            # Written whole, then linked into place: another process starting at the same
+            # moment sees no file or the whole file, never an empty one (pulumi accepts an
+            # empty passphrase and ties the stack to it for good: "incorrect passphrase").
+            fd, tmp = tempfile.mkstemp(prefix=".passphrase-", dir=path.parent)
+            try:
                 with os.fdopen(fd, "w") as handle:
                     handle.write(secrets.token_urlsafe(32) + "\n")
+                with contextlib.suppress(FileExistsError):
+                    os.link(tmp, path)
+            finally:
+                os.unlink(tmp)
         return path
 
     def command(self) -> auto.PulumiCommand:
