@@ -25,6 +25,7 @@ from tenants import models, render
 from tenants import platform as platform_
 
 ROLE_LABEL = "citycloud.io/role"
+PLATFORM_POOL_LABEL = "citycloud.io/platform-pool"
 READER_VERBS = ["get", "list", "watch"]
 # Priority classes of a pool: (suffix, value, preemption policy, description).
 PRIORITIES = (
@@ -76,7 +77,9 @@ def platform_namespace(pool: models.Pool) -> str:
 
 
 def labels(pool: models.Pool) -> dict[str, str]:
-    return {"app.kubernetes.io/managed-by": render.MANAGED_BY, render.LABEL_POOL: pool.name,
+    """Pool objects' labels. Not `citycloud.io/pool`: the guardrails select tenant namespaces
+    by that label (with managed-by), and the platform's own namespace is no tenant's."""
+    return {"app.kubernetes.io/managed-by": render.MANAGED_BY, PLATFORM_POOL_LABEL: pool.name,
             ROLE_LABEL: "platform"}
 
 

@@ -257,3 +257,28 @@ def test_the_pulumi_cli_entry_points_build_the_same_stacks(
     assert sent == _by_key(expected)
     [provider] = monitor.of_type("pulumi:providers:kubernetes")
     assert provider.inputs["clusterIdentifier"] == wuhan_platform.name
+
+
+@pytest.mark.parametrize("pool", [pytest.param(p, id=p) for p in ("gov", "industry", "xinchuang")])
+def test_no_guardrail_binds_the_platforms_own_namespace(
+        wuhan_platform: tenants.Platform, pool: str) -> None:
+    """Found on a real API server: the pool's RoleBinding for platform admins was refused."""
+    objects = pools.render_pool(wuhan_platform.pools[pool], platform=wuhan_platform,
+                                settings=operations.pool_settings(pool))
+    [namespace] = [m for m in objects if m["kind"] == "Namespace"]
+    for binding in (m for m in objects if m["kind"] == "ValidatingAdmissionPolicyBinding"):
+        selector = binding["spec"]["matchResources"]["namespaceSelector"]
+        assert not _selects(selector, namespace["metadata"]["labels"]), binding["metadata"]
+
+
+def test_every_encrypted_storage_class_the_policies_demand_is_in_its_pool_stack(
+        wuhan_platform: tenants.Platform) -> None:
+    """MLPS 3+ volumes must use these classes (a guardrail); the pool must offer them."""
+    demanded = wuhan_platform.spec.spec.policies.security.encrypted_storage_classes
+    assert demanded
+    for pool, classes in demanded.items():
+        offered = {ref.name for ref in operations.pool_settings(pool).storage_classes}
+        assert set(classes) <= offered, pool
+        default = next(r.name for r in operations.pool_settings(pool).storage_classes
+                       if r.default)
+        assert default in classes, f"{pool}: the default class should be an encrypted one"
