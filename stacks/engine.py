@@ -139,7 +139,13 @@ class Engine:
             _atomic_write(path, yaml.safe_dump(document, sort_keys=True, allow_unicode=True))
 
     def stack(self, ref: layout.StackRef, program: programs.Program | None = None) -> auto.Stack:
-        """Select the stack, creating it (and its workspace) on first use."""
+        """Select the stack, creating it (and its workspace) on first use.
+
+        Callers hold the stack's lock (stacks.locks), so any torn state sidecar is
+        a killed run's, and is removed first (layout.StateDir.torn_sidecars).
+        """
+        for path in self.state.torn_sidecars(ref):
+            path.unlink(missing_ok=True)
         options = auto.LocalWorkspaceOptions(
             work_dir=str(self._work_dir(ref)), pulumi_command=self.command(),
             env_vars=self.env(), secrets_provider="passphrase")

@@ -148,6 +148,26 @@ class StateDir:
         base = self.backend_dir / ".pulumi" / "locks"
         return sorted(base.glob(f"*/{ref.project}/{ref.name}/*.json"))
 
+    def torn_sidecars(self, ref: StackRef) -> list[pathlib.Path]:
+        """The file backend's `.attrs` files of a stack that a killed pulumi left unreadable.
+
+        The backend writes each state file atomically, but its `.attrs` sidecar (content
+        type, checksum) in place: killed in between, it is left empty and the stack no
+        longer loads ("failed to load checkpoint: EOF"). A missing sidecar means defaults,
+        so removing a torn one loses nothing.
+        """
+        base = self.backend_dir / ".pulumi"
+        found = []
+        for pattern in (f"stacks/{ref.project}/{ref.name}.json*.attrs",
+                        f"history/{ref.project}/{ref.name}/*.attrs",
+                        f"locks/*/{ref.project}/{ref.name}/*.attrs"):
+            for path in base.glob(pattern):
+                try:
+                    json.loads(path.read_text(encoding="utf-8"))
+                except (OSError, ValueError):
+                    found.append(path)
+        return sorted(found)
+
     def stack_names(self, kind: Kind) -> set[str]:
         """Stacks of a kind that exist in the backend or in our journal."""
         project = StackRef(kind, "_").project
