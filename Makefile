@@ -44,6 +44,7 @@ bench: install
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/overlaps.py
 	$(BIN)/python bench/exporter.py
+	$(BIN)/python bench/stacks.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
