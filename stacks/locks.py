@@ -15,22 +15,30 @@ import contextlib
 import fcntl
 import os
 import pathlib
+import time
 from collections.abc import Iterator
 
 from stacks import errors
 
 
 @contextlib.contextmanager
-def hold(path: pathlib.Path, *, stack: str, wait: bool = False) -> Iterator[None]:
-    """Hold the lock at `path` for the block; if another has it, wait or raise StackLocked."""
+def hold(path: pathlib.Path, *, stack: str, wait: float = 0) -> Iterator[None]:
+    """Hold the lock at `path` for the block; if another has it, wait up to `wait` seconds,
+    then raise StackLocked naming the holder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "unknown process"
-            raise errors.StackLocked(stack, holder=holder) from None
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = (os.pread(fd, 200, 0).decode(errors="replace").strip()
+                              or "unknown process")
+                    raise errors.StackLocked(stack, holder=holder) from None
+                time.sleep(0.2)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()}\n".encode(), 0)
         try:

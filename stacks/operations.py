@@ -34,6 +34,7 @@ from tenants import platform as platform_
 # Bump when the programs change what they register or how (names, options): forces every
 # stack through the engine once, even where the rendered objects did not change.
 PROGRAM_VERSION = "1"
+POOL_LOCK_WAIT = 600.0  # seconds an onboarding waits for another one's pool stack update
 
 
 class Status(enum.StrEnum):
@@ -165,7 +166,10 @@ class _Held:
         self._held: dict[layout.StackRef, Any] = {}
 
     def take(self, ref: layout.StackRef) -> None:
-        lock = locks.hold(self.state.lock_path(ref), stack=str(ref))
+        # A pool stack is shared by every onboarding into the pool: wait for it. A tenant's
+        # stack held by another process means two people change one tenant: refuse at once.
+        lock = locks.hold(self.state.lock_path(ref), stack=str(ref),
+                          wait=POOL_LOCK_WAIT if ref.kind is layout.Kind.POOL else 0)
         lock.__enter__()
         self._held[ref] = lock
 
@@ -298,7 +302,7 @@ def update_deployed(state: layout.StateDir, *, applied: dict[str, list[render.Ma
     if not applied and not removed:
         return
     with locks.hold(state.root / "locks" / "deployed.lock", stack="deployed snapshot",
-                    wait=True):
+                    wait=300):
         gone = set(applied) | set(removed)
         kept = [m for m in manifests.read(state.deployed_dir)
                 if manifests.tenant_of(m) not in gone]

@@ -7,6 +7,8 @@ import multiprocessing
 import os
 import pathlib
 import stat
+import threading
+import time
 
 import pytest
 from pulumi.automation import events
@@ -41,6 +43,22 @@ def test_a_second_process_is_refused_the_stack_lock_and_told_who_holds_it(
         child.join(30)
     with locks.hold(path, stack="tenant/x"):  # free again once the holder is gone
         pass
+
+
+def test_a_waiting_taker_gets_the_lock_when_the_holder_lets_go(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "pool-gov.lock"
+    ready, release = multiprocessing.Event(), multiprocessing.Event()
+    child = multiprocessing.Process(target=_hold_in_child, args=(str(path), ready, release))
+    child.start()
+    try:
+        assert ready.wait(30)
+        threading.Timer(0.5, release.set).start()
+        started = time.monotonic()
+        with locks.hold(path, stack="pool/gov", wait=30):
+            assert time.monotonic() - started >= 0.4
+    finally:
+        release.set()
+        child.join(30)
 
 
 def test_a_killed_holder_leaves_no_lock_behind(tmp_path: pathlib.Path) -> None:
