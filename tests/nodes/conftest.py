@@ -1,94 +1,13 @@
-"""Fixtures of the node tests: a registry whose nodes are this very machine.
-
-The playbooks run for real through ansible-runner against localhost
-(`connection: local` in platform.yaml) with node_root in a temporary
-directory, so the machine running the tests is never changed. Three pools
-make three situations out of one machine:
-
-- gov: the machine as it is (its CPU architecture and OS), so it is prepared;
-- industry: a pool that runs only another architecture, and a node the
-  registry declares with it: the facts check must refuse the machine;
-- xinchuang: the machine declared as a Kylin node: the facts check must refuse
-  its OS, since the xinchuang pool takes openEuler, Kylin and UOS only.
-"""
+"""Fixtures of the node tests; nodecity.py says what the registry they use holds."""
 
 from __future__ import annotations
 
 import pathlib
-import platform as host_platform
-import shutil
-from collections.abc import Callable
-from typing import Any
 
 import pytest
-import yaml
+from nodecity import make_node_registry
 
 import tenants
-
-# This machine, as the facts role names it (ansible_architecture -> kubernetes.io/arch).
-KUBE_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "loongarch64": "loong64"}
-OS_IDS = {"debian": "Debian", "ubuntu": "Ubuntu", "openeuler": "openEuler", "kylin": "Kylin",
-          "uos": "UOS", "rhel": "RHEL", "rocky": "Rocky", "almalinux": "AlmaLinux",
-          "anolis": "Anolis"}
-
-
-def machine_arch() -> str:
-    arch = KUBE_ARCH.get(host_platform.machine())
-    if arch is None:
-        pytest.skip(f"no Kubernetes architecture for {host_platform.machine()}")
-    return arch
-
-
-def machine_os() -> str:
-    release = pathlib.Path("/etc/os-release")
-    fields = dict(line.split("=", 1) for line in release.read_text().splitlines()
-                  if "=" in line) if release.exists() else {}
-    found = OS_IDS.get(fields.get("ID", "").strip('"'))
-    if found is None:
-        pytest.skip(f"this machine's OS ({fields.get('ID')}) is not one nodes may run")
-    return found
-
-
-def other_arch() -> str:
-    return "arm64" if machine_arch() != "arm64" else "amd64"
-
-
-def _local(name: str, address: str, *, arch: str, os: str) -> dict[str, Any]:
-    return {"name": name, "address": address, "arch": arch, "os": os, "connection": "local"}
-
-
-def edit_platform(root: pathlib.Path, change: Callable[[dict[str, Any]], None]) -> None:
-    path = root / "platform.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    change(data)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-
-
-def pools_of(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {pool["name"]: pool for pool in data["spec"]["pools"]}
-
-
-def make_node_registry(path: pathlib.Path, wuhan: pathlib.Path) -> pathlib.Path:
-    """The Wuhan registry with this machine as the node of each of three pools."""
-    root = pathlib.Path(shutil.copytree(wuhan, path))
-    arch, os_name, other = machine_arch(), machine_os(), other_arch()
-
-    def localise(data: dict[str, Any]) -> None:
-        pools = pools_of(data)
-        gov = pools["gov"]
-        gov["placement"]["architectures"] = sorted({*gov["placement"]["architectures"], arch})
-        gov["nodes"] = {"timeServers": ["ntp1.whcloud.cn", "ntp2.whcloud.cn"],
-                        "hosts": [_local("gov-here", "127.0.0.1", arch=arch, os=os_name)]}
-        industry = pools["industry"]
-        industry["placement"]["architectures"] = [other]
-        industry["nodes"] = {"hosts": [_local("ind-kunpeng", "127.0.0.2", arch=other,
-                                              os=os_name)]}
-        pools["xinchuang"]["nodes"] = {"hosts": [_local("xc-kylin", "127.0.0.3", arch=arch,
-                                                        os="Kylin")]}
-
-    edit_platform(root, localise)
-    (root / "nodes" / "industry.yaml").unlink(missing_ok=True)
-    return root
 
 
 @pytest.fixture
@@ -99,17 +18,3 @@ def node_registry(tmp_path: pathlib.Path, wuhan: pathlib.Path) -> pathlib.Path:
 @pytest.fixture
 def node_platform(node_registry: pathlib.Path) -> tenants.Platform:
     return tenants.load(node_registry)
-
-
-def seed_root(root: pathlib.Path) -> pathlib.Path:
-    """A node root with a distribution's stock sshd_config, nothing else of ours."""
-    (root / "etc" / "ssh").mkdir(parents=True)
-    (root / "etc" / "ssh" / "sshd_config").write_text(
-        "# stock sshd_config\nPermitRootLogin yes\nPasswordAuthentication yes\n")
-    return root
-
-
-def snapshot(root: pathlib.Path) -> dict[str, str]:
-    """Every file and directory under root with its content, to prove nothing changed."""
-    return {str(p.relative_to(root)): (p.read_text() if p.is_file() else "<dir>")
-            for p in sorted(root.rglob("*"))}

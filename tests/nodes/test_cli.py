@@ -10,7 +10,7 @@ import json
 import pathlib
 
 import pytest
-from conftest import machine_os, seed_root, snapshot
+from nodecity import machine_os, seed_root, snapshot
 from typer.testing import CliRunner
 
 from cli import app

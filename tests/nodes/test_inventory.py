@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import edit_platform, pools_of
+from nodecity import edit_platform, pools_of
 
 import tenants
 from stacks import nodes

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import edit_platform, pools_of
+from nodecity import edit_platform, pools_of
 
 import tenants
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import (
+from nodecity import (
     edit_platform,
     machine_arch,
     machine_os,

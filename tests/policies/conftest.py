@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pathlib
 import shutil
-from collections.abc import Callable
 from typing import Any
 
 import policy_builders
@@ -34,11 +33,8 @@ def bad_copy(tmp_path: pathlib.Path) -> pathlib.Path:
     return pathlib.Path(shutil.copytree(policy_builders.BAD, tmp_path / "bad"))
 
 
-MakeRegistry = Callable[..., tenants.Platform]
-
-
 @pytest.fixture
-def make_registry(tmp_path: pathlib.Path) -> MakeRegistry:
+def make_registry(tmp_path: pathlib.Path) -> policy_builders.MakeRegistry:
     """Write a small registry (see policy_builders.write_registry) and load it."""
 
     def make(*tenant_docs: dict[str, Any], **options: Any) -> tenants.Platform:

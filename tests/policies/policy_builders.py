@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import pathlib
 import shutil
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -18,6 +19,7 @@ import tenants
 
 BAD = pathlib.Path(__file__).resolve().parent / "bad"
 TODAY = datetime.date(2026, 1, 1)  # waiver expiry is judged as of this fixed day
+MakeRegistry = Callable[..., tenants.Platform]  # the make_registry fixture (conftest.py)
 
 POOL: dict[str, Any] = {
     "name": "gov", "kind": "gov",

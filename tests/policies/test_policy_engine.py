@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from conftest import MakeRegistry
-from policy_builders import BAD, TODAY, tenant
+from policy_builders import BAD, TODAY, MakeRegistry, tenant
 
 import policies
 import tenants

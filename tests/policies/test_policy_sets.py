@@ -12,8 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import MakeRegistry
-from policy_builders import DEPARTMENT, POOL, TODAY, codes, tenant
+from policy_builders import DEPARTMENT, POOL, TODAY, MakeRegistry, codes, tenant
 
 import policies
 from policies import engine

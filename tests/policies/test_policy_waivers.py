@@ -10,8 +10,7 @@ import datetime
 from typing import Any
 
 import pytest
-from conftest import MakeRegistry
-from policy_builders import TODAY, codes, tenant
+from policy_builders import TODAY, MakeRegistry, codes, tenant
 
 import policies
 import tenants
