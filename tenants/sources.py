@@ -23,6 +23,8 @@ from tenants import diagnostics
 
 MAX_FILE_BYTES = 1024 * 1024  # the largest registry file (platform.yaml of a big city) is ~100 KiB
 MAX_DEPTH = 32  # the schema nests 5 deep; anything deeper is not ours
+# PyYAML 6.0.4's libyaml refuses flow collections nested 1,000 deep while scanning.
+_LIBYAML_TOO_DEEP = "exceeded maximum nesting depth"
 MAX_ITEMS = 100_000  # values per file; bounds memory regardless of file size
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -65,6 +67,8 @@ def parse(text: str, rel: str) -> Source:
         data, lines = _build(text, rel)
     except yaml.MarkedYAMLError as err:
         line = err.problem_mark.line + 1 if err.problem_mark else 0
+        if err.problem == _LIBYAML_TOO_DEEP:  # libyaml's own limit, met before ours (below)
+            raise _error(rel, line, f"nests deeper than {MAX_DEPTH} levels", "too_deep") from None
         raise _error(rel, line, f"is not valid YAML: {err.problem}", "yaml_syntax",
                      "check indentation and quoting near that line") from None
     except yaml.YAMLError as err:
