@@ -25,7 +25,6 @@ from tenants import models, render
 
 API_VERSION = "admissionregistration.k8s.io/v1"
 LABEL_GUARDRAIL = "citycloud.io/guardrail"
-ANNOTATION_OWNERS = "citycloud.io/owners"
 Manifest = dict[str, Any]
 
 _CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
@@ -45,7 +44,7 @@ class Rule:
 
 def pool_selector(pool: models.Pool) -> dict[str, str]:
     """The labels every guardrail binding of a pool selects namespaces by."""
-    return {render.LABEL_POOL: pool.name, "app.kubernetes.io/managed-by": render.MANAGED_BY}
+    return {render.LABEL_POOL: pool.name, render.LABEL_MANAGED_BY: render.MANAGED_BY}
 
 
 def cel(value: Any) -> str:
@@ -154,29 +153,64 @@ def no_exposed_services() -> Rule:
     )
 
 
-def tenant_rolebindings() -> Rule:
+def _annotation_list(key: str) -> str:
+    """CEL: a comma-separated annotation of the request's namespace, as a list ([] if absent)."""
     annotations = "namespaceObject.metadata.annotations"
-    labels = "namespaceObject.metadata.labels"
+    return (f"has({annotations}) && '{key}' in {annotations} ? "
+            f"{annotations}['{key}'].split(',') : []")
+
+
+# The tenant's own principals: the owner groups (bound to `admin` by tenants.render) and the
+# service accounts of the tenant's namespaces (the only other subjects tenant_rolebindings
+# lets a tenant bind). Exact namespace names, never a prefix: tenant wh-a-b's namespaces also
+# start with "wh-a-".
+_TENANT_VARIABLES = (
+    ("owners", _annotation_list(render.ANNOTATION_OWNERS)),
+    ("namespaces", _annotation_list(render.ANNOTATION_NAMESPACES)),
+)
+
+
+def tenant_rolebindings() -> Rule:
     # `s.namespace`, not the escaped `s.__namespace__`: kube-apiserver 1.37 escapes reserved
     # property names in CRD schemas only; for a RoleBinding `has(s.__namespace__)` is always
     # false, which let a tenant bind any other tenant's service account (tests/e2e).
     subject_ok = (
         "s.kind == 'Group' ? s.name in variables.owners : "
-        "(s.kind == 'ServiceAccount' && variables.tenant != '' && "
+        "(s.kind == 'ServiceAccount' && "
         "(has(s.namespace) && s.namespace != '' ? s.namespace : request.namespace)"
-        ".startsWith(variables.tenant + '-'))")
+        " in variables.namespaces)")
     return Rule(
         "tenant-rolebindings", "security.cross-department-rights",
         (("rbac.authorization.k8s.io", "v1", ("rolebindings",)),), ("CREATE", "UPDATE"),
         ((f"!has(object.subjects) || object.subjects.all(s, {subject_ok})",
           "RoleBindings in a tenant namespace may bind only the tenant's owner groups "
-          f"({ANNOTATION_OWNERS}) and service accounts of the tenant's own namespaces"),),
-        variables=(
-            ("owners", f"has({annotations}) && '{ANNOTATION_OWNERS}' in {annotations} ? "
-                       f"{annotations}['{ANNOTATION_OWNERS}'].split(',') : []"),
-            ("tenant", f"has({labels}) && '{render.LABEL_TENANT}' in {labels} ? "
-                       f"{labels}['{render.LABEL_TENANT}'] : ''"),
-        ),
+          f"({render.ANNOTATION_OWNERS}) and service accounts of the tenant's own namespaces"),),
+        variables=_TENANT_VARIABLES,
+    )
+
+
+def managed_objects() -> Rule:
+    """The objects citycloud puts in a namespace (its default-deny and allow NetworkPolicies,
+    the owners' RoleBinding, quota and limits) stay as rendered: Kubernetes' `admin` role,
+    which owners hold, could otherwise delete the default-deny policy or the binding.
+    Everyone else (the platform, the namespace controller at offboarding) is unaffected."""
+    labels, key = "oldObject.metadata.labels", render.LABEL_MANAGED_BY
+    managed = f"has({labels}) && '{key}' in {labels} && {labels}['{key}'] == '{render.MANAGED_BY}'"
+    by_tenant = (
+        "(has(request.userInfo.groups) && "
+        "request.userInfo.groups.exists(g, g in variables.owners)) || "
+        "(request.userInfo.username.startsWith('system:serviceaccount:') && "
+        "request.userInfo.username.split(':')[2] in variables.namespaces)")
+    return Rule(
+        "managed-objects", "security.default-deny",
+        (("networking.k8s.io", "v1", ("networkpolicies",)),
+         ("rbac.authorization.k8s.io", "v1", ("rolebindings",)),
+         ("", "v1", ("resourcequotas", "limitranges"))),
+        ("UPDATE", "DELETE"),
+        (("!variables.managed || !variables.byTenant",
+          f"objects managed by citycloud ({key}={render.MANAGED_BY}) are changed through the "
+          "registry, not by the tenant: open a pull request against the tenant's file"),),
+        variables=(*_TENANT_VARIABLES, ("managed", managed), ("byTenant", by_tenant)),
     )
 
 
@@ -198,7 +232,8 @@ def rules(pool: models.Pool, *, platform: tenants.Platform) -> list[Rule]:
     level = security.restricted_from_level
     found = [no_privileged(level), approved_images(pool),
              pool_placement(pool, platform=platform), no_host_network(),
-             no_network_attachments(), no_exposed_services(), tenant_rolebindings()]
+             no_network_attachments(), no_exposed_services(), tenant_rolebindings(),
+             managed_objects()]
     classes = security.encrypted_storage_classes.get(pool.name)
     if classes:
         found.append(encrypted_volumes(classes, level))

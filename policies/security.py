@@ -264,7 +264,8 @@ def audit_annotations(platform: tenants.Platform) -> Iterator[Diagnostic]:
             metadata = namespace["metadata"]
             annotations = metadata.get("annotations", {})
             labels = metadata.get("labels", {})
-            missing = [key for key in ("citycloud.io/owners", "citycloud.io/department-name")
+            missing = [key for key in (render.ANNOTATION_OWNERS, render.ANNOTATION_NAMESPACES,
+                                       "citycloud.io/department-name")
                        if not annotations.get(key)]
             enforce = labels.get("pod-security.kubernetes.io/enforce")
             missing += [f"pod-security.kubernetes.io/{mode}={enforce}" for mode in ("audit", "warn")

@@ -138,7 +138,7 @@ def cost_centre(platform: tenants.Platform) -> Iterator[Diagnostic]:
 def required_labels(platform: tenants.Platform) -> Iterator[Diagnostic]:
     for tenant in platform.tenants.values():
         want = {
-            "app.kubernetes.io/managed-by": render.MANAGED_BY,
+            render.LABEL_MANAGED_BY: render.MANAGED_BY,
             render.LABEL_DEPARTMENT: tenant.department,
             render.LABEL_TENANT: tenant.name,
             render.LABEL_POOL: tenant.spec.pool,

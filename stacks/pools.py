@@ -79,7 +79,7 @@ def platform_namespace(pool: models.Pool) -> str:
 def labels(pool: models.Pool) -> dict[str, str]:
     """Pool objects' labels. Not `citycloud.io/pool`: the guardrails select tenant namespaces
     by that label (with managed-by), and the platform's own namespace is no tenant's."""
-    return {"app.kubernetes.io/managed-by": render.MANAGED_BY, PLATFORM_POOL_LABEL: pool.name,
+    return {render.LABEL_MANAGED_BY: render.MANAGED_BY, PLATFORM_POOL_LABEL: pool.name,
             ROLE_LABEL: "platform"}
 
 

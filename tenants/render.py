@@ -16,10 +16,15 @@ from tenants import platform as platform_
 Manifest = dict[str, Any]
 
 MANAGED_BY = "citycloud"
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
 LABEL_TENANT = "citycloud.io/tenant"
 LABEL_DEPARTMENT = "citycloud.io/department"
 LABEL_POOL = "citycloud.io/pool"
 LABEL_CLASSIFICATION = "citycloud.io/classification"
+# On each namespace: who owns the tenant, and all its namespaces, so the pool guardrails
+# (policies.guardrails) can tell the tenant's own principals from everyone else's.
+ANNOTATION_OWNERS = "citycloud.io/owners"
+ANNOTATION_NAMESPACES = "citycloud.io/tenant-namespaces"
 OWNER_BINDING = "citycloud-tenant-admins"
 OWNER_CLUSTER_ROLE = "admin"  # Kubernetes' built-in namespace admin role
 NODE_SELECTOR_ANNOTATION = "scheduler.alpha.kubernetes.io/node-selector"
@@ -38,7 +43,7 @@ def pod_security_level(classification: int) -> str:
 
 def standard_labels(tenant: models.Tenant) -> dict[str, str]:
     return {
-        "app.kubernetes.io/managed-by": MANAGED_BY,
+        LABEL_MANAGED_BY: MANAGED_BY,
         LABEL_DEPARTMENT: tenant.department,
         LABEL_TENANT: tenant.name,
         LABEL_POOL: tenant.spec.pool,
@@ -86,7 +91,8 @@ def namespace_object(tenant: models.Tenant, *, namespace: str,
     }
     department = platform.departments.get(tenant.department)
     metadata["annotations"] = {
-        "citycloud.io/owners": ",".join(tenant.spec.owners),
+        ANNOTATION_OWNERS: ",".join(tenant.spec.owners),
+        ANNOTATION_NAMESPACES: ",".join(tenant.namespace_names()),
         "citycloud.io/department-name": department.name if department else "",
     }
     pool = platform.pools.get(tenant.spec.pool)

@@ -19,7 +19,7 @@ import controlplane
 import e2ecity
 import kubeops
 import pytest
-from kubernetes.client import ApiException, CoreV1Api, RbacAuthorizationV1Api
+from kubernetes.client import ApiException, CoreV1Api, NetworkingV1Api, RbacAuthorizationV1Api
 
 from tenants import render
 
@@ -220,6 +220,30 @@ def test_an_owner_cannot_let_another_department_in(
         api.close()
 
 
+def test_an_owner_cannot_remove_what_citycloud_put_in_its_namespace(
+        onboarded: e2ecity.City, control_plane: controlplane.ControlPlane) -> None:
+    """Kubernetes' `admin` role lets owners delete NetworkPolicies and RoleBindings; the
+    managed-objects guardrail keeps the default-deny policy and the owners' binding, and
+    leaves the owner's own policies to the owner."""
+    api = control_plane.api_client(impersonate="li.wei@gongan", groups=("wh-gongan-admins",))
+    networking, rbac = NetworkingV1Api(api), RbacAuthorizationV1Api(api)
+    own = {"metadata": {"name": "e2e-allow-web"},
+           "spec": {"podSelector": {"matchLabels": {"app": "web"}}, "ingress": [{}]}}
+    try:
+        for delete in (
+                lambda: networking.delete_namespaced_network_policy(
+                    "citycloud-default-deny", GOV3, dry_run="All"),
+                lambda: rbac.delete_namespaced_role_binding(
+                    render.OWNER_BINDING, GOV3, dry_run="All")):
+            message = kubeops.refused(delete)
+            assert "citycloud-gov-managed-objects" in message, message
+        networking.create_namespaced_network_policy(GOV3, own)
+        kubeops.admitted(lambda: networking.delete_namespaced_network_policy(
+            "e2e-allow-web", GOV3))
+    finally:
+        api.close()
+
+
 def test_every_guardrail_type_checks_on_the_real_api_server(
         onboarded: e2ecity.City, kube: kubeops.Kube) -> None:
     """The API server's CEL type checker finds nothing wrong with any expression."""
@@ -233,7 +257,7 @@ def test_every_guardrail_type_checks_on_the_real_api_server(
         return policies if policies and len(done) == len(policies) else None
 
     policies = kubeops.eventually(checked, timeout=90, what="every policy type-checked")
-    assert len(policies) == 3 * 8 - 1  # industry has no encrypted-storage classes
+    assert len(policies) == 3 * 9 - 1  # industry has no encrypted-storage classes
     warnings = {p.metadata.name: [w.warning for w in p.status.type_checking.expression_warnings
                                   or []] for p in policies}
     assert {name: w for name, w in warnings.items() if w} == {}

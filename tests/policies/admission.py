@@ -4,7 +4,8 @@ A fake, and the test docstrings say so: no API server can run in the unit
 suite, so guardrails' CEL runs here in cel-python (Google's CEL semantics, the
 language Kubernetes embeds). It follows the parts of admission the guardrails
 use: resource rules and operations, the binding's namespace selector,
-`variables` in order, `namespaceObject`, `request`, Kubernetes' escaping of
+`variables` in order, `object` and `oldObject` (null where the operation has none),
+`namespaceObject`, `request` with its `userInfo`, Kubernetes' escaping of
 reserved property names as documented (`in` -> `__in__`; not `namespace`, see
 _RESERVED) and the `split` string extension. The real API server runs the same objects in the
 control-plane end-to-end tests.
@@ -46,10 +47,13 @@ def escape(value: Any, *, is_map: bool = False) -> Any:
 class Request:
     group: str
     resource: str
-    object: dict[str, Any]
+    object: dict[str, Any] | None  # None for DELETE
     namespace: dict[str, Any]  # the Namespace object, as tenants.render makes it
     operation: str = "CREATE"
     version: str = "v1"
+    old_object: dict[str, Any] | None = None  # set for UPDATE and DELETE
+    username: str = "citycloud-platform"
+    groups: tuple[str, ...] = ("system:authenticated",)
 
 
 def denials(guardrails: list[dict[str, Any]], request: Request) -> list[str]:
@@ -88,11 +92,13 @@ def _selects(binding: dict[str, Any], namespace: dict[str, Any]) -> bool:
 def _evaluate(spec: dict[str, Any], request: Request) -> list[str]:
     activation: dict[str, Any] = {
         "object": celpy.json_to_cel(escape(request.object)),
+        "oldObject": celpy.json_to_cel(escape(request.old_object)),
         "namespaceObject": celpy.json_to_cel(escape(request.namespace)),
         "request": celpy.json_to_cel({
             "operation": request.operation, "namespace": request.namespace["metadata"]["name"],
             "resource": {"group": request.group, "version": request.version,
-                         "resource": request.resource}}),
+                         "resource": request.resource},
+            "userInfo": {"username": request.username, "groups": list(request.groups)}}),
     }
     variables: dict[str, Any] = {}
     for variable in spec.get("variables", ()):

@@ -185,6 +185,8 @@ def account(name: str, namespace: str | None = None) -> dict[str, str]:
                  id="a service account of the tenant's other namespace"),
     pytest.param(binding(account("ci", "wh-gongan-jiaoguan-signals")), RB_REFUSED,
                  id="a service account of another tenant"),
+    pytest.param(binding(account("ci", "wh-gongan-video-archive-prod")), RB_REFUSED,
+                 id="a namespace that merely starts with the tenant's name"),
     pytest.param(binding(account("ci", "kube-system")), RB_REFUSED, id="a system account"),
     pytest.param(binding({"apiGroup": "rbac.authorization.k8s.io", "kind": "User",
                           "name": "vendor"}), RB_REFUSED, id="a user"),
@@ -205,6 +207,68 @@ def test_the_renderers_own_owner_binding_is_admitted(platform: tenants.Platform,
     request = admission.Request("rbac.authorization.k8s.io", "rolebindings",
                                 render.owner_binding(tenant, namespace=ns),
                                 namespace(platform, LEVEL3))
+    assert admission.denials(gov, request) == []
+
+
+MANAGED_REFUSED = ["objects managed by citycloud (app.kubernetes.io/managed-by=citycloud) are "
+                   "changed through the registry, not by the tenant: open a pull request "
+                   "against the tenant's file"]
+OWNER = ("li.wei", ("wh-gongan-admins", "system:authenticated"))
+OWN_ACCOUNT = ("system:serviceaccount:wh-gongan-video-analytics:deployer",
+               ("system:serviceaccounts", "system:authenticated"))
+OTHER_ACCOUNT = ("system:serviceaccount:wh-gongan-video-archive-prod:deployer",
+                 ("system:serviceaccounts", "system:authenticated"))
+NAMESPACE_CONTROLLER = ("system:serviceaccount:kube-system:namespace-controller",
+                        ("system:serviceaccounts", "system:authenticated"))
+PLATFORM = ("citycloud-platform", ("system:masters", "system:authenticated"))
+
+
+def rendered(platform: tenants.Platform, kind: str) -> dict[str, Any]:
+    """The first object of `kind` the renderer makes for the level-3 tenant."""
+    objects = render.render_tenant(platform.tenants[LEVEL3], platform=platform)
+    return next(o for o in objects if o["kind"] == kind)
+
+
+def own_policy() -> dict[str, Any]:
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": "allow-web", "labels": {"app": "web"}},
+            "spec": {"podSelector": {}, "ingress": [{}]}}
+
+
+@pytest.mark.parametrize(("kind", "group", "resource"), [
+    ("NetworkPolicy", "networking.k8s.io", "networkpolicies"),
+    ("RoleBinding", "rbac.authorization.k8s.io", "rolebindings"),
+    ("ResourceQuota", "", "resourcequotas"),
+    ("LimitRange", "", "limitranges"),
+])
+@pytest.mark.parametrize("operation", ["DELETE", "UPDATE"])
+@pytest.mark.parametrize(("who", "refused"), [
+    pytest.param(OWNER, MANAGED_REFUSED, id="an owner"),
+    pytest.param(OWN_ACCOUNT, MANAGED_REFUSED, id="a service account of the tenant"),
+    pytest.param(OTHER_ACCOUNT, [], id="an account the tenant cannot bind"),
+    pytest.param(NAMESPACE_CONTROLLER, [], id="the namespace controller at offboarding"),
+    pytest.param(PLATFORM, [], id="the platform"),
+])
+def test_managed_objects_stay_as_rendered(platform: tenants.Platform, gov: list[dict[str, Any]],
+                                          kind: str, group: str, resource: str, operation: str,
+                                          who: tuple[str, tuple[str, ...]],
+                                          refused: list[str]) -> None:
+    old = rendered(platform, kind)
+    new = None if operation == "DELETE" else {**old, "metadata": {"name": "changed"}}
+    request = admission.Request(group, resource, new, namespace(platform, LEVEL3),
+                                operation=operation, old_object=old, username=who[0],
+                                groups=who[1])
+    assert admission.denials(gov, request) == refused
+
+
+@pytest.mark.parametrize("operation", ["DELETE", "UPDATE"])
+def test_owners_keep_their_own_network_policies(platform: tenants.Platform,
+                                                gov: list[dict[str, Any]],
+                                                operation: str) -> None:
+    new = None if operation == "DELETE" else own_policy()
+    request = admission.Request("networking.k8s.io", "networkpolicies", new,
+                                namespace(platform, LEVEL3), operation=operation,
+                                old_object=own_policy(), username=OWNER[0], groups=OWNER[1])
     assert admission.denials(gov, request) == []
 
 
