@@ -76,6 +76,29 @@ def _known(platform: platform_.Platform, tenant: str) -> None:
             f"{tenant} is not in the registry (tenants/<department>/<tenant>.yaml){hint}")
 
 
+def _tenant_engine(ctx: typer.Context, fmt: output.Format, tenant: str, *,
+                   kubeconfig: str | None, context: str | None,
+                   render_to: pathlib.Path | None) -> tuple[platform_.Platform, stacks.Engine]:
+    """The checked registry, which must hold `tenant`, and the engine to apply it with."""
+    current = state.get(ctx, fmt)
+    platform = _checked(current)
+    _known(platform, tenant)
+    return platform, _runner(current, platform, kubeconfig=kubeconfig, context=context,
+                             render_to=render_to)
+
+
+def _apply_tenant(ctx: typer.Context, action: str, tenant: str, platform: platform_.Platform,
+                  runner: stacks.Engine, *, fmt: output.Format, yes: bool,
+                  dry_run: bool) -> None:
+    """Preview, confirm and apply one tenant's stack, recorded in the audit trail."""
+    with audit.recorded(ctx, action=action, target=tenant, skip=dry_run) as record:
+        with stack_display.Display(fmt=fmt, yes=yes) as display:
+            result = operations.apply(platform, runner=runner, reporter=display,
+                                      tenants=[tenant], dry_run=dry_run)
+        record.summary = audit.stack_summary(result)
+        _finish(result, fmt)
+
+
 def _finish(result: operations.Result, fmt: output.Format) -> None:
     stack_display.show_result(result, fmt)
     if result.failed:
@@ -140,17 +163,9 @@ def onboard(
     applied or has changed), however many tenants the platform has. Running
     it again for an onboarded tenant applies whatever changed in its file.
     """
-    current = state.get(ctx, fmt)
-    platform = _checked(current)
-    _known(platform, tenant)
-    runner = _runner(current, platform, kubeconfig=kubeconfig, context=context,
-                     render_to=render_to)
-    with audit.recorded(ctx, action="onboard", target=tenant, skip=dry_run) as record:
-        with stack_display.Display(fmt=fmt, yes=yes) as display:
-            result = operations.apply(platform, runner=runner, reporter=display,
-                                      tenants=[tenant], dry_run=dry_run)
-        record.summary = audit.stack_summary(result)
-        _finish(result, fmt)
+    platform, runner = _tenant_engine(ctx, fmt, tenant, kubeconfig=kubeconfig, context=context,
+                                      render_to=render_to)
+    _apply_tenant(ctx, "onboard", tenant, platform, runner, fmt=fmt, yes=yes, dry_run=dry_run)
 
 
 def resize(
@@ -168,21 +183,13 @@ def resize(
     Shows the quota as last applied next to what the registry now says, then
     the engine's preview. Quotas are updated in place; nothing is recreated.
     """
-    current = state.get(ctx, fmt)
-    platform = _checked(current)
-    _known(platform, tenant)
-    runner = _runner(current, platform, kubeconfig=kubeconfig, context=context,
-                     render_to=render_to)
+    platform, runner = _tenant_engine(ctx, fmt, tenant, kubeconfig=kubeconfig, context=context,
+                                      render_to=render_to)
     operations.require_onboarded(runner.state, tenant)
     found = operations.quota_changes(runner.state, platform.tenants[tenant], platform=platform)
     if fmt is not output.Format.JSON:
         stack_display.show_quota(found, tenant)
-    with audit.recorded(ctx, action="resize", target=tenant, skip=dry_run) as record:
-        with stack_display.Display(fmt=fmt, yes=yes) as display:
-            result = operations.apply(platform, runner=runner, reporter=display,
-                                      tenants=[tenant], dry_run=dry_run)
-        record.summary = audit.stack_summary(result)
-        _finish(result, fmt)
+    _apply_tenant(ctx, "resize", tenant, platform, runner, fmt=fmt, yes=yes, dry_run=dry_run)
 
 
 def offboard(

@@ -100,7 +100,9 @@ def pod_security(platform: tenants.Platform) -> Iterator[Diagnostic]:
     "each other. Each namespace starts from a deny-all NetworkPolicy; the explicit allows "
     "reach DNS, the tenant's own namespaces and networks the registry grants. An allow rule "
     "to a public address range would be a private internet line; the internet is reached "
-    "through the platform's internet zone only.")
+    "through the platform's internet zone only. In the cluster, the tenant's owners cannot "
+    "delete or change these policies, though Kubernetes' admin role they hold could.",
+    guardrail="managed-objects")
 def default_deny(platform: tenants.Platform) -> Iterator[Diagnostic]:
     for tenant in platform.tenants.values():
         objects = engine.rendered(platform, tenant)
