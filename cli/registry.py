@@ -145,7 +145,9 @@ def render(
 def schema(
     out: Annotated[pathlib.Path | None, typer.Option(
         file_okay=False, help="Write <kind>.schema.json files here instead of printing.")] = None,
-    kind: Annotated[str, typer.Option(help="tenant, platform or departments.")] = "tenant",
+    kind: Annotated[str, typer.Option(
+        help="tenant, platform, departments, waivers (waivers.yaml) or nodes (a node "
+        "inventory).")] = "tenant",
 ) -> None:
     """Print the JSON Schema of registry files, for editors and CI."""
     documents = tenants.schema.documents()

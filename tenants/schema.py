@@ -17,6 +17,8 @@ _MODELS: dict[str, type[models.Model]] = {
     "tenant": models.Tenant,
     "platform": models.PlatformFile,
     "departments": models.DepartmentsFile,
+    "waivers": models.WaiverList,
+    "nodes": models.NodeInventory,
 }
 
 
