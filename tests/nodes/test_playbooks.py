@@ -49,7 +49,8 @@ def test_ansible_lint_passes_the_production_profile(tmp_path: pathlib.Path) -> N
 def test_every_ansible_file_is_package_data() -> None:
     """A file the globs in pyproject.toml miss would be absent from an installed citycloud."""
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    assert "stacks.nodes" in config["tool"]["setuptools"]["packages"]
+    found = config["tool"]["setuptools"]["packages"]["find"]["include"]
+    assert any(fnmatch.fnmatchcase("stacks.nodes", pattern) for pattern in found)
     globs = config["tool"]["setuptools"]["package-data"]["stacks.nodes"]
     files = [p.relative_to(runs.HERE).as_posix() for p in runs.HERE.rglob("*")
              if p.is_file() and p.suffix not in {".py", ".pyc"} and "__pycache__" not in p.parts]
