@@ -116,11 +116,12 @@ def explanation(rule: policies.Policy) -> dict[str, Any]:
     if rule.settings:
         details["Tuned by"] = ", ".join(f"policies.{s}" for s in rule.settings) + \
             " in platform.yaml"
-    if rule.guardrail == "all":
+    if rule.guardrails == ("all",):
         details["In the cluster"] = "decides whether each pool's guardrails apply at all"
-    elif rule.guardrail:
-        details["In the cluster"] = (f"the pool guardrail citycloud-<pool>-{rule.guardrail} "
-                                     "(a ValidatingAdmissionPolicy; see policies.guardrails)")
+    elif rule.guardrails:
+        names = " and ".join(f"citycloud-<pool>-{name}" for name in rule.guardrails)
+        details["In the cluster"] = (f"the pool guardrails {names} "
+                                     "(ValidatingAdmissionPolicies; see policies.guardrails)")
     if rule.check is None:
         details["Reported by"] = "the engine itself; it cannot be switched off or waived"
     else:

@@ -36,7 +36,9 @@ class Policy:
     rationale: str  # why the rule exists, with the regulation or incident behind it
     check: Check | None  # None: the engine itself reports these (settings, waivers)
     settings: tuple[str, ...] = ()  # platform.yaml keys under `policies:` that tune it
-    guardrail: str = ""  # the in-cluster admission rule that holds the same line, if any
+    # The in-cluster admission rules (policies.guardrails) that hold the same line, if any;
+    # ("all",) for the policy that decides whether the guardrails apply at all.
+    guardrails: tuple[str, ...] = ()
 
 
 POLICIES: dict[str, Policy] = {}
@@ -44,13 +46,13 @@ POLICIES: dict[str, Policy] = {}
 
 def policy(id: str, *, set: str, title: str, rationale: str,
            severity: Severity = Severity.ERROR, settings: tuple[str, ...] = (),
-           guardrail: str = "") -> Callable[[Check], Check]:
+           guardrails: tuple[str, ...] = ()) -> Callable[[Check], Check]:
     """Register a check as a policy. Its findings get the policy's id and severity."""
     if set not in SETS:
         raise ValueError(f"policy {id!r}: set must be one of {', '.join(SETS)}")
 
     def register(check: Check) -> Check:
-        _add(Policy(id, set, severity, title, rationale, check, settings, guardrail))
+        _add(Policy(id, set, severity, title, rationale, check, settings, guardrails))
         return check
 
     return register

@@ -160,13 +160,22 @@ def _annotation_list(key: str) -> str:
             f"{annotations}['{key}'].split(',') : []")
 
 
-# The tenant's own principals: the owner groups (bound to `admin` by tenants.render) and the
-# service accounts of the tenant's namespaces (the only other subjects tenant_rolebindings
-# lets a tenant bind). Exact namespace names, never a prefix: tenant wh-a-b's namespaces also
-# start with "wh-a-".
+# Who and what the tenant is, from its namespace (tenants.render writes it there): its owner
+# groups (bound to `admin`), its namespaces (exact names, never a prefix: tenant wh-a-b's
+# namespaces also start with "wh-a-") and its name. byTenant: the request comes from the
+# tenant's own principals, its owners or its namespaces' service accounts (the only subjects
+# tenant_rolebindings lets it bind); the platform, the namespace controller and everyone
+# else are not held to a tenant's limits. CEL variables are evaluated only when used.
 _TENANT_VARIABLES = (
     ("owners", _annotation_list(render.ANNOTATION_OWNERS)),
     ("namespaces", _annotation_list(render.ANNOTATION_NAMESPACES)),
+    ("tenant", f"has(namespaceObject.metadata.labels) && '{render.LABEL_TENANT}' in "
+               f"namespaceObject.metadata.labels ? "
+               f"namespaceObject.metadata.labels['{render.LABEL_TENANT}'] : ''"),
+    ("byTenant", "(has(request.userInfo.groups) && "
+                 "request.userInfo.groups.exists(g, g in variables.owners)) || "
+                 "(request.userInfo.username.startsWith('system:serviceaccount:') && "
+                 "request.userInfo.username.split(':')[2] in variables.namespaces)"),
 )
 
 
@@ -196,11 +205,6 @@ def managed_objects() -> Rule:
     Everyone else (the platform, the namespace controller at offboarding) is unaffected."""
     labels, key = "oldObject.metadata.labels", render.LABEL_MANAGED_BY
     managed = f"has({labels}) && '{key}' in {labels} && {labels}['{key}'] == '{render.MANAGED_BY}'"
-    by_tenant = (
-        "(has(request.userInfo.groups) && "
-        "request.userInfo.groups.exists(g, g in variables.owners)) || "
-        "(request.userInfo.username.startsWith('system:serviceaccount:') && "
-        "request.userInfo.username.split(':')[2] in variables.namespaces)")
     return Rule(
         "managed-objects", "security.default-deny",
         (("networking.k8s.io", "v1", ("networkpolicies",)),
@@ -210,7 +214,33 @@ def managed_objects() -> Rule:
         (("!variables.managed || !variables.byTenant",
           f"objects managed by citycloud ({key}={render.MANAGED_BY}) are changed through the "
           "registry, not by the tenant: open a pull request against the tenant's file"),),
-        variables=(*_TENANT_VARIABLES, ("managed", managed), ("byTenant", by_tenant)),
+        variables=(*_TENANT_VARIABLES, ("managed", managed)),
+    )
+
+
+def tenant_network_policies() -> Rule:
+    """Owners may add NetworkPolicies, which only ever allow more: each rule must name its
+    peers, and they must be pods of the tenant's own namespaces. Addresses (ipBlock) and
+    other tenants are granted through the registry (egress, networks), where they are
+    reviewed; an empty `from`/`to` would let in or out everyone."""
+    labels = "p.namespaceSelector.matchLabels"
+    peer_ok = (
+        f"!has(p.ipBlock) && (!has(p.namespaceSelector) || (has({labels}) && "
+        f"'{render.LABEL_TENANT}' in {labels} && "
+        f"{labels}['{render.LABEL_TENANT}'] == variables.tenant))")
+    rules_ok = " && ".join(
+        f"(!has(object.spec.{direction}) || object.spec.{direction}.all(r, "
+        f"has(r.{peers}) && size(r.{peers}) > 0 && r.{peers}.all(p, {peer_ok})))"
+        for direction, peers in (("ingress", "from"), ("egress", "to")))
+    return Rule(
+        "tenant-network-policies", "security.default-deny",
+        (("networking.k8s.io", "v1", ("networkpolicies",)),), ("CREATE", "UPDATE"),
+        (("!variables.byTenant || " + rules_ok,
+          "a tenant's own NetworkPolicies allow traffic only between pods of the tenant's "
+          "namespaces: each rule names its peers, by podSelector or by a namespaceSelector "
+          f"with {render.LABEL_TENANT}=<tenant>; addresses and other tenants are granted in "
+          "the registry (spec.egress, spec.networks)"),),
+        variables=_TENANT_VARIABLES,
     )
 
 
@@ -233,7 +263,7 @@ def rules(pool: models.Pool, *, platform: tenants.Platform) -> list[Rule]:
     found = [no_privileged(level), approved_images(pool),
              pool_placement(pool, platform=platform), no_host_network(),
              no_network_attachments(), no_exposed_services(), tenant_rolebindings(),
-             managed_objects()]
+             managed_objects(), tenant_network_policies()]
     classes = security.encrypted_storage_classes.get(pool.name)
     if classes:
         found.append(encrypted_volumes(classes, level))

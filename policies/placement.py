@@ -38,7 +38,7 @@ ARCH_LABEL = "kubernetes.io/arch"
     "must stay off them. The pool guardrail makes every pod carry its pool's node selector; "
     "that separates pools only if no node can satisfy two pools' selectors, and the taint "
     "keeps pods without a pool (platform components excepted) off the pool's nodes.",
-    guardrail="pool-placement")
+    guardrails=("pool-placement",))
 def pool_isolation(platform: tenants.Platform) -> Iterator[Diagnostic]:
     pools = platform.spec.spec.pools
     for index, pool in enumerate(pools):
@@ -80,7 +80,7 @@ def _exclusive(a: dict[str, str], b: dict[str, str]) -> bool:
     "of its nodes has lets tenants ship images nothing can run; a vendor whose architecture "
     "is undeclared leaves nodes tenants' images were never built for. Kunpeng and Phytium "
     "report arm64, Hygon and Zhaoxin amd64, Loongson loong64.",
-    settings=("placement.cpuVendors",), guardrail="pool-placement")
+    settings=("placement.cpuVendors",), guardrails=("pool-placement",))
 def architectures(platform: tenants.Platform) -> Iterator[Diagnostic]:
     vendors = engine.settings(platform).placement.cpu_vendors
     for index, pool in enumerate(platform.spec.spec.pools):
@@ -120,7 +120,7 @@ def architectures(platform: tenants.Platform) -> Iterator[Diagnostic]:
     "for namespaces their bindings select by label. A namespace the bindings miss is a "
     "namespace where nothing is enforced; this checks the rendered namespaces against the "
     "rendered bindings.",
-    guardrail="all")
+    guardrails=("all",))
 def guardrail_coverage(platform: tenants.Platform) -> Iterator[Diagnostic]:
     selectors = {name: guardrails.pool_selector(pool) for name, pool in platform.pools.items()}
     for tenant in platform.tenants.values():

@@ -76,7 +76,7 @@ def _pool_hint(platform: tenants.Platform, level: int) -> str:
     "Pod Security Standards 'restricted' profile is how a namespace refuses root, host access "
     "and privilege escalation. This policy checks the rendered namespaces, so that no change "
     "to the renderer lowers the profile of a level-3 tenant.",
-    settings=("security.restrictedFromLevel",), guardrail="no-privileged")
+    settings=("security.restrictedFromLevel",), guardrails=("no-privileged",))
 def pod_security(platform: tenants.Platform) -> Iterator[Diagnostic]:
     restricted_from = engine.settings(platform).security.restricted_from_level
     for tenant in platform.tenants.values():
@@ -101,8 +101,11 @@ def pod_security(platform: tenants.Platform) -> Iterator[Diagnostic]:
     "reach DNS, the tenant's own namespaces and networks the registry grants. An allow rule "
     "to a public address range would be a private internet line; the internet is reached "
     "through the platform's internet zone only. In the cluster, the tenant's owners cannot "
-    "delete or change these policies, though Kubernetes' admin role they hold could.",
-    guardrail="managed-objects")
+    "delete or change these policies (Kubernetes' admin role they hold could), their own "
+    "policies allow only the tenant's pods, and no pod or service steps around them (host "
+    "network, attachments, NodePorts and load balancers).",
+    guardrails=("managed-objects", "tenant-network-policies", "no-host-network",
+                "no-exposed-services", "no-network-attachments"))
 def default_deny(platform: tenants.Platform) -> Iterator[Diagnostic]:
     for tenant in platform.tenants.values():
         objects = engine.rendered(platform, tenant)
@@ -170,7 +173,7 @@ def _source_of(platform: tenants.Platform, tenant: models.Tenant,
     "owner RoleBinding makes every listed group an admin of the tenant. departments.yaml says "
     "which groups speak for a department; a group of another department, or one nobody "
     "declared, would hand a department's data to someone outside it.",
-    guardrail="tenant-rolebindings")
+    guardrails=("tenant-rolebindings",))
 def cross_department_rights(platform: tenants.Platform) -> Iterator[Diagnostic]:
     owner_of = {group: d.code for d in platform.departments.values() for group in d.owners}
     for tenant in platform.tenants.values():
@@ -205,7 +208,7 @@ def cross_department_rights(platform: tenants.Platform) -> Iterator[Diagnostic]:
     "registries it trusts (scanned, signed, mirrored in the city); the pool guardrail refuses "
     "any other image. A pool with none approved cannot run anything, and a public hub makes "
     "the approval meaningless.",
-    settings=("security.publicRegistries",), guardrail="approved-images")
+    settings=("security.publicRegistries",), guardrails=("approved-images",))
 def image_registries(platform: tenants.Platform) -> Iterator[Diagnostic]:
     public = engine.settings(platform).security.public_registries
     used = {t.spec.pool for t in platform.tenants.values()}
@@ -238,7 +241,7 @@ def image_registries(platform: tenants.Platform) -> Iterator[Diagnostic]:
     "guardrail lets volumes of level-3 namespaces use only the storage classes named in "
     "policies.security.encryptedStorageClasses, so each such pool must name at least one.",
     settings=("security.encryptedStorageClasses", "security.restrictedFromLevel"),
-    guardrail="encrypted-volumes")
+    guardrails=("encrypted-volumes",))
 def encrypted_storage(platform: tenants.Platform) -> Iterator[Diagnostic]:
     config = engine.settings(platform).security
     for index, pool in enumerate(platform.spec.spec.pools):
@@ -302,27 +305,6 @@ def management_network(platform: tenants.Platform) -> Iterator[Diagnostic]:
                         platform, tenant, path,
                         f"{cidr} overlaps management network {mgmt}",
                         hint="management traffic stays apart; pick another range")
-
-
-@engine.policy(
-    "security.tenant-prefix", set="security",
-    title="No tenant's name begins with another tenant's name and a hyphen",
-    rationale="Tenant namespaces are '<tenant>-<name>'. The RoleBinding guardrail tells a "
-    "tenant's own service accounts from others' by that prefix, inside the cluster where it "
-    "cannot read the registry. If 'wh-a-b' and 'wh-a' were both tenants, namespace 'wh-a-b-x' "
-    "would look like wh-a's, and wh-a could grant rights to it.",
-    guardrail="tenant-rolebindings")
-def tenant_prefix(platform: tenants.Platform) -> Iterator[Diagnostic]:
-    names = set(platform.tenants)
-    for tenant in platform.tenants.values():
-        parts = tenant.name.split("-")
-        for end in range(1, len(parts)):
-            prefix = "-".join(parts[:end])
-            if prefix in names:
-                yield engine.tenant_finding(
-                    platform, tenant, ("metadata", "name"),
-                    f"name starts with '{prefix}-', so its namespaces could pass for those "
-                    f"of tenant {prefix!r}", hint="rename one of the two tenants")
 
 
 def _namespaces(platform: tenants.Platform, tenant: models.Tenant) -> list[render.Manifest]:

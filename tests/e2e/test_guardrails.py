@@ -228,7 +228,8 @@ def test_an_owner_cannot_remove_what_citycloud_put_in_its_namespace(
     api = control_plane.api_client(impersonate="li.wei@gongan", groups=("wh-gongan-admins",))
     networking, rbac = NetworkingV1Api(api), RbacAuthorizationV1Api(api)
     own = {"metadata": {"name": "e2e-allow-web"},
-           "spec": {"podSelector": {"matchLabels": {"app": "web"}}, "ingress": [{}]}}
+           "spec": {"podSelector": {"matchLabels": {"app": "web"}},
+                    "ingress": [{"from": [{"podSelector": {}}]}]}}
     try:
         for delete in (
                 lambda: networking.delete_namespaced_network_policy(
@@ -240,6 +241,32 @@ def test_an_owner_cannot_remove_what_citycloud_put_in_its_namespace(
         networking.create_namespaced_network_policy(GOV3, own)
         kubeops.admitted(lambda: networking.delete_namespaced_network_policy(
             "e2e-allow-web", GOV3))
+    finally:
+        api.close()
+
+
+@pytest.mark.parametrize(("peer", "admitted"), [
+    pytest.param({"namespaceSelector": {"matchLabels": {render.LABEL_TENANT: "wh-gongan-video"}}},
+                 True, id="the-tenants-namespaces"),
+    pytest.param({"namespaceSelector": {}}, False, id="every-namespace"),
+    pytest.param({"ipBlock": {"cidr": "0.0.0.0/0"}}, False, id="the-internet"),
+])
+def test_an_owners_network_policies_stay_within_the_tenant(
+        onboarded: e2ecity.City, control_plane: controlplane.ControlPlane,
+        peer: dict[str, Any], admitted: bool) -> None:
+    api = control_plane.api_client(impersonate="li.wei@gongan", groups=("wh-gongan-admins",))
+    policy = {"metadata": {"name": "e2e-owner-policy"},
+              "spec": {"podSelector": {}, "ingress": [{"from": [peer]}]}}
+    try:
+        def create() -> Any:
+            return NetworkingV1Api(api).create_namespaced_network_policy(
+                GOV3, copy.deepcopy(policy), dry_run="All")
+
+        if admitted:
+            kubeops.admitted(create)
+        else:
+            message = kubeops.refused(create)
+            assert "citycloud-gov-tenant-network-policies" in message, message
     finally:
         api.close()
 
@@ -257,7 +284,7 @@ def test_every_guardrail_type_checks_on_the_real_api_server(
         return policies if policies and len(done) == len(policies) else None
 
     policies = kubeops.eventually(checked, timeout=90, what="every policy type-checked")
-    assert len(policies) == 3 * 9 - 1  # industry has no encrypted-storage classes
+    assert len(policies) == 3 * 10 - 1  # industry has no encrypted-storage classes
     warnings = {p.metadata.name: [w.warning for w in p.status.type_checking.expression_warnings
                                   or []] for p in policies}
     assert {name: w for name, w in warnings.items() if w} == {}

@@ -46,7 +46,6 @@ EXPECTED = [
     ("tenants/bd-alpha/bd-alpha-l4.yaml:8", "security.mlps-pool"),  # level 4, shared pool
     ("tenants/bd-alpha/bd-alpha-l4.yaml:9", "security.mlps-pool"),  # level 4 > maxClassification
     ("tenants/bd-alpha/bd-alpha-lvl.yaml:9", "security.mlps-pool"),  # level 3 on industry
-    ("tenants/bd-alpha/bd-alpha-oa-web.yaml:4", "security.tenant-prefix"),  # 'bd-alpha-oa-'
     ("tenants/bd-beta/bd-beta-exposed.yaml:10", "security.cross-department-rights"),
     ("tenants/bd-beta/bd-beta-exposed.yaml:14", "security.default-deny"),  # 8.8.8.0/24
     ("tenants/bd-beta/bd-beta-mgmt.yaml:14", "security.management-network"),

@@ -229,10 +229,14 @@ def rendered(platform: tenants.Platform, kind: str) -> dict[str, Any]:
     return next(o for o in objects if o["kind"] == kind)
 
 
-def own_policy() -> dict[str, Any]:
+SAME_NAMESPACE = {"podSelector": {"matchLabels": {"app": "web"}}}
+SAME_TENANT = {"namespaceSelector": {"matchLabels": {"citycloud.io/tenant": LEVEL3}}}
+
+
+def own_policy(**rules: list[dict[str, Any]]) -> dict[str, Any]:
     return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
             "metadata": {"name": "allow-web", "labels": {"app": "web"}},
-            "spec": {"podSelector": {}, "ingress": [{}]}}
+            "spec": {"podSelector": {}, **(rules or {"ingress": [{"from": [SAME_NAMESPACE]}]})}}
 
 
 @pytest.mark.parametrize(("kind", "group", "resource"), [
@@ -304,3 +308,57 @@ def test_updates_to_images_are_checked_too(platform: tenants.Platform,
                                 namespace(platform, LEVEL2), operation="UPDATE")
     assert admission.denials(gov, request) == [
         "images of pool gov come only from its approved registries: registry.gov.whcloud.cn"]
+
+
+NETPOL_REFUSED = [
+    "a tenant's own NetworkPolicies allow traffic only between pods of the tenant's "
+    "namespaces: each rule names its peers, by podSelector or by a namespaceSelector with "
+    "citycloud.io/tenant=<tenant>; addresses and other tenants are granted in the registry "
+    "(spec.egress, spec.networks)"]
+
+
+@pytest.mark.parametrize(("rules", "refused"), [
+    pytest.param({"ingress": [{"from": [SAME_NAMESPACE]}]}, [], id="pods of the namespace"),
+    pytest.param({"ingress": [{"from": [SAME_TENANT | SAME_NAMESPACE]}],
+                  "egress": [{"to": [SAME_TENANT]}]}, [], id="the tenant's namespaces"),
+    pytest.param({"ingress": [{}]}, NETPOL_REFUSED, id="from everyone"),
+    pytest.param({"egress": [{"to": []}]}, NETPOL_REFUSED, id="to everywhere"),
+    pytest.param({"ingress": [{"from": [{"namespaceSelector": {}}]}]}, NETPOL_REFUSED,
+                 id="every namespace"),
+    pytest.param({"ingress": [{"from": [{"namespaceSelector": {"matchLabels": {
+        "citycloud.io/tenant": "wh-caidian-zhengwu"}}}]}]}, NETPOL_REFUSED,
+                 id="another tenant"),
+    pytest.param({"egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}]}, NETPOL_REFUSED,
+                 id="the internet"),
+    pytest.param({"egress": [{"to": [SAME_TENANT, {"ipBlock": {"cidr": "10.8.0.0/16"}}]}]},
+                 NETPOL_REFUSED, id="an address among good peers"),
+])
+def test_tenant_network_policies(platform: tenants.Platform, gov: list[dict[str, Any]],
+                                 rules: dict[str, Any], refused: list[str]) -> None:
+    request = admission.Request("networking.k8s.io", "networkpolicies", own_policy(**rules),
+                                namespace(platform, LEVEL3), username=OWNER[0],
+                                groups=OWNER[1])
+    assert admission.denials(gov, request) == refused
+
+
+def test_the_platform_writes_the_granted_networks(platform: tenants.Platform,
+                                                  gov: list[dict[str, Any]]) -> None:
+    """The renderer's own allow rules use addresses; its requests are not the tenant's."""
+    granted = [o for o in render.render_tenant(platform.tenants[LEVEL3], platform=platform)
+               if o["metadata"]["name"] == "citycloud-allow-granted-networks"]
+    assert granted
+    for who, refused in ((PLATFORM, []), (OWNER, NETPOL_REFUSED)):
+        request = admission.Request("networking.k8s.io", "networkpolicies", granted[0],
+                                    namespace(platform, LEVEL3), username=who[0],
+                                    groups=who[1])
+        assert admission.denials(gov, request) == refused
+
+
+def test_every_guardrail_names_a_policy_that_names_it(platform: tenants.Platform) -> None:
+    """`policies explain` tells the in-cluster rule of a policy, and the guardrail the policy."""
+    rules = {rule.name: rule.policy for pool in platform.pools.values()
+             for rule in policies.guardrails.rules(pool, platform=platform)}
+    assert {name: name in policies.POLICIES[policy].guardrails
+            for name, policy in rules.items()} == dict.fromkeys(rules, True)
+    named = {name for rule in policies.POLICIES.values() for name in rule.guardrails}
+    assert named - {"all"} <= set(rules)
