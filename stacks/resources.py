@@ -33,6 +33,15 @@ PROTECTED_KINDS = frozenset({("v1", "Namespace")})
 _BUILTIN_GROUPS = frozenset({"apps", "batch", "policy", "autoscaling"})
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
+# pulumi_kubernetes reaches its API modules lazily, by attribute, which is not thread-safe:
+# with stacks run in parallel (threads of one process), one program saw another's half-run
+# import ("module 'pulumi_kubernetes.meta.v1' has no attribute 'ObjectMetaArgs'"). So every
+# module the pool and tenant objects use is imported here, whole, before any program runs
+# (tests/stacks/test_programs.py checks the list against the objects).
+PRELOADED = tuple(importlib.import_module(f"pulumi_kubernetes.{name}") for name in (
+    "meta.v1", "core.v1", "networking.v1", "rbac.v1", "scheduling.v1",
+    "admissionregistration.v1"))
+
 
 def logical_name(manifest: render.Manifest) -> str:
     """The resource's name in the stack: `namespace/name`, or `name` if cluster-scoped.

@@ -16,7 +16,7 @@ from stack_mocks import WUHAN, MockEngine, pool_config, run
 
 import policies
 import tenants
-from stacks import components, layout, operations, pools, programs
+from stacks import components, layout, operations, pools, programs, resources
 from tenants import render
 
 WUHAN_TENANTS = sorted(tenants.load(WUHAN).tenants)
@@ -202,6 +202,18 @@ def test_pool_objects_never_collide_across_pools(wuhan_platform: tenants.Platfor
             key = render.key(manifest)
             assert key not in seen, f"{key} is in pools {seen[key]} and {name}"
             seen[key] = name
+
+
+def test_every_kind_the_stacks_create_is_preloaded(wuhan_platform: tenants.Platform) -> None:
+    """Parallel stacks must not import pulumi_kubernetes modules themselves (resources.py)."""
+    manifests = [m for name, pool in wuhan_platform.pools.items()
+                 for m in pools.render_pool(pool, platform=wuhan_platform,
+                                            settings=operations.pool_settings(name))]
+    manifests += render.render_platform(wuhan_platform)
+    preloaded = {module.__name__ for module in resources.PRELOADED}
+    used = {resources.resource_class(m["apiVersion"], m["kind"]).__module__.rsplit(".", 1)[0]
+            for m in manifests}
+    assert used == preloaded - {"pulumi_kubernetes.meta.v1"}
 
 
 @pytest.mark.parametrize(("config", "message"), [
