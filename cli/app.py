@@ -106,7 +106,8 @@ def main_options(
         help="The registry repo (platform.yaml, departments.yaml, tenants/).")] = pathlib.Path(),
     state_dir: Annotated[pathlib.Path | None, typer.Option(
         "--state-dir", envvar="CITYCLOUD_STATE_DIR", file_okay=False,
-        help="Where deployed state and records are kept [default: REGISTRY/.citycloud].")] = None,
+        help="Where deployed state and records are kept.",
+        show_default="REGISTRY/.citycloud")] = None,
     debug: Annotated[bool, typer.Option(
         "--debug", help="Show tracebacks for errors.")] = False,
     version: Annotated[bool, typer.Option(

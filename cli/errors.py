@@ -37,6 +37,9 @@ EXIT_CODES: dict[str, int] = {
     "stacks.errors:StackError": APPLY_FAILED,  # engine failed, protected namespace, locked
     "stacks.nodes:InvalidRequest": INVALID,  # unknown pool or node, not confirmed
     "stacks.nodes:NodesError": APPLY_FAILED,  # a node failed or was unreachable
+    # Last: a path given to a command that cannot be read or written (a file where a folder
+    # should be, no permission, a full disk) is bad input, said in one line, not a traceback.
+    "builtins:OSError": INVALID,
 }
 
 

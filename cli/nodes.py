@@ -30,7 +30,7 @@ app = typer.Typer(no_args_is_help=True)
 Pool = Annotated[str, typer.Argument(help="A pool of platform.yaml, e.g. gov or xinchuang.",
                                      show_default=False)]
 Limit = Annotated[list[str] | None, typer.Option(
-    "--limit", "-l", help="Only this node (repeatable) [default: every node of the pool].")]
+    "--limit", "-l", help="Only this node (repeatable).", show_default="every node of the pool")]
 Only = Annotated[list[nodes.Part] | None, typer.Option(
     "--only", help="Only this part of the playbook (repeatable): facts (the CPU and OS check), "
     "kubelet (labels and taints), baseline (SSH, audit, time, kernel).")]
@@ -38,8 +38,8 @@ NodeRoot = Annotated[pathlib.Path, typer.Option(
     "--node-root", help="Write under this directory on each node instead of / (an image being "
     "built); packages and services are then left alone.")]
 ShowDiff = Annotated[bool | None, typer.Option(
-    "--diff/--no-diff", help="Show each file's diff [default: check shows them, prepare not].",
-    show_default=False)]
+    "--diff/--no-diff", help="Show each file's diff.",
+    show_default="check shows them, prepare not")]
 
 _STATUS_STYLE = {"ok": "green", "changed": "yellow", "failed": "red", "unreachable": "red",
                  "running": "cyan", "waiting": "dim"}

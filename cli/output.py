@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
+from rich.text import Text
 
 from tenants import diagnostics
 
@@ -49,8 +50,8 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt
             # Fold, never truncate: in an 80-column CI log "industry" must not become "ind…".
             rich_table.add_column(column, justify="right" if _numeric(rows, column, columns)
                                   else "left", overflow="fold")
-        for row in rows:
-            rich_table.add_row(*(str(cell) for cell in row))
+        for row in rows:  # Text: a registry value is never read as rich markup
+            rich_table.add_row(*(Text(str(cell)) for cell in row))
         if stdout.is_terminal:
             stdout.print(rich_table)
             return

@@ -15,6 +15,7 @@ import typer
 from rich import box
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 import policies
 from cli import options, output, state
@@ -75,7 +76,7 @@ def list_(
     for column in columns:
         table.add_column(column, no_wrap=column != "title", overflow="fold")
     for row in cells:
-        table.add_row(*(str(cell) for cell in row))
+        table.add_row(*(Text(str(cell)) for cell in row))
     output.stdout.print(table)
 
 

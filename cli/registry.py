@@ -85,8 +85,8 @@ def plan(
     ctx: typer.Context,
     fmt: options.Output = output.Format.TABLE,
     deployed: Annotated[pathlib.Path | None, typer.Option(
-        file_okay=False, help="Manifests of what is deployed now "
-        "[default: STATE_DIR/deployed, which apply keeps].")] = None,
+        file_okay=False, help="Manifests of what is deployed now.",
+        show_default="STATE_DIR/deployed, which apply keeps")] = None,
     tenant: Annotated[list[str] | None, typer.Option(
         "--tenant", "-t", help="Only these tenants (repeatable).")] = None,
     show_diff: Annotated[bool, typer.Option(

@@ -26,9 +26,9 @@ from tenants import platform as platform_
 
 Kubeconfig = Annotated[str | None, typer.Option(
     "--kubeconfig", envvar="KUBECONFIG", show_envvar=True,
-    help="kubeconfig of the cluster [default: KUBECONFIG, else ~/.kube/config].")]
+    help="kubeconfig of the cluster.", show_default="KUBECONFIG, else ~/.kube/config")]
 Context = Annotated[str | None, typer.Option(
-    "--context", help="kubeconfig context [default: the current context].")]
+    "--context", help="kubeconfig context.", show_default="the current context")]
 DryRun = Annotated[bool, typer.Option(
     "--dry-run", help="Preview only: show what would change, change nothing.")]
 Yes = Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking for confirmation.")]

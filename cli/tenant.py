@@ -26,9 +26,9 @@ def new(
     memory: Annotated[str, typer.Option(help="Memory quota, e.g. 32Gi.")] = "32Gi",
     storage: Annotated[str, typer.Option(help="Storage quota, e.g. 1Ti.")] = "1Ti",
     namespace: Annotated[list[str] | None, typer.Option(
-        "--namespace", "-n", help="Namespace short name (repeatable) [default: app].")] = None,
+        "--namespace", "-n", help="Namespace short name (repeatable).", show_default="app")] = None,
     owner: Annotated[list[str] | None, typer.Option(
-        help="Owner group (repeatable) [default: the department's owners].")] = None,
+        help="Owner group (repeatable).", show_default="the department's owners")] = None,
     description: Annotated[str, typer.Option(
         help="The business system it runs, e.g. 不动产登记 (policies want one).")] = "",
 ) -> None:

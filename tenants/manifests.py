@@ -46,10 +46,18 @@ def write(directory: pathlib.Path, manifests: Iterable[render.Manifest]) -> int:
         raise ManifestDirError(
             f"{directory} is not empty and was not written by citycloud; "
             "choose an empty or new directory")
+    foreign = _not_ours(directory)
+    if foreign:
+        raise ManifestDirError(
+            f"{directory} holds files citycloud render did not write ({', '.join(foreign)}), "
+            "which replacing it would delete; move them elsewhere or render to another "
+            "directory")
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
     count = 0
     try:
+        # mkdtemp makes a private directory; the result gets the usual (or the old) mode.
+        staging.chmod(directory.stat().st_mode if directory.exists() else _default_mode())
         (staging / MARKER).write_text("written by citycloud render; replaced on every render\n")
         for manifest in manifests:
             folder = staging / tenant_of(manifest)
@@ -61,6 +69,29 @@ def write(directory: pathlib.Path, manifests: Iterable[render.Manifest]) -> int:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return count
+
+
+def _not_ours(directory: pathlib.Path, *, most: int = 3) -> list[str]:
+    """Up to `most` entries of a rendered directory that render would not have written."""
+    if not (directory / MARKER).exists():
+        return []
+    found = []
+    for entry in sorted(directory.iterdir()):
+        if entry.name == MARKER:
+            continue
+        inside = list(entry.iterdir()) if entry.is_dir() and not entry.is_symlink() else None
+        if inside is None or entry.name.startswith("."):  # e.g. a .git folder
+            found.append(entry.name)
+        else:
+            found += [f"{entry.name}/{f.name}" for f in inside
+                      if f.suffix != ".yaml" or not f.is_file() or f.is_symlink()]
+    return found[:most]
+
+
+def _default_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o777 & ~umask
 
 
 def _swap(staging: pathlib.Path, directory: pathlib.Path) -> None:
@@ -81,7 +112,14 @@ def read(directory: pathlib.Path) -> list[render.Manifest]:
         raise ManifestDirError(f"{directory} was not written by citycloud render")
     found = []
     for path in sorted(directory.glob("*/*.yaml")):
-        manifest = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+        try:
+            manifest = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+        except yaml.MarkedYAMLError as err:
+            line = err.problem_mark.line + 1 if err.problem_mark else 0
+            raise ManifestDirError(f"{path}:{line}: not valid YAML ({err.problem}); "
+                                   "render the directory again") from None
+        except (yaml.YAMLError, UnicodeDecodeError) as err:
+            raise ManifestDirError(f"{path}: not readable YAML ({err})") from None
         if not isinstance(manifest, dict) or "metadata" not in manifest:
             raise ManifestDirError(f"{path} is not a Kubernetes manifest")
         found.append(manifest)

@@ -107,6 +107,47 @@ def test_render_refuses_a_directory_it_did_not_write(wuhan: pathlib.Path, tmp_pa
     assert [p.name for p in (tmp_path / "mine").iterdir()] == ["notes.txt"]
 
 
+@pytest.mark.parametrize("foreign", ["kustomization.yaml", ".git", "wh-gongan-video/notes.txt"])
+def test_render_again_keeps_what_it_did_not_write(wuhan: pathlib.Path, tmp_path: pathlib.Path,
+                                                  citycloud, foreign: str) -> None:
+    out = tmp_path / "manifests"
+    assert citycloud("-r", wuhan, "render", out).exit_code == 0
+    assert oct(out.stat().st_mode & 0o777) != oct(0o700)  # not the private staging mode
+    (out / foreign).mkdir() if foreign == ".git" else (out / foreign).write_text("keep me")
+    result = citycloud("-r", wuhan, "render", out)
+    assert result.exit_code == 2
+    assert f"did not write ({foreign})" in result.output
+    assert (out / foreign).exists()
+
+
+def test_plan_names_the_line_of_a_broken_deployed_manifest(
+        wuhan: pathlib.Path, tmp_path: pathlib.Path, citycloud) -> None:
+    out = tmp_path / "deployed"
+    assert citycloud("-r", wuhan, "render", out).exit_code == 0
+    broken = sorted((out / "wh-gongan-video").glob("*.yaml"))[0]
+    broken.write_text("kind: Namespace\nmetadata: {{{\n")
+    result = citycloud("-r", wuhan, "plan", "--deployed", out)
+    assert result.exit_code == 2
+    assert f"{broken}:2: not valid YAML" in result.output
+
+
+def test_a_path_that_cannot_be_written_is_bad_input(wuhan: pathlib.Path, tmp_path: pathlib.Path,
+                                                   citycloud) -> None:
+    (tmp_path / "file").write_text("")
+    result = citycloud("-r", wuhan, "render", tmp_path / "file" / "out")
+    assert result.exit_code == 2
+    assert result.output.startswith("error: [Errno") and "Traceback" not in result.output
+
+
+def test_registry_text_is_never_read_as_markup(wuhan_copy: pathlib.Path, citycloud) -> None:
+    platform_file = wuhan_copy / "platform.yaml"
+    platform_file.write_text(platform_file.read_text(encoding="utf-8").replace(
+        "displayName: 政务域资源池", 'displayName: "[/bold] [red]gov"'), encoding="utf-8")
+    result = citycloud("-r", wuhan_copy, "pools")
+    assert result.exit_code == 0, result.output
+    assert "[/bold] [red]gov" in result.stdout
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_plan_of_a_new_cluster_creates_everything(wuhan: pathlib.Path, tmp_path: pathlib.Path,
                                                   citycloud, platform: tenants.Platform,
