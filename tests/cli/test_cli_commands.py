@@ -125,7 +125,7 @@ def test_plan_names_the_line_of_a_broken_deployed_manifest(
     out = tmp_path / "deployed"
     assert citycloud("-r", wuhan, "render", out).exit_code == 0
     broken = sorted((out / "wh-gongan-video").glob("*.yaml"))[0]
-    broken.write_text("kind: Namespace\nmetadata: {{{\n")
+    broken.write_text("kind: Namespace\n  metadata: indented wrong\n")
     result = citycloud("-r", wuhan, "plan", "--deployed", out)
     assert result.exit_code == 2
     assert f"{broken}:2: not valid YAML" in result.output
