@@ -49,8 +49,15 @@ def codeowners_command(
         "departments.yaml, waivers.yaml, policies/ and CI files.")] = codeowners.PLATFORM_TEAM,
     org: Annotated[str | None, typer.Option(
         help="GitHub organisation (or GitLab group) of the owner groups: @ORG/group.")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="With --write: replace a CODEOWNERS this command did not write.")
+    ] = False,
 ) -> None:
     """Generate CODEOWNERS from departments.yaml: each department owns tenants/<department>/."""
+    for value, hint, team in ((platform_team, "--platform-team", True), (org, "--org", False)):
+        problem = codeowners.name_problem(value, team=team) if value is not None else ""
+        if problem:
+            raise typer.BadParameter(problem, param_hint=hint)
     current = state.get(ctx)
     platform = current.platform
     try:
@@ -62,7 +69,13 @@ def codeowners_command(
     if not write:
         output.stdout.out(text, end="", highlight=False)
         return
-    trail.write_atomic(current.registry / codeowners.FILE, text.encode("utf-8"))
+    path = current.registry / codeowners.FILE
+    if not force and (path.exists() or path.is_symlink()) and not codeowners.is_generated(
+            path.read_text(encoding="utf-8", errors="replace")):
+        raise FileExistsError(f"{path} was not written by 'citycloud codeowners' (it does not "
+                              "start with its header); pass --force to replace it, or print "
+                              "the generated rules with 'citycloud codeowners' and merge them")
+    trail.write_atomic(path, text.encode("utf-8"))
     output.stdout.print(f"wrote {current.registry / codeowners.FILE} "
                         f"({len(platform.departments)} departments)", highlight=False)
     if prefix:

@@ -60,7 +60,15 @@ def list_(
     With a registry (--registry, or the current directory when it holds
     platform.yaml), also whether its platform.yaml switches the policy on.
     """
-    rows = catalogue(_platform_if_any(state.get(ctx, fmt)), only_set=only_set)
+    current = state.get(ctx, fmt)
+    sets = sorted({rule.set for rule in policies.POLICIES.values()})
+    if only_set is not None and only_set not in sets:
+        close = difflib.get_close_matches(only_set, sets, n=1)
+        raise typer.BadParameter(
+            f"no policy set is called {only_set!r}"
+            + (f"; did you mean {close[0]!r}?" if close else "") + f" (sets: {', '.join(sets)})",
+            param_hint="--set")
+    rows = catalogue(_platform_if_any(current), only_set=only_set)
     if fmt is output.Format.JSON:
         output.print_json(rows)
         return

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import difflib
 import json
 import pathlib
 from typing import Annotated
@@ -15,6 +17,7 @@ import policies
 import tenants
 from cli import audit, gitops, options, output, state
 from cli import policies as cli_policies
+from tenants import loader
 from tenants import plan as plan_
 
 
@@ -69,6 +72,8 @@ def validate(
             today=(today or datetime.datetime.now()).date()), fmt)
         return
     report = policies.evaluate(platform, today=(today or datetime.datetime.now()).date())
+    report = dataclasses.replace(  # what loads but looks wrong, e.g. no tenants/ folder
+        report, findings=(*loader.warnings(platform), *report.findings))
     if not report.ok:
         raise policies.PolicyViolations(report)
     summary = {"departments": len(platform.departments), "tenants": len(platform.tenants)}
@@ -85,7 +90,7 @@ def plan(
     ctx: typer.Context,
     fmt: options.Output = output.Format.TABLE,
     deployed: Annotated[pathlib.Path | None, typer.Option(
-        file_okay=False, help="Manifests of what is deployed now.",
+        exists=True, file_okay=False, help="Manifests of what is deployed now.",
         show_default="STATE_DIR/deployed, which apply keeps")] = None,
     tenant: Annotated[list[str] | None, typer.Option(
         "--tenant", "-t", help="Only these tenants (repeatable).")] = None,
@@ -98,8 +103,19 @@ def plan(
     have = tenants.manifests.read(_deployed_dir(current, deployed))
     changes = plan_.diff(desired, have)
     if tenant:
+        _check_tenants(tenant, known={*current.platform.tenants, *(c.tenant for c in changes)})
         changes = [c for c in changes if c.tenant in tenant]
     _print_plan(changes, fmt, show_diff=show_diff)
+
+
+def _check_tenants(names: list[str], *, known: set[str]) -> None:
+    """A misspelt --tenant would otherwise plan nothing and look like "no changes"."""
+    for name in names:
+        if name not in known:
+            near = difflib.get_close_matches(name, sorted(known), n=3)
+            hint = f"; did you mean {', '.join(near)}?" if near else ""
+            raise typer.BadParameter(
+                f"{name!r} is neither in the registry nor deployed{hint}", param_hint="--tenant")
 
 
 def _print_plan(changes: list[plan_.Change], fmt: output.Format, *, show_diff: bool) -> None:
@@ -135,9 +151,22 @@ def render(
     ctx: typer.Context,
     out: Annotated[pathlib.Path, typer.Argument(
         file_okay=False, help="Directory to write (replaced whole; one folder per tenant).")],
+    force: Annotated[bool, typer.Option(
+        "--force", help="Render even when the registry fails the shared policies.")] = False,
 ) -> None:
-    """Write every tenant's Kubernetes manifests to a directory (for Argo CD or Flux)."""
-    manifests = tenants.render.render_platform(state.get(ctx).platform)
+    """Write every tenant's Kubernetes manifests to a directory (for Argo CD or Flux).
+
+    The registry must pass the shared policies first (as 'citycloud validate'; exit 1):
+    Argo CD or Flux would deploy whatever is rendered.
+    """
+    platform = state.get(ctx).platform
+    report = policies.evaluate(platform, today=datetime.date.today())
+    if not report.ok:
+        if not force:
+            raise policies.PolicyViolations(report)
+        output.stderr.print(f"warning: rendering despite {report.errors} policy violation(s) "
+                            "(--force); 'citycloud validate' lists them", highlight=False)
+    manifests = tenants.render.render_platform(platform)
     count = tenants.manifests.write(out, manifests)
     output.stdout.print(f"wrote {count} manifests to {out}", highlight=False)
 
@@ -145,17 +174,19 @@ def render(
 def schema(
     out: Annotated[pathlib.Path | None, typer.Option(
         file_okay=False, help="Write <kind>.schema.json files here instead of printing.")] = None,
-    kind: Annotated[str, typer.Option(
+    kind: Annotated[str | None, typer.Option(
         help="tenant, platform, departments, waivers (waivers.yaml) or nodes (a node "
-        "inventory).")] = "tenant",
+        "inventory).", show_default="tenant; with --out, every kind")] = None,
 ) -> None:
     """Print the JSON Schema of registry files, for editors and CI."""
     documents = tenants.schema.documents()
+    if kind is not None and kind not in documents:
+        raise typer.BadParameter(f"choose one of {', '.join(documents)}", param_hint="--kind")
     if out is None:
-        if kind not in documents:
-            raise typer.BadParameter(f"choose one of {', '.join(documents)}", param_hint="--kind")
-        output.print_json(documents[kind])
+        output.print_json(documents[kind or "tenant"])
         return
+    if kind is not None:
+        documents = {kind: documents[kind]}
     out.mkdir(parents=True, exist_ok=True)
     for name, document in documents.items():
         (out / f"{name}.schema.json").write_text(json.dumps(document, indent=2) + "\n")

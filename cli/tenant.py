@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Annotated
 
 import pydantic
 import typer
+from rich.markup import escape
 
+import policies
 import tenants
 from cli import audit, output, state
+from tenants import platform as platform_
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -31,6 +35,8 @@ def new(
         help="Owner group (repeatable).", show_default="the department's owners")] = None,
     description: Annotated[str, typer.Option(
         help="The business system it runs, e.g. 不动产登记 (policies want one).")] = "",
+    force: Annotated[bool, typer.Option(
+        "--force", help="Write the request even when it fails the shared policies.")] = False,
 ) -> None:
     """Write tenants/<department>/<name>.yaml, a request ready for a pull request."""
     platform = state.get(ctx).platform
@@ -56,7 +62,27 @@ def new(
     if not name.startswith(f"{department}-"):
         raise typer.BadParameter(f"must start with '{department}-'", param_hint="NAME")
     with audit.recorded(ctx, action="tenant new", target=name) as outcome:
+        if name not in platform.tenants:  # else write_tenant says it exists
+            _check_policies(platform, tenant, force=force)
         path = tenants.scaffold.write_tenant(platform, tenant)
         outcome.summary = {"file": path.relative_to(platform.root).as_posix()}
     output.stdout.print(f"wrote {path.relative_to(platform.root)}; commit it and open a pull "
                         "request", highlight=False)
+
+
+def _check_policies(platform: tenants.Platform, tenant: tenants.models.Tenant, *,
+                    force: bool) -> None:
+    """The shared policies over the registry as if the request were written: a request
+    CI would reject is refused here (exit 1) unless --force; its warnings are printed."""
+    rel = f"{platform_.TENANTS_DIR}/{tenant.department}/{tenant.name}.yaml"
+    with_it = tenants.load(platform.root, pending={rel: tenants.scaffold.tenant_document(tenant)})
+    report = policies.evaluate(with_it, today=datetime.date.today())
+    found = tuple(policies.engine.findings_of(report, tenant.name))
+    mine = policies.Report(found, (), report.policies)
+    if not mine.ok and not force:
+        raise policies.PolicyViolations(mine)
+    for finding in found:
+        output.stderr.print(f"{finding.severity} {escape(str(finding))}", highlight=False)
+    if not mine.ok:
+        output.stderr.print(f"warning: writing despite {mine.errors} policy violation(s) "
+                            "(--force); CI's 'citycloud validate' will fail", highlight=False)

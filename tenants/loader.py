@@ -94,6 +94,10 @@ def load(root: pathlib.Path, *, pending: Mapping[str, str] | None = None) -> pla
 def _tenant_paths(root: pathlib.Path, problems: list[Diagnostic]) -> list[pathlib.Path]:
     folder = root / platform_.TENANTS_DIR
     if not folder.is_dir():
+        if folder.exists() or folder.is_symlink():
+            problems.append(Diagnostic(
+                platform_.TENANTS_DIR, 0, "", "is not a folder", "tenants_not_a_folder",
+                hint="move it away; tenant files live at tenants/<department>/<tenant>.yaml"))
         return []
     found: list[pathlib.Path] = []
     for parts in _walk(folder):
@@ -114,6 +118,18 @@ def _tenant_paths(root: pathlib.Path, problems: list[Diagnostic]) -> list[pathli
                 "too_many_files"))
             return []
     return found
+
+
+def warnings(platform: platform_.Platform) -> list[Diagnostic]:
+    """What loads but is likely a mistake: a registry with departments and no tenants/
+    folder (say, the wrong --registry) would otherwise validate as a city of no tenants."""
+    if platform.departments and not (platform.root / platform_.TENANTS_DIR).exists():
+        return [Diagnostic(
+            platform_.TENANTS_DIR, 0, "", "no tenant files were found at "
+            "tenants/<department>/<tenant>.yaml: the folder is missing", "no_tenants",
+            severity=diagnostics.Severity.WARNING,
+            hint="check --registry; 'citycloud tenant new' writes the first request")]
+    return []
 
 
 def _walk(folder: pathlib.Path) -> list[tuple[str, ...]]:
