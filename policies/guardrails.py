@@ -28,6 +28,7 @@ LABEL_GUARDRAIL = "citycloud.io/guardrail"
 Manifest = dict[str, Any]
 
 _CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
+_MULTUS_ANNOTATIONS = ("k8s.v1.cni.cncf.io/networks", "v1.multus-cni.io/default-network")
 _POD_RESOURCES = ("pods", "pods/ephemeralcontainers")
 
 
@@ -42,6 +43,11 @@ class Rule:
     min_classification: int = 1  # bind only namespaces of this MLPS level and above
 
 
+def tenant_priority_prefix(pool: models.Pool) -> str:
+    """The PriorityClasses tenants of a pool may use (the pool stack creates them)."""
+    return f"citycloud-{pool.name}-tenant-"
+
+
 def pool_selector(pool: models.Pool) -> dict[str, str]:
     """The labels every guardrail binding of a pool selects namespaces by."""
     return {render.LABEL_POOL: pool.name, render.LABEL_MANAGED_BY: render.MANAGED_BY}
@@ -53,13 +59,22 @@ def cel(value: Any) -> str:
 
 
 def _each_container(test: str) -> str:
-    """`test` (over container `c`) holds for every container of the pod, of any list."""
-    return " && ".join(f"(!has(object.spec.{field}) || object.spec.{field}.all(c, {test}))"
-                       for field in _CONTAINER_LISTS)
+    """`test` (over container `c`) holds for every container of the pod, of any list, that
+    is new or changed. An update that leaves a container as it was (a finalizer removed, a
+    label added) is never refused for it, even after the pool's rules have changed:
+    otherwise such pods could not even be deleted cleanly."""
+    return " && ".join(
+        f"(!has(object.spec.{field}) || object.spec.{field}.all(c, ({test}) || "
+        f"(request.operation == 'UPDATE' && has(oldObject.spec.{field}) && "
+        f"oldObject.spec.{field}.exists(o, o == c))))"
+        for field in _CONTAINER_LISTS)
 
 
 def _pod_flag_off(flag: str) -> str:
-    return f"!has(object.spec.{flag}) || object.spec.{flag} == false"
+    """The pod-level `flag` is off, or unchanged by this update (see _each_container)."""
+    return (f"!has(object.spec.{flag}) || object.spec.{flag} == false || "
+            f"(request.operation == 'UPDATE' && has(oldObject.spec.{flag}) && "
+            f"oldObject.spec.{flag} == object.spec.{flag})")
 
 
 def no_privileged(min_level: int) -> Rule:
@@ -113,6 +128,12 @@ def pool_placement(pool: models.Pool, *, platform: tenants.Platform) -> Rule:
             (f"!has({node_selector}) || !('kubernetes.io/arch' in {node_selector}) || "
              f"{node_selector}['kubernetes.io/arch'] in variables.architectures",
              f"pool {pool.name} has only {', '.join(archs)} nodes"),
+            # The platform's own priority (and the system ones) would let a tenant's pods
+            # preempt other departments' pods and the platform's agents on shared nodes.
+            (f"!has(object.spec.priorityClassName) || "
+             f"object.spec.priorityClassName.startsWith('{tenant_priority_prefix(pool)}')",
+             f"pods of pool {pool.name} may use only its tenant priority classes "
+             f"({tenant_priority_prefix(pool)}*)"),
         ),
         variables=(("wanted", cel(own)), ("foreign", cel([list(p) for p in foreign])),
                    ("architectures", cel(archs))),
@@ -121,14 +142,22 @@ def pool_placement(pool: models.Pool, *, platform: tenants.Platform) -> Rule:
 
 def no_host_network() -> Rule:
     ports = ("(!has(c.ports) || c.ports.all(p, !has(p.hostPort) || p.hostPort == 0))")
+    annotations, old = "object.metadata.annotations", "oldObject.metadata.annotations"
     return Rule(
         "no-host-network", "security.default-deny", (("", "v1", ("pods",)),),
         ("CREATE", "UPDATE"),
         ((_pod_flag_off("hostNetwork"),
           "tenant pods may not use the host's network: ask for a network in the registry"),
-         (" && ".join(f"(!has(object.spec.{f}) || object.spec.{f}.all(c, {ports}))"
-                      for f in ("containers", "initContainers")),
-          "tenant pods may not open host ports: ask the platform for an ingress")),
+         (_each_container(ports),
+          "tenant pods may not open host ports: ask the platform for an ingress"),
+         # Multus attaches a pod to any namespace's NetworkAttachmentDefinition, or swaps its
+         # default network (and with it NetworkPolicy), by these annotations alone.
+         (f"!has({annotations}) || variables.multus.all(k, !(k in {annotations}) || "
+          f"(request.operation == 'UPDATE' && has({old}) && k in {old} && "
+          f"{old}[k] == {annotations}[k]))",
+          "tenant pods may not attach to other networks (Multus annotations "
+          f"{', '.join(_MULTUS_ANNOTATIONS)}): networks are asked for in the registry")),
+        variables=(("multus", cel(list(_MULTUS_ANNOTATIONS))),),
     )
 
 
@@ -148,6 +177,11 @@ def no_exposed_services() -> Rule:
         (("!has(object.spec.type) || !(object.spec.type in ['NodePort', 'LoadBalancer'])",
           "tenant services may not be NodePort or LoadBalancer: the platform's ingress "
           "exposes services"),
+         # An ExternalName service makes whatever proxies to it (an ingress controller outside
+         # the tenant's NetworkPolicies) reach any address the tenant names.
+         ("!has(object.spec.type) || object.spec.type != 'ExternalName'",
+          "tenant services may not be ExternalName: addresses outside the cluster are "
+          "granted in the registry (spec.egress, spec.networks)"),
          ("!has(object.spec.externalIPs) || size(object.spec.externalIPs) == 0",
           "tenant services may not claim externalIPs")),
     )
@@ -162,21 +196,29 @@ def _annotation_list(key: str) -> str:
 
 # Who and what the tenant is, from its namespace (tenants.render writes it there): its owner
 # groups (bound to `admin`), its namespaces (exact names, never a prefix: tenant wh-a-b's
-# namespaces also start with "wh-a-") and its name. byTenant: the request comes from the
-# tenant's own principals, its owners or its namespaces' service accounts (the only subjects
-# tenant_rolebindings lets it bind); the platform, the namespace controller and everyone
-# else are not held to a tenant's limits. CEL variables are evaluated only when used.
+# namespaces also start with "wh-a-") and its name. CEL variables are evaluated only when used.
 _TENANT_VARIABLES = (
     ("owners", _annotation_list(render.ANNOTATION_OWNERS)),
     ("namespaces", _annotation_list(render.ANNOTATION_NAMESPACES)),
     ("tenant", f"has(namespaceObject.metadata.labels) && '{render.LABEL_TENANT}' in "
                f"namespaceObject.metadata.labels ? "
                f"namespaceObject.metadata.labels['{render.LABEL_TENANT}'] : ''"),
-    ("byTenant", "(has(request.userInfo.groups) && "
-                 "request.userInfo.groups.exists(g, g in variables.owners)) || "
-                 "(request.userInfo.username.startsWith('system:serviceaccount:') && "
-                 "request.userInfo.username.split(':')[2] in variables.namespaces)"),
 )
+# Cluster administrators, and the controllers that delete a namespace's objects at offboarding
+# (the namespace controller and garbage collector run in kube-system, or as the controller
+# manager itself when it does not use service-account credentials).
+_CLUSTER_GROUPS = ("system:masters",)
+_CONTROLLERS = "request.userInfo.username.startsWith('system:serviceaccount:kube-system:') || " \
+    "request.userInfo.username == 'system:kube-controller-manager'"
+
+
+def _by_platform(platform_groups: tuple[str, ...]) -> tuple[str, str]:
+    """The CEL variable `byPlatform`: the request comes from the platform, the only one that
+    may change what citycloud manages. Everyone else is held to a tenant's limits: not only
+    the owners, but also whatever acts for them (a GitOps controller syncing their repo)."""
+    groups = cel(sorted({*_CLUSTER_GROUPS, *platform_groups}))
+    return ("byPlatform", f"(has(request.userInfo.groups) && request.userInfo.groups.exists("
+                          f"g, g in {groups})) || {_CONTROLLERS}")
 
 
 def tenant_rolebindings() -> Rule:
@@ -198,11 +240,11 @@ def tenant_rolebindings() -> Rule:
     )
 
 
-def managed_objects() -> Rule:
+def managed_objects(platform_groups: tuple[str, ...]) -> Rule:
     """The objects citycloud puts in a namespace (its default-deny and allow NetworkPolicies,
     the owners' RoleBinding, quota and limits) stay as rendered: Kubernetes' `admin` role,
-    which owners hold, could otherwise delete the default-deny policy or the binding.
-    Everyone else (the platform, the namespace controller at offboarding) is unaffected."""
+    which owners hold, could otherwise delete the default-deny policy or the binding. Only
+    the platform (and the namespace controller at offboarding) may change them."""
     labels, key = "oldObject.metadata.labels", render.LABEL_MANAGED_BY
     managed = f"has({labels}) && '{key}' in {labels} && {labels}['{key}'] == '{render.MANAGED_BY}'"
     return Rule(
@@ -211,14 +253,15 @@ def managed_objects() -> Rule:
          ("rbac.authorization.k8s.io", "v1", ("rolebindings",)),
          ("", "v1", ("resourcequotas", "limitranges"))),
         ("UPDATE", "DELETE"),
-        (("!variables.managed || !variables.byTenant",
+        (("!variables.managed || variables.byPlatform",
           f"objects managed by citycloud ({key}={render.MANAGED_BY}) are changed through the "
-          "registry, not by the tenant: open a pull request against the tenant's file"),),
-        variables=(*_TENANT_VARIABLES, ("managed", managed)),
+          "registry: open a pull request against the tenant's file (citycloud applies it as "
+          "system:masters or a group of the pool's citycloud:adminGroups)"),),
+        variables=(("managed", managed), _by_platform(platform_groups)),
     )
 
 
-def tenant_network_policies() -> Rule:
+def tenant_network_policies(platform_groups: tuple[str, ...]) -> Rule:
     """Owners may add NetworkPolicies, which only ever allow more: each rule must name its
     peers, and they must be pods of the tenant's own namespaces. Addresses (ipBlock) and
     other tenants are granted through the registry (egress, networks), where they are
@@ -235,12 +278,12 @@ def tenant_network_policies() -> Rule:
     return Rule(
         "tenant-network-policies", "security.default-deny",
         (("networking.k8s.io", "v1", ("networkpolicies",)),), ("CREATE", "UPDATE"),
-        (("!variables.byTenant || " + rules_ok,
+        (("variables.byPlatform || " + rules_ok,
           "a tenant's own NetworkPolicies allow traffic only between pods of the tenant's "
           "namespaces: each rule names its peers, by podSelector or by a namespaceSelector "
           f"with {render.LABEL_TENANT}=<tenant>; addresses and other tenants are granted in "
           "the registry (spec.egress, spec.networks)"),),
-        variables=_TENANT_VARIABLES,
+        variables=(*_TENANT_VARIABLES, _by_platform(platform_groups)),
     )
 
 
@@ -257,23 +300,29 @@ def encrypted_volumes(classes: tuple[str, ...], min_level: int) -> Rule:
     )
 
 
-def rules(pool: models.Pool, *, platform: tenants.Platform) -> list[Rule]:
+def rules(pool: models.Pool, *, platform: tenants.Platform,
+          platform_groups: tuple[str, ...] = ()) -> list[Rule]:
     security = engine.settings(platform).security
     level = security.restricted_from_level
     found = [no_privileged(level), approved_images(pool),
              pool_placement(pool, platform=platform), no_host_network(),
              no_network_attachments(), no_exposed_services(), tenant_rolebindings(),
-             managed_objects(), tenant_network_policies()]
+             managed_objects(platform_groups), tenant_network_policies(platform_groups)]
     classes = security.encrypted_storage_classes.get(pool.name)
     if classes:
         found.append(encrypted_volumes(classes, level))
     return found
 
 
-def render_pool_guardrails(pool: models.Pool, *, platform: tenants.Platform) -> list[Manifest]:
-    """The ValidatingAdmissionPolicy and binding of every guardrail of one pool."""
+def render_pool_guardrails(pool: models.Pool, *, platform: tenants.Platform,
+                           platform_groups: tuple[str, ...] = ()) -> list[Manifest]:
+    """The ValidatingAdmissionPolicy and binding of every guardrail of one pool.
+
+    `platform_groups`: the pool's administrator groups (the pool stack's adminGroups), who
+    with system:masters may change the objects citycloud manages in tenant namespaces.
+    """
     objects: list[Manifest] = []
-    for rule in rules(pool, platform=platform):
+    for rule in rules(pool, platform=platform, platform_groups=platform_groups):
         name = f"citycloud-{pool.name}-{rule.name}"
         metadata = {"name": name, "labels": {**pool_selector(pool), LABEL_GUARDRAIL: rule.name},
                     "annotations": {"citycloud.io/policy": rule.policy}}

@@ -99,7 +99,8 @@ def render_pool(pool: models.Pool, *, platform: platform_.Platform,
         *priority_classes(pool),
         *platform_rbac(pool, settings=settings),
         contract(pool, platform=platform, settings=settings),
-        *guardrails.render_pool_guardrails(pool, platform=platform),
+        *guardrails.render_pool_guardrails(pool, platform=platform,
+                                           platform_groups=settings.admin_groups),
     ]
 
 

@@ -48,8 +48,11 @@ def pod(namespace: str, **changes: Any) -> dict[str, Any]:
                       "limits": {"cpu": "100m", "memory": "64Mi"}},
     }
     spec: dict[str, Any] = {"containers": [container], "automountServiceAccountToken": False}
+    metadata: dict[str, Any] = {"name": "e2e-guardrail"}
     for field, value in changes.items():
-        if field == "image":
+        if field == "annotations":
+            metadata["annotations"] = value
+        elif field == "image":
             container["image"] = value
         elif field == "privileged":
             container["securityContext"] = {"privileged": value}
@@ -57,7 +60,7 @@ def pod(namespace: str, **changes: Any) -> dict[str, Any]:
             container["ports"] = [{"containerPort": 8080, "hostPort": value}]
         else:
             spec[field] = value
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "e2e-guardrail"},
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata,
             "spec": spec}
 
 
@@ -108,6 +111,11 @@ def test_a_compliant_pod_is_admitted_and_placed_on_its_pool(
                  id="another-pools-nodes"),
     pytest.param(IND1, {"hostNetwork": True}, r"host", id="host-network"),
     pytest.param(IND1, {"host_port": 8080}, r"hostPort|host ports", id="host-port"),
+    pytest.param(GOV2, {"priorityClassName": "citycloud-gov-platform"},
+                 r"citycloud-gov-pool-placement.*only its tenant priority classes",
+                 id="the-platforms-priority"),
+    pytest.param(GOV2, {"annotations": {"k8s.v1.cni.cncf.io/networks": "kube-system/flat"}},
+                 r"citycloud-gov-no-host-network.*Multus annotations", id="multus-annotation"),
 ])
 def test_guardrails_refuse_pods(onboarded: e2ecity.City, kube: kubeops.Kube, namespace: str,
                                 changes: dict[str, Any], expected: str) -> None:
@@ -155,6 +163,8 @@ def _service(kind: str, **spec: Any) -> dict[str, Any]:
                  id="loadbalancer"),
     pytest.param(XC2, _service("ClusterIP", externalIPs=["203.0.113.10"]),
                  r"may not claim externalIPs", id="external-ips"),
+    pytest.param(GOV2, _service("ExternalName", externalName="kubernetes.default.svc"),
+                 r"may not be ExternalName", id="external-name"),
 ])
 def test_exposed_services_are_refused(onboarded: e2ecity.City, kube: kubeops.Kube,
                                       namespace: str, service: dict[str, Any],

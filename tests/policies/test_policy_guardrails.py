@@ -37,6 +37,13 @@ def gov(platform: tenants.Platform) -> list[dict[str, Any]]:
     return policies.render_pool_guardrails(platform.pools["gov"], platform=platform)
 
 
+@pytest.fixture(scope="module")
+def gov_with_admins(platform: tenants.Platform) -> list[dict[str, Any]]:
+    """As the pool stack renders them: with its adminGroups (stacks.pools.PoolSettings)."""
+    return policies.render_pool_guardrails(platform.pools["gov"], platform=platform,
+                                           platform_groups=("citycloud-platform-admins",))
+
+
 def namespace(platform: tenants.Platform, tenant: str, index: int = 0) -> dict[str, Any]:
     owner = platform.tenants[tenant]
     return render.namespace_object(owner, namespace=owner.namespace_names()[index],
@@ -83,6 +90,19 @@ def pod(*, image: str = "registry.gov.whcloud.cn/wh-gongan/video:1.2",
             "spec": {"containers": [container], "nodeSelector": selector, **spec}}
 
 
+PRIORITY_REFUSED = ["pods of pool gov may use only its tenant priority classes "
+                    "(citycloud-gov-tenant-*)"]
+MULTUS_REFUSED = ["tenant pods may not attach to other networks (Multus annotations "
+                  "k8s.v1.cni.cncf.io/networks, v1.multus-cni.io/default-network): networks "
+                  "are asked for in the registry"]
+
+
+def multus_pod(key: str, value: str) -> dict[str, Any]:
+    found = pod()
+    found["metadata"]["annotations"] = {key: value}
+    return found
+
+
 POD_CASES = [
     pytest.param(LEVEL3, pod(), [], id="a compliant pod"),
     pytest.param(LEVEL3, pod(container={"securityContext": {"privileged": True}}),
@@ -119,6 +139,18 @@ POD_CASES = [
     pytest.param(LEVEL2, pod(node_selector={"citycloud.io/pool": "gov",
                                             "kubernetes.io/arch": "loong64"}),
                  ["pool gov has only amd64 nodes"], id="an architecture the pool lacks"),
+    pytest.param(LEVEL2, pod(priorityClassName="citycloud-gov-tenant-critical"), [],
+                 id="a tenant priority class"),
+    pytest.param(LEVEL2, pod(priorityClassName="citycloud-gov-platform"), PRIORITY_REFUSED,
+                 id="the platform's priority class"),
+    pytest.param(LEVEL2, pod(priorityClassName="system-node-critical"), PRIORITY_REFUSED,
+                 id="a system priority class"),
+    pytest.param(LEVEL2, pod(priorityClassName="citycloud-industry-tenant-critical"),
+                 PRIORITY_REFUSED, id="another pool's tenant class"),
+    pytest.param(LEVEL2, multus_pod("k8s.v1.cni.cncf.io/networks", "citycloud-pool-gov/underlay"),
+                 MULTUS_REFUSED, id="a Multus attachment by annotation"),
+    pytest.param(LEVEL2, multus_pod("v1.multus-cni.io/default-network", "kube-system/flat"),
+                 MULTUS_REFUSED, id="a Multus default network by annotation"),
 ]
 
 
@@ -126,6 +158,31 @@ POD_CASES = [
 def test_pods(platform: tenants.Platform, gov: list[dict[str, Any]], tenant: str,
               obj: dict[str, Any], refused: list[str]) -> None:
     request = admission.Request("", "pods", obj, namespace(platform, tenant))
+    assert admission.denials(gov, request) == refused
+
+
+PUBLIC = "docker.io/library/nginx:1.27"
+
+
+@pytest.mark.parametrize(("old", "new", "refused"), [
+    pytest.param(pod(image=PUBLIC), {**pod(image=PUBLIC), "metadata": {
+        "name": "p", "labels": {"x": "y"}}}, [], id="a label added to a pod of old rules"),
+    pytest.param(pod(), pod(image=PUBLIC), [
+        "images of pool gov come only from its approved registries: registry.gov.whcloud.cn"],
+                 id="an image changed to a public one"),
+    pytest.param(multus_pod("k8s.v1.cni.cncf.io/networks", "a/b"),
+                 {**multus_pod("k8s.v1.cni.cncf.io/networks", "a/b"), "spec": pod()["spec"]},
+                 [], id="an unchanged attachment annotation"),
+    pytest.param(pod(), multus_pod("k8s.v1.cni.cncf.io/networks", "a/b"), MULTUS_REFUSED,
+                 id="an attachment annotation added"),
+])
+def test_updates_refuse_only_what_they_change(platform: tenants.Platform,
+                                              gov: list[dict[str, Any]], old: dict[str, Any],
+                                              new: dict[str, Any], refused: list[str]) -> None:
+    """Pods admitted under earlier rules must stay updatable (finalizers, labels), or they
+    could not even be deleted cleanly after a pool's registries change."""
+    request = admission.Request("", "pods", new, namespace(platform, LEVEL3),
+                                operation="UPDATE", old_object=old)
     assert admission.denials(gov, request) == refused
 
 
@@ -144,6 +201,9 @@ def service(**spec: Any) -> dict[str, Any]:
         "services"], id="LoadBalancer"),
     pytest.param("", "services", service(externalIPs=["10.1.2.3"]),
                  ["tenant services may not claim externalIPs"], id="externalIPs"),
+    pytest.param("", "services", service(type="ExternalName", externalName="10.0.0.1"), [
+        "tenant services may not be ExternalName: addresses outside the cluster are granted "
+        "in the registry (spec.egress, spec.networks)"], id="ExternalName"),
     pytest.param("k8s.cni.cncf.io", "network-attachment-definitions",
                  {"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition",
                   "metadata": {"name": "macvlan"}, "spec": {"config": "{}"}},
@@ -211,8 +271,9 @@ def test_the_renderers_own_owner_binding_is_admitted(platform: tenants.Platform,
 
 
 MANAGED_REFUSED = ["objects managed by citycloud (app.kubernetes.io/managed-by=citycloud) are "
-                   "changed through the registry, not by the tenant: open a pull request "
-                   "against the tenant's file"]
+                   "changed through the registry: open a pull request against the tenant's "
+                   "file (citycloud applies it as system:masters or a group of the pool's "
+                   "citycloud:adminGroups)"]
 OWNER = ("li.wei", ("wh-gongan-admins", "system:authenticated"))
 OWN_ACCOUNT = ("system:serviceaccount:wh-gongan-video-analytics:deployer",
                ("system:serviceaccounts", "system:authenticated"))
@@ -221,6 +282,9 @@ OTHER_ACCOUNT = ("system:serviceaccount:wh-gongan-video-archive-prod:deployer",
 NAMESPACE_CONTROLLER = ("system:serviceaccount:kube-system:namespace-controller",
                         ("system:serviceaccounts", "system:authenticated"))
 PLATFORM = ("citycloud-platform", ("system:masters", "system:authenticated"))
+POOL_ADMIN = ("ops.wang", ("citycloud-platform-admins", "system:authenticated"))
+GITOPS = ("system:serviceaccount:argocd:argocd-application-controller",
+          ("system:serviceaccounts", "system:authenticated"))
 
 
 def rendered(platform: tenants.Platform, kind: str) -> dict[str, Any]:
@@ -249,11 +313,14 @@ def own_policy(**rules: list[dict[str, Any]]) -> dict[str, Any]:
 @pytest.mark.parametrize(("who", "refused"), [
     pytest.param(OWNER, MANAGED_REFUSED, id="an owner"),
     pytest.param(OWN_ACCOUNT, MANAGED_REFUSED, id="a service account of the tenant"),
-    pytest.param(OTHER_ACCOUNT, [], id="an account the tenant cannot bind"),
+    pytest.param(OTHER_ACCOUNT, MANAGED_REFUSED, id="an account the tenant cannot bind"),
+    pytest.param(GITOPS, MANAGED_REFUSED, id="a GitOps controller syncing the tenant's repo"),
     pytest.param(NAMESPACE_CONTROLLER, [], id="the namespace controller at offboarding"),
     pytest.param(PLATFORM, [], id="the platform"),
+    pytest.param(POOL_ADMIN, [], id="the pool's admin group"),
 ])
-def test_managed_objects_stay_as_rendered(platform: tenants.Platform, gov: list[dict[str, Any]],
+def test_managed_objects_stay_as_rendered(platform: tenants.Platform,
+                                          gov_with_admins: list[dict[str, Any]],
                                           kind: str, group: str, resource: str, operation: str,
                                           who: tuple[str, tuple[str, ...]],
                                           refused: list[str]) -> None:
@@ -262,7 +329,7 @@ def test_managed_objects_stay_as_rendered(platform: tenants.Platform, gov: list[
     request = admission.Request(group, resource, new, namespace(platform, LEVEL3),
                                 operation=operation, old_object=old, username=who[0],
                                 groups=who[1])
-    assert admission.denials(gov, request) == refused
+    assert admission.denials(gov_with_admins, request) == refused
 
 
 @pytest.mark.parametrize("operation", ["DELETE", "UPDATE"])
@@ -333,11 +400,12 @@ NETPOL_REFUSED = [
     pytest.param({"egress": [{"to": [SAME_TENANT, {"ipBlock": {"cidr": "10.8.0.0/16"}}]}]},
                  NETPOL_REFUSED, id="an address among good peers"),
 ])
+@pytest.mark.parametrize("who", [OWNER, GITOPS], ids=["an owner", "a GitOps controller"])
 def test_tenant_network_policies(platform: tenants.Platform, gov: list[dict[str, Any]],
-                                 rules: dict[str, Any], refused: list[str]) -> None:
+                                 rules: dict[str, Any], refused: list[str],
+                                 who: tuple[str, tuple[str, ...]]) -> None:
     request = admission.Request("networking.k8s.io", "networkpolicies", own_policy(**rules),
-                                namespace(platform, LEVEL3), username=OWNER[0],
-                                groups=OWNER[1])
+                                namespace(platform, LEVEL3), username=who[0], groups=who[1])
     assert admission.denials(gov, request) == refused
 
 

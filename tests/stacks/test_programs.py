@@ -126,8 +126,9 @@ def test_pool_stack_registers_the_pool_objects_under_one_component(
     assert kinds.count("PriorityClass") == len(pools.PRIORITIES)
     assert kinds.count("ValidatingAdmissionPolicy") == kinds.count(
         "ValidatingAdmissionPolicyBinding") > 0
-    guardrails = policies.render_pool_guardrails(wuhan_platform.pools[pool],
-                                                 platform=wuhan_platform)
+    guardrails = policies.render_pool_guardrails(
+        wuhan_platform.pools[pool], platform=wuhan_platform,
+        platform_groups=operations.pool_settings(pool).admin_groups)
     assert _by_key(m for m in sent if m["apiVersion"].startswith("admissionregistration")
                    ) == _by_key(guardrails)
     [namespace] = [r for r in monitor.kubernetes_objects if r.type == NAMESPACE]
@@ -202,6 +203,17 @@ def test_pool_objects_never_collide_across_pools(wuhan_platform: tenants.Platfor
             key = render.key(manifest)
             assert key not in seen, f"{key} is in pools {seen[key]} and {name}"
             seen[key] = name
+
+
+def test_tenants_may_use_exactly_the_tenant_priority_classes(
+        wuhan_platform: tenants.Platform) -> None:
+    """The guardrail admits a priority class by the prefix the pool stack names them with."""
+    for pool in wuhan_platform.pools.values():
+        prefix = policies.guardrails.tenant_priority_prefix(pool)
+        names = {suffix: pools.priority_class_name(pool, suffix)
+                 for suffix, *_ in pools.PRIORITIES}
+        assert {s: n.startswith(prefix) for s, n in names.items()} == {
+            s: s != "platform" for s in names}
 
 
 def test_every_kind_the_stacks_create_is_preloaded(wuhan_platform: tenants.Platform) -> None:
