@@ -284,13 +284,15 @@ def audit_annotations(platform: tenants.Platform) -> Iterator[Diagnostic]:
 
 @engine.policy(
     "security.management-network", set="security",
-    title="No tenant network reaches the platform's management networks",
+    title="No tenant network reaches the platform's management networks or its nodes",
     rationale="MLPS level 3 for a cloud: management traffic is separate from tenant traffic. "
     "A tenant network or shared network overlapping a management network would let business "
-    "systems reach the consoles, BMCs and API endpoints that run the platform.",
+    "systems reach the consoles, BMCs and API endpoints that run the platform; one holding a "
+    "pool node's address would let them reach its kubelet and SSH. Nodes listed by IP "
+    "address count as management endpoints, whether or not a management network covers them.",
     settings=("security.managementNetworks",))
 def management_network(platform: tenants.Platform) -> Iterator[Diagnostic]:
-    management = engine.settings(platform).security.management_networks
+    management = _management_endpoints(platform)
     if not management:
         return
     for tenant in platform.tenants.values():
@@ -299,12 +301,29 @@ def management_network(platform: tenants.Platform) -> Iterator[Diagnostic]:
         reached += [(("spec", "egress", i), cidr) for i, name in enumerate(tenant.spec.egress)
                     for cidr in platform.shared_networks[name].cidrs]
         for path, cidr in reached:
-            for mgmt in management:
-                if cidr.version == mgmt.version and cidr.overlaps(mgmt):
-                    yield engine.tenant_finding(
-                        platform, tenant, path,
-                        f"{cidr} overlaps management network {mgmt}",
-                        hint="management traffic stays apart; pick another range")
+            hit = [what for what, network in management
+                   if cidr.version == network.version and cidr.overlaps(network)]
+            if hit:
+                more = f" and {len(hit) - 3} more" if len(hit) > 3 else ""
+                yield engine.tenant_finding(
+                    platform, tenant, path, f"{cidr} overlaps {', '.join(hit[:3])}{more}",
+                    hint="management traffic stays apart: pick another range, or move the "
+                    "platform's nodes and management networks out of this one")
+
+
+def _management_endpoints(platform: tenants.Platform) -> list[tuple[str, fields.Network]]:
+    """Declared management networks, and every pool node given by IP address (as a /32 or
+    /128); a node named by host name is covered only by a management network."""
+    found = [(f"management network {n}", n)
+             for n in engine.settings(platform).security.management_networks]
+    for pool in platform.pools:
+        for node in platform.pool_nodes(pool):
+            try:
+                address = ipaddress.ip_network(node.address)
+            except ValueError:
+                continue
+            found.append((f"node {node.name} ({node.address}) of pool {pool}", address))
+    return found
 
 
 def _namespaces(platform: tenants.Platform, tenant: models.Tenant) -> list[render.Manifest]:

@@ -39,7 +39,7 @@ def test_xinchuang_nodes_are_told_the_pools_rules(wuhan_platform: tenants.Platfo
     }
     assert pool["hosts"]["xc-loongson-01"] == {
         "citycloud_node_arch": "loong64", "citycloud_node_os": "UOS",
-        "ansible_host": "10.9.0.41", "ansible_port": 22, "ansible_become": True,
+        "ansible_host": "172.16.9.41", "ansible_port": 22, "ansible_become": True,
         "ansible_user": "cloudops"}
 
 

@@ -20,7 +20,7 @@ Node = dict[str, Any]
 
 
 def kunpeng(name: str = "xc-kunpeng-09", **extra: Any) -> Node:
-    return {"name": name, "address": "10.9.0.99", "arch": "arm64", "os": "openEuler", **extra}
+    return {"name": name, "address": "172.16.9.99", "arch": "arm64", "os": "openEuler", **extra}
 
 
 def with_nodes(pool: str, nodes: Any) -> Callable[[dict[str, Any]], None]:
@@ -59,13 +59,13 @@ CASES = [
         "Kylin, UOS), not Ubuntu (install openEuler, Kylin or UOS, or move the node to another "
         "pool) [node_os]", id="foreign-os-in-xinchuang"),
     pytest.param(
-        with_nodes("xinchuang", {"hosts": [kunpeng(), kunpeng(address="10.9.0.98")]}),
+        with_nodes("xinchuang", {"hosts": [kunpeng(), kunpeng(address="172.16.9.98")]}),
         "spec.pools[2].nodes.hosts[1].name: node 'xc-kunpeng-09' is listed twice (also in pool "
         "'xinchuang') (node names are unique across the city) [duplicate_node]",
         id="duplicate-node"),
     pytest.param(
         with_nodes("xinchuang", {"hosts": [kunpeng(), kunpeng("xc-kunpeng-10")]}),
-        "spec.pools[2].nodes.hosts[1].address: address 10.9.0.99 is also the address of node "
+        "spec.pools[2].nodes.hosts[1].address: address 172.16.9.99 is also the address of node "
         "'xc-kunpeng-09' [duplicate_address]", id="duplicate-address"),
     pytest.param(
         with_nodes("xinchuang", {"hosts": [kunpeng(address="{{ lookup('pipe', 'id') }}")]}),
@@ -104,17 +104,17 @@ def test_invalid_nodes_are_refused_with_file_and_line(
 
 
 INVENTORY = ("apiVersion: citycloud.io/v1\nkind: NodeInventory\nhosts:\n"
-             "  - {name: ind-node-01, address: 10.10.0.11, arch: amd64, os: Ubuntu}\n")
+             "  - {name: ind-node-01, address: 172.16.10.11, arch: amd64, os: Ubuntu}\n")
 
 
 @pytest.mark.parametrize(("node", "expected"), [
-    pytest.param("{name: ind-node-02, address: 10.10.0.12, arch: arm64, os: Ubuntu}",
+    pytest.param("{name: ind-node-02, address: 172.16.10.12, arch: arm64, os: Ubuntu}",
                  "nodes/industry.yaml:5 hosts[1].arch: pool 'industry' runs amd64, not arm64",
                  id="arch-not-in-pool"),
-    pytest.param("{name: ind-node-02, address: 10.10.0.12, arch: amd64, os: Windows}",
+    pytest.param("{name: ind-node-02, address: 172.16.10.12, arch: amd64, os: Windows}",
                  "nodes/industry.yaml:5 hosts[1].os: Input should be 'openEuler', 'Kylin'",
                  id="unknown-os"),
-    pytest.param("{name: ind-node-02, address: 10.10.0.12, arch: amd64, os: Ubuntu, ssh: x}",
+    pytest.param("{name: ind-node-02, address: 172.16.10.12, arch: amd64, os: Ubuntu, ssh: x}",
                  "nodes/industry.yaml:5 hosts[1].ssh: is not a known field",
                  id="unknown-field"),
 ])

@@ -148,6 +148,24 @@ def test_management_networks_reached_through_a_shared_network(make_registry: Mak
         "security": {"managementNetworks": ["10.250.0.0/16"]}})) == ["security.management-network"]
 
 
+def test_a_network_holding_a_pool_nodes_address_reaches_the_platform(
+        make_registry: MakeRegistry) -> None:
+    """Nodes given by IP count as management endpoints, declared or not; by name they can't."""
+    def with_node(address: str) -> dict[str, Any]:
+        return pool(nodes={"hosts": [{"name": "gov-node-01", "address": address,
+                                      "arch": "amd64", "os": "Kylin"}]})
+
+    doc = tenant("ct-a-s1", networks=[{"name": "lan", "cidr": "10.20.0.0/16",
+                                       "purpose": "ops"}])
+    platform = make_registry(doc, pools=[with_node("10.20.8.11")])
+    assert evaluate(platform) == ["security.management-network"]
+    [found] = [d for d in policies.evaluate(platform, today=TODAY).findings
+               if d.code == "security.management-network"]
+    assert "10.20.0.0/16 overlaps node gov-node-01 (10.20.8.11) of pool gov" in found.message
+    assert evaluate(make_registry(doc, pools=[with_node("172.16.8.11")])) == []
+    assert evaluate(make_registry(doc, pools=[with_node("node-01.gov.example.cn")])) == []
+
+
 # ---- placement ----------------------------------------------------------------
 
 
