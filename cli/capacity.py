@@ -88,7 +88,12 @@ def _pool_json(pool: tenants.capacity.PoolCapacity) -> dict[str, object]:
         "pool": pool.pool.name, "kind": pool.pool.kind.value, "tenants": pool.tenants,
         "departments": pool.departments,
         # cores for cpu, bytes for memory and storage (Prometheus base units)
-        "resources": {r: {"physical": float(u.physical), "allocatable": float(u.allocatable),
-                          "allocated": float(u.allocated), "headroom": float(u.headroom),
+        "resources": {r: {"physical": _exact(u.physical), "allocatable": _exact(u.allocatable),
+                          "allocated": _exact(u.allocated), "headroom": _exact(u.headroom),
                           "ratio": u.ratio} for r, u in pool.usage.items()},
     }
+
+
+def _exact(value: Fraction) -> int | float:
+    """Whole amounts as JSON integers: a float loses bytes beyond 2**53 (8 PiB)."""
+    return value.numerator // value.denominator if value.denominator == 1 else float(value)

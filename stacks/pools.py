@@ -25,7 +25,6 @@ from tenants import models, render
 from tenants import platform as platform_
 
 ROLE_LABEL = "citycloud.io/role"
-PLATFORM_POOL_LABEL = "citycloud.io/platform-pool"
 READER_VERBS = ["get", "list", "watch"]
 # Priority classes of a pool: (suffix, value, preemption policy, description).
 PRIORITIES = (
@@ -79,7 +78,7 @@ def platform_namespace(pool: models.Pool) -> str:
 def labels(pool: models.Pool) -> dict[str, str]:
     """Pool objects' labels. Not `citycloud.io/pool`: the guardrails select tenant namespaces
     by that label (with managed-by), and the platform's own namespace is no tenant's."""
-    return {render.LABEL_MANAGED_BY: render.MANAGED_BY, PLATFORM_POOL_LABEL: pool.name,
+    return {render.LABEL_MANAGED_BY: render.MANAGED_BY, render.LABEL_PLATFORM_POOL: pool.name,
             ROLE_LABEL: "platform"}
 
 

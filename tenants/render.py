@@ -21,6 +21,9 @@ LABEL_TENANT = "citycloud.io/tenant"
 LABEL_DEPARTMENT = "citycloud.io/department"
 LABEL_POOL = "citycloud.io/pool"
 LABEL_CLASSIFICATION = "citycloud.io/classification"
+# On a pool's own platform namespace (stacks.pools), where its ingress controller and
+# monitoring agents run: the one place outside the tenant that may reach tenant pods.
+LABEL_PLATFORM_POOL = "citycloud.io/platform-pool"
 # On each namespace: who owns the tenant, and all its namespaces, so the pool guardrails
 # (policies.guardrails) can tell the tenant's own principals from everyone else's.
 ANNOTATION_OWNERS = "citycloud.io/owners"
@@ -182,8 +185,11 @@ def limit_range(tenant: models.Tenant, *, namespace: str) -> Manifest:
 
 def network_policies(tenant: models.Tenant, *, namespace: str,
                      platform: platform_.Platform) -> list[Manifest]:
-    """Default deny, then allow DNS, the tenant's own namespaces and its granted networks."""
+    """Default deny, then allow DNS, the tenant's own namespaces, its pool's platform
+    namespace in (the ingress that exposes services, monitoring) and its granted networks."""
     same_tenant = [{"namespaceSelector": {"matchLabels": {LABEL_TENANT: tenant.name}}}]
+    platform_pool = [{"namespaceSelector": {
+        "matchLabels": {LABEL_PLATFORM_POOL: tenant.spec.pool}}}]
     policies = [
         _network_policy(tenant, namespace, "default-deny", {}),
         _network_policy(tenant, namespace, "allow-dns", {"egress": [{
@@ -196,6 +202,8 @@ def network_policies(tenant: models.Tenant, *, namespace: str,
         }]}),
         _network_policy(tenant, namespace, "allow-same-tenant",
                         {"ingress": [{"from": same_tenant}], "egress": [{"to": same_tenant}]}),
+        _network_policy(tenant, namespace, "allow-platform",
+                        {"ingress": [{"from": platform_pool}]}),
     ]
     cidrs = [str(c) for name in tenant.spec.egress for c in platform.shared_networks[name].cidrs]
     cidrs += [str(network.cidr) for network in tenant.spec.networks]

@@ -73,6 +73,10 @@ def test_capacity(wuhan: pathlib.Path, citycloud, platform: tenants.Platform, fm
         cpu = rows[pool.pool.name]["resources"]["cpu"]
         assert cpu["physical"] == float(pool.usage["cpu"].physical)
         assert cpu["allocated"] == float(pool.usage["cpu"].allocated)
+        # Bytes are exact integers: floats drop units beyond 2**53 (8 PiB of storage).
+        storage = rows[pool.pool.name]["resources"]["storage"]
+        assert storage["physical"] == pool.usage["storage"].physical
+        assert isinstance(storage["physical"], int)
     total = sum(row["resources"]["cpu"]["physical"] for row in rows.values())
     assert total == 67_500  # Wuhan Cloud's published total
 

@@ -169,4 +169,4 @@ def test_a_tenant_without_networks_gets_no_ip_allowance() -> None:
     names = [p["metadata"]["name"] for p in of_kind(
         render.render_tenant(tenant, platform=wuhan_platform()), "NetworkPolicy")]
     assert names == ["citycloud-default-deny", "citycloud-allow-dns",
-                     "citycloud-allow-same-tenant"]
+                     "citycloud-allow-same-tenant", "citycloud-allow-platform"]

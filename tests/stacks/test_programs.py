@@ -205,6 +205,20 @@ def test_pool_objects_never_collide_across_pools(wuhan_platform: tenants.Platfor
             seen[key] = name
 
 
+def test_tenant_pods_let_in_their_own_pools_platform_namespace_only(
+        wuhan_platform: tenants.Platform) -> None:
+    """The platform's ingress and monitoring run in the pool's platform namespace."""
+    namespaces = {name: pools.namespace_object(pool)["metadata"]["labels"]
+                  for name, pool in wuhan_platform.pools.items()}
+    for tenant in wuhan_platform.tenants.values():
+        [allow] = [o for o in render.render_tenant(tenant, platform=wuhan_platform)
+                   if o["metadata"]["name"] == "citycloud-allow-platform"][:1]
+        wanted = allow["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"]
+        selected = {name for name, labels in namespaces.items()
+                    if labels.items() >= wanted.items()}
+        assert selected == {tenant.spec.pool}, tenant.name
+
+
 def test_tenants_may_use_exactly_the_tenant_priority_classes(
         wuhan_platform: tenants.Platform) -> None:
     """The guardrail admits a priority class by the prefix the pool stack names them with."""
