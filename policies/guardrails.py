@@ -287,6 +287,23 @@ def tenant_network_policies(platform_groups: tuple[str, ...]) -> Rule:
     )
 
 
+def pool_storage(pool: models.Pool, classes: tuple[str, ...]) -> Rule:
+    """A tenant's volumes come from its own pool's storage: another pool's class would put
+    its data on storage of another classification, and a named PersistentVolume (or the empty
+    class that binds one) could be one another tenant released."""
+    return Rule(
+        "pool-storage", "placement.pool-isolation",
+        (("", "v1", ("persistentvolumeclaims",)),), ("CREATE",),
+        (("!has(object.spec.storageClassName) || object.spec.storageClassName in "
+          "variables.classes",
+          f"volumes of pool {pool.name} use its storage classes: {', '.join(classes)}"),
+         ("!has(object.spec.volumeName) || object.spec.volumeName == ''",
+          "tenants may not claim a PersistentVolume by name: volumes come from the pool's "
+          "storage classes")),
+        variables=(("classes", cel(list(classes))),),
+    )
+
+
 def encrypted_volumes(classes: tuple[str, ...], min_level: int) -> Rule:
     return Rule(
         "encrypted-volumes", "security.encrypted-storage",
@@ -301,7 +318,8 @@ def encrypted_volumes(classes: tuple[str, ...], min_level: int) -> Rule:
 
 
 def rules(pool: models.Pool, *, platform: tenants.Platform,
-          platform_groups: tuple[str, ...] = ()) -> list[Rule]:
+          platform_groups: tuple[str, ...] = (),
+          storage_classes: tuple[str, ...] = ()) -> list[Rule]:
     security = engine.settings(platform).security
     level = security.restricted_from_level
     found = [no_privileged(level), approved_images(pool),
@@ -311,18 +329,23 @@ def rules(pool: models.Pool, *, platform: tenants.Platform,
     classes = security.encrypted_storage_classes.get(pool.name)
     if classes:
         found.append(encrypted_volumes(classes, level))
+    if storage_classes:
+        found.append(pool_storage(pool, storage_classes))
     return found
 
 
 def render_pool_guardrails(pool: models.Pool, *, platform: tenants.Platform,
-                           platform_groups: tuple[str, ...] = ()) -> list[Manifest]:
+                           platform_groups: tuple[str, ...] = (),
+                           storage_classes: tuple[str, ...] = ()) -> list[Manifest]:
     """The ValidatingAdmissionPolicy and binding of every guardrail of one pool.
 
-    `platform_groups`: the pool's administrator groups (the pool stack's adminGroups), who
-    with system:masters may change the objects citycloud manages in tenant namespaces.
+    From the pool stack's config: `platform_groups`, its adminGroups, who with
+    system:masters may change the objects citycloud manages in tenant namespaces, and
+    `storage_classes`, the only classes its tenants' volumes may use (none: no such rule).
     """
     objects: list[Manifest] = []
-    for rule in rules(pool, platform=platform, platform_groups=platform_groups):
+    for rule in rules(pool, platform=platform, platform_groups=platform_groups,
+                      storage_classes=storage_classes):
         name = f"citycloud-{pool.name}-{rule.name}"
         metadata = {"name": name, "labels": {**pool_selector(pool), LABEL_GUARDRAIL: rule.name},
                     "annotations": {"citycloud.io/policy": rule.policy}}

@@ -37,8 +37,9 @@ ARCH_LABEL = "kubernetes.io/arch"
     rationale="Xinchuang tenants must land only on xinchuang nodes, and other pools' tenants "
     "must stay off them. The pool guardrail makes every pod carry its pool's node selector; "
     "that separates pools only if no node can satisfy two pools' selectors, and the taint "
-    "keeps pods without a pool (platform components excepted) off the pool's nodes.",
-    guardrails=("pool-placement",))
+    "keeps pods without a pool (platform components excepted) off the pool's nodes. In the "
+    "cluster, tenants' volumes likewise stay on their pool's storage classes.",
+    guardrails=("pool-placement", "pool-storage"))
 def pool_isolation(platform: tenants.Platform) -> Iterator[Diagnostic]:
     pools = platform.spec.spec.pools
     for index, pool in enumerate(pools):

@@ -98,8 +98,9 @@ def render_pool(pool: models.Pool, *, platform: platform_.Platform,
         *priority_classes(pool),
         *platform_rbac(pool, settings=settings),
         contract(pool, platform=platform, settings=settings),
-        *guardrails.render_pool_guardrails(pool, platform=platform,
-                                           platform_groups=settings.admin_groups),
+        *guardrails.render_pool_guardrails(
+            pool, platform=platform, platform_groups=settings.admin_groups,
+            storage_classes=tuple(ref.name for ref in settings.storage_classes)),
     ]
 
 

@@ -176,6 +176,26 @@ def test_exposed_services_are_refused(onboarded: e2ecity.City, kube: kubeops.Kub
         namespace, _service("ClusterIP"), dry_run="All"))
 
 
+@pytest.mark.parametrize(("storage_class", "expected"), [
+    pytest.param("gov-ceph-sm4", r"citycloud-industry-pool-storage.*industry-ceph-ssd",
+                 id="another-pools-class"),
+    pytest.param("", r"citycloud-industry-pool-storage", id="static-volume-binding"),
+])
+def test_volumes_stay_on_their_pools_storage(onboarded: e2ecity.City, kube: kubeops.Kube,
+                                             storage_class: str, expected: str) -> None:
+    def claim(name: str) -> dict[str, Any]:
+        return {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                "metadata": {"name": "e2e-claim"},
+                "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": name,
+                         "resources": {"requests": {"storage": "1Gi"}}}}
+
+    message = kubeops.refused(lambda: kube.core.create_namespaced_persistent_volume_claim(
+        IND1, claim(storage_class), dry_run="All"))
+    assert re.search(expected, message), message
+    kubeops.admitted(lambda: kube.core.create_namespaced_persistent_volume_claim(
+        IND1, claim("industry-ceph-hdd"), dry_run="All"))
+
+
 def _binding(*subjects: dict[str, str]) -> dict[str, Any]:
     return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
             "metadata": {"name": "e2e-grant"},
@@ -294,7 +314,7 @@ def test_every_guardrail_type_checks_on_the_real_api_server(
         return policies if policies and len(done) == len(policies) else None
 
     policies = kubeops.eventually(checked, timeout=90, what="every policy type-checked")
-    assert len(policies) == 3 * 10 - 1  # industry has no encrypted-storage classes
+    assert len(policies) == 3 * 11 - 1  # industry has no encrypted-storage classes
     warnings = {p.metadata.name: [w.warning for w in p.status.type_checking.expression_warnings
                                   or []] for p in policies}
     assert {name: w for name, w in warnings.items() if w} == {}

@@ -38,10 +38,12 @@ def gov(platform: tenants.Platform) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def gov_with_admins(platform: tenants.Platform) -> list[dict[str, Any]]:
-    """As the pool stack renders them: with its adminGroups (stacks.pools.PoolSettings)."""
-    return policies.render_pool_guardrails(platform.pools["gov"], platform=platform,
-                                           platform_groups=("citycloud-platform-admins",))
+def gov_deployed(platform: tenants.Platform) -> list[dict[str, Any]]:
+    """As the pool stack renders them: with its adminGroups and storage classes
+    (stacks.pools.PoolSettings, from stacks/pool/Pulumi.gov.yaml)."""
+    return policies.render_pool_guardrails(
+        platform.pools["gov"], platform=platform, platform_groups=("citycloud-platform-admins",),
+        storage_classes=("gov-ceph-sm4", "gov-ceph-hdd-sm4"))
 
 
 def namespace(platform: tenants.Platform, tenant: str, index: int = 0) -> dict[str, Any]:
@@ -320,7 +322,7 @@ def own_policy(**rules: list[dict[str, Any]]) -> dict[str, Any]:
     pytest.param(POOL_ADMIN, [], id="the pool's admin group"),
 ])
 def test_managed_objects_stay_as_rendered(platform: tenants.Platform,
-                                          gov_with_admins: list[dict[str, Any]],
+                                          gov_deployed: list[dict[str, Any]],
                                           kind: str, group: str, resource: str, operation: str,
                                           who: tuple[str, tuple[str, ...]],
                                           refused: list[str]) -> None:
@@ -329,7 +331,7 @@ def test_managed_objects_stay_as_rendered(platform: tenants.Platform,
     request = admission.Request(group, resource, new, namespace(platform, LEVEL3),
                                 operation=operation, old_object=old, username=who[0],
                                 groups=who[1])
-    assert admission.denials(gov_with_admins, request) == refused
+    assert admission.denials(gov_deployed, request) == refused
 
 
 @pytest.mark.parametrize("operation", ["DELETE", "UPDATE"])
@@ -367,6 +369,30 @@ def test_volumes(platform: tenants.Platform, gov: list[dict[str, Any]], tenant: 
     request = admission.Request("", "persistentvolumeclaims", claim(storage_class),
                                 namespace(platform, tenant))
     assert admission.denials(gov, request) == refused
+
+
+POOL_STORAGE = ["volumes of pool gov use its storage classes: gov-ceph-sm4, gov-ceph-hdd-sm4"]
+
+
+@pytest.mark.parametrize(("storage_class", "spec", "refused"), [
+    pytest.param("gov-ceph-hdd-sm4", {}, [], id="the pool's class"),
+    pytest.param(None, {}, [], id="no class and no cluster default"),
+    pytest.param("industry-ceph-ssd", {}, POOL_STORAGE, id="another pool's class"),
+    pytest.param("", {}, POOL_STORAGE, id="the empty class that binds static volumes"),
+    pytest.param("gov-ceph-sm4", {"volumeName": "pv-0042"}, [
+        "tenants may not claim a PersistentVolume by name: volumes come from the pool's "
+        "storage classes"], id="a volume by name"),
+])
+def test_volumes_stay_on_the_pools_storage(platform: tenants.Platform,
+                                           gov_deployed: list[dict[str, Any]],
+                                           storage_class: str | None, spec: dict[str, Any],
+                                           refused: list[str]) -> None:
+    obj = claim(storage_class)
+    if storage_class == "":
+        obj["spec"]["storageClassName"] = ""
+    obj["spec"] |= spec
+    request = admission.Request("", "persistentvolumeclaims", obj, namespace(platform, LEVEL2))
+    assert admission.denials(gov_deployed, request) == refused
 
 
 def test_updates_to_images_are_checked_too(platform: tenants.Platform,
@@ -425,7 +451,8 @@ def test_the_platform_writes_the_granted_networks(platform: tenants.Platform,
 def test_every_guardrail_names_a_policy_that_names_it(platform: tenants.Platform) -> None:
     """`policies explain` tells the in-cluster rule of a policy, and the guardrail the policy."""
     rules = {rule.name: rule.policy for pool in platform.pools.values()
-             for rule in policies.guardrails.rules(pool, platform=platform)}
+             for rule in policies.guardrails.rules(pool, platform=platform,
+                                                   storage_classes=("any-class",))}
     assert {name: name in policies.POLICIES[policy].guardrails
             for name, policy in rules.items()} == dict.fromkeys(rules, True)
     named = {name for rule in policies.POLICIES.values() for name in rule.guardrails}

@@ -126,9 +126,11 @@ def test_pool_stack_registers_the_pool_objects_under_one_component(
     assert kinds.count("PriorityClass") == len(pools.PRIORITIES)
     assert kinds.count("ValidatingAdmissionPolicy") == kinds.count(
         "ValidatingAdmissionPolicyBinding") > 0
+    settings = operations.pool_settings(pool)
     guardrails = policies.render_pool_guardrails(
         wuhan_platform.pools[pool], platform=wuhan_platform,
-        platform_groups=operations.pool_settings(pool).admin_groups)
+        platform_groups=settings.admin_groups,
+        storage_classes=tuple(ref.name for ref in settings.storage_classes))
     assert _by_key(m for m in sent if m["apiVersion"].startswith("admissionregistration")
                    ) == _by_key(guardrails)
     [namespace] = [r for r in monitor.kubernetes_objects if r.type == NAMESPACE]
