@@ -53,7 +53,7 @@ class _Group(typer.core.TyperGroup):
     def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:  # type: ignore[override]
         if cmd_name not in self.commands and cmd_name in LAZY_COMMANDS:
             module_name, group_help = LAZY_COMMANDS[cmd_name]
-            holder = typer.Typer(rich_markup_mode="rich")
+            holder = typer.Typer(rich_markup_mode="rich", add_completion=False)
             module = importlib.import_module(module_name)
             if group_help is None:
                 module.register(holder)
