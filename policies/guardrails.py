@@ -287,6 +287,31 @@ def tenant_network_policies(platform_groups: tuple[str, ...]) -> Rule:
     )
 
 
+def tenant_ingress_hosts(platform_groups: tuple[str, ...]) -> Rule:
+    """The pool's ingress controller is shared: an Ingress for another department's host
+    would take its traffic and logins, a rule without a host (or a default backend) would
+    take everything unclaimed, and a configuration snippet reconfigures it for everyone."""
+    spec = "object.spec"
+    annotations = "object.metadata.annotations"
+    return Rule(
+        "tenant-ingress-hosts", "security.cross-department-rights",
+        (("networking.k8s.io", "v1", ("ingresses",)),), ("CREATE", "UPDATE"),
+        ((f"variables.byPlatform || (!has({spec}.defaultBackend) && has({spec}.rules) && "
+          f"{spec}.rules.all(r, has(r.host) && r.host in variables.hosts) && "
+          f"(!has({spec}.tls) || {spec}.tls.all(t, !has(t.hosts) || "
+          "t.hosts.all(h, h in variables.hosts))))",
+          "Ingresses in a tenant namespace serve only the tenant's own host names, each rule "
+          f"naming one ({render.ANNOTATION_HOSTS}; add them to spec.hosts in the tenant's "
+          "registry file)"),
+         (f"variables.byPlatform || !has({annotations}) || "
+          f"!{annotations}.exists(k, k.contains('snippet'))",
+          "tenant Ingresses may not carry configuration snippets: they would configure the "
+          "pool's shared ingress controller")),
+        variables=(("hosts", _annotation_list(render.ANNOTATION_HOSTS)),
+                   _by_platform(platform_groups)),
+    )
+
+
 def pool_storage(pool: models.Pool, classes: tuple[str, ...]) -> Rule:
     """A tenant's volumes come from its own pool's storage: another pool's class would put
     its data on storage of another classification, and a named PersistentVolume (or the empty
@@ -325,7 +350,8 @@ def rules(pool: models.Pool, *, platform: tenants.Platform,
     found = [no_privileged(level), approved_images(pool),
              pool_placement(pool, platform=platform), no_host_network(),
              no_network_attachments(), no_exposed_services(), tenant_rolebindings(),
-             managed_objects(platform_groups), tenant_network_policies(platform_groups)]
+             managed_objects(platform_groups), tenant_network_policies(platform_groups),
+             tenant_ingress_hosts(platform_groups)]
     classes = security.encrypted_storage_classes.get(pool.name)
     if classes:
         found.append(encrypted_volumes(classes, level))

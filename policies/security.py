@@ -172,8 +172,10 @@ def _source_of(platform: tenants.Platform, tenant: models.Tenant,
     rationale="One department never gets rights in another department's namespaces: the "
     "owner RoleBinding makes every listed group an admin of the tenant. departments.yaml says "
     "which groups speak for a department; a group of another department, or one nobody "
-    "declared, would hand a department's data to someone outside it.",
-    guardrails=("tenant-rolebindings",))
+    "declared, would hand a department's data to someone outside it. In the cluster, no "
+    "tenant binds others' groups or accounts, nor serves another tenant's host names on "
+    "the shared ingress (spec.hosts: a host belongs to one tenant only).",
+    guardrails=("tenant-rolebindings", "tenant-ingress-hosts"))
 def cross_department_rights(platform: tenants.Platform) -> Iterator[Diagnostic]:
     owner_of = {group: d.code for d in platform.departments.values() for group in d.owners}
     for tenant in platform.tenants.values():

@@ -40,6 +40,27 @@ DNSLabel = Annotated[
 ]
 
 
+_DNS_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+")
+
+
+def _dns_name(value: str) -> str:
+    if len(value) > 253 or not _DNS_NAME.fullmatch(value):
+        raise pydantic_core.PydanticCustomError(
+            "invalid_hostname", f"{value[:80]!r} is not a host name such as "
+            "'video.gongan.wuhan.gov.cn': DNS labels joined by dots, lower case, no wildcard, "
+            "at most 253 characters")
+    return value
+
+
+# A fully qualified host name (at least two labels), as an Ingress rule's host.
+DNSName = Annotated[
+    str,
+    pydantic.AfterValidator(_dns_name),
+    pydantic.WithJsonSchema({"type": "string", "pattern": f"^{_DNS_NAME.pattern}$",
+                             "maxLength": 253}),
+]
+
+
 def _quantity(value: Any) -> quantities.Quantity:
     try:
         return quantities.parse(value)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import os
 import pathlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import pydantic
@@ -84,7 +84,13 @@ def load(root: pathlib.Path, *, pending: Mapping[str, str] | None = None) -> pla
     problems.extend(_check_departments(platform, departments_file))
     for tenant in platform.tenants.values():
         problems.extend(_check_tenant(platform, tenant))
-    problems.extend(_check_namespace_collisions(platform))
+    problems.extend(_check_collisions(
+        platform, "namespaces", lambda t: t.namespace_names(), what="namespace",
+        code="namespace_collision", hint="choose another namespace name"))
+    problems.extend(_check_collisions(
+        platform, "hosts", lambda t: t.spec.hosts, what="host",
+        code="host_collision", hint="a host name is served for one tenant only; ask the "
+        "other tenant's department, or choose another name"))
     problems.extend(_check_nodes(platform))
     if problems:
         raise diagnostics.RegistryError(problems)
@@ -359,19 +365,24 @@ def _check_tenant(platform: platform_.Platform, tenant: models.Tenant) -> Iterat
         yield Diagnostic(*at("spec", "networks", index, "name"),
                          f"network {name!r} is listed twice", "duplicate_network",
                          tenant=tenant.name)
+    for index, name in _duplicates(tenant.spec.hosts):
+        yield Diagnostic(*at("spec", "hosts", index), f"host {name!r} is listed twice",
+                         "duplicate_host", tenant=tenant.name)
 
 
-def _check_namespace_collisions(platform: platform_.Platform) -> Iterator[Diagnostic]:
+def _check_collisions(platform: platform_.Platform, field: str,
+                      names_of: Callable[[models.Tenant], Sequence[str]], *, what: str,
+                      code: str, hint: str) -> Iterator[Diagnostic]:
+    """Names (namespaces, hosts) that two tenants claim: the later one is the error."""
     owner: dict[str, str] = {}
     for tenant in platform.tenants.values():
-        for index, name in enumerate(tenant.namespace_names()):
+        for index, name in enumerate(names_of(tenant)):
             first = owner.setdefault(name, tenant.name)
             if first != tenant.name:
-                yield Diagnostic(*platform.where_tenant(tenant.name, "spec", "namespaces", index),
-                                 f"spec.namespaces[{index}]",
-                                 f"namespace {name!r} is also made by tenant {first!r}",
-                                 "namespace_collision", hint="choose another namespace name",
-                                 tenant=tenant.name)
+                yield Diagnostic(*platform.where_tenant(tenant.name, "spec", field, index),
+                                 f"spec.{field}[{index}]",
+                                 f"{what} {name!r} is also claimed by tenant {first!r}",
+                                 code, hint=hint, tenant=tenant.name)
 
 
 def _read_node_inventories(root: pathlib.Path, spec: models.PlatformFile,

@@ -350,6 +350,8 @@ class TenantSpec(Model):
     namespaces: tuple[fields.DNSLabel, ...] = pydantic.Field(min_length=1, max_length=50)
     networks: tuple[PrivateNetwork, ...] = ()
     egress: tuple[fields.DNSLabel, ...] = ()
+    # Host names the platform's ingress serves for this tenant; no other tenant may claim them.
+    hosts: tuple[fields.DNSName, ...] = pydantic.Field(default=(), max_length=100)
 
 
 class Tenant(Model):

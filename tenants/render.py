@@ -28,6 +28,7 @@ LABEL_PLATFORM_POOL = "citycloud.io/platform-pool"
 # (policies.guardrails) can tell the tenant's own principals from everyone else's.
 ANNOTATION_OWNERS = "citycloud.io/owners"
 ANNOTATION_NAMESPACES = "citycloud.io/tenant-namespaces"
+ANNOTATION_HOSTS = "citycloud.io/hosts"  # only where the tenant registered host names
 OWNER_BINDING = "citycloud-tenant-admins"
 OWNER_CLUSTER_ROLE = "admin"  # Kubernetes' built-in namespace admin role
 NODE_SELECTOR_ANNOTATION = "scheduler.alpha.kubernetes.io/node-selector"
@@ -98,6 +99,8 @@ def namespace_object(tenant: models.Tenant, *, namespace: str,
         ANNOTATION_NAMESPACES: ",".join(tenant.namespace_names()),
         "citycloud.io/department-name": department.name if department else "",
     }
+    if tenant.spec.hosts:
+        metadata["annotations"][ANNOTATION_HOSTS] = ",".join(tenant.spec.hosts)
     pool = platform.pools.get(tenant.spec.pool)
     if pool is not None:
         metadata["annotations"] |= placement_annotations(pool)

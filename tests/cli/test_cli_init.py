@@ -110,7 +110,7 @@ def test_tenant_new_on_the_wuhan_example(wuhan_copy: pathlib.Path, citycloud) ->
                  id="namespace-too-long"),
     pytest.param(["mc-zwfw", "mc-zwfw-portal", "-n", "web"], "already exists",
                  id="tenant-exists"),
-    pytest.param(["mc-zwfw", "mc-zwfw-portal-web", "-n", "x"], "is also made by",
+    pytest.param(["mc-zwfw", "mc-zwfw-portal-web", "-n", "x"], "is also claimed by",
                  id="namespace-taken"),
     pytest.param(["mc-nobody", "mc-nobody-app"], "not in departments.yaml",
                  id="unknown-department"),

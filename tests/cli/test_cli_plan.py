@@ -94,6 +94,7 @@ def test_a_new_tenant_is_created(wuhan_copy: pathlib.Path, deployed: pathlib.Pat
     source = wuhan_copy / VIDEO
     text = source.read_text(encoding="utf-8").replace("wh-gongan-video", "wh-gongan-cams")
     text = text.replace("10.64.0.0/16", "10.65.0.0/16").replace("name: cameras", "name: cams")
+    text = text.replace("video.gongan.wuhan.gov.cn", "cams.gongan.wuhan.gov.cn")
     (source.parent / "wh-gongan-cams.yaml").write_text(text, encoding="utf-8")
 
     code, report = plan(citycloud, wuhan_copy, deployed, "--tenant", "wh-gongan-cams")

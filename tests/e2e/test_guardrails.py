@@ -301,6 +301,35 @@ def test_an_owners_network_policies_stay_within_the_tenant(
         api.close()
 
 
+@pytest.mark.parametrize(("host", "admitted"), [
+    pytest.param("video.gongan.wuhan.gov.cn", True, id="its-own-host"),
+    pytest.param("zwfw.wuhan.gov.cn", False, id="another-departments-host"),
+    pytest.param(None, False, id="every-host"),
+])
+def test_an_owners_ingresses_serve_only_its_hosts(
+        onboarded: e2ecity.City, control_plane: controlplane.ControlPlane,
+        host: str | None, admitted: bool) -> None:
+    api = control_plane.api_client(impersonate="li.wei@gongan", groups=("wh-gongan-admins",))
+    backend = {"service": {"name": "web", "port": {"number": 80}}}
+    rule: dict[str, Any] = {"http": {"paths": [
+        {"path": "/", "pathType": "Prefix", "backend": backend}]}}
+    if host:
+        rule["host"] = host
+    body = {"metadata": {"name": "e2e-web"}, "spec": {"rules": [rule]}}
+    try:
+        def create() -> Any:
+            return NetworkingV1Api(api).create_namespaced_ingress(
+                GOV3, copy.deepcopy(body), dry_run="All")
+
+        if admitted:
+            kubeops.admitted(create)
+        else:
+            message = kubeops.refused(create)
+            assert "citycloud-gov-tenant-ingress-hosts" in message, message
+    finally:
+        api.close()
+
+
 def test_every_guardrail_type_checks_on_the_real_api_server(
         onboarded: e2ecity.City, kube: kubeops.Kube) -> None:
     """The API server's CEL type checker finds nothing wrong with any expression."""
@@ -314,7 +343,7 @@ def test_every_guardrail_type_checks_on_the_real_api_server(
         return policies if policies and len(done) == len(policies) else None
 
     policies = kubeops.eventually(checked, timeout=90, what="every policy type-checked")
-    assert len(policies) == 3 * 11 - 1  # industry has no encrypted-storage classes
+    assert len(policies) == 3 * 12 - 1  # industry has no encrypted-storage classes
     warnings = {p.metadata.name: [w.warning for w in p.status.type_checking.expression_warnings
                                   or []] for p in policies}
     assert {name: w for name, w in warnings.items() if w} == {}

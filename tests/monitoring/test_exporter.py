@@ -69,7 +69,8 @@ def test_a_new_tenant_file_counts_as_a_change(registry_copy: pathlib.Path) -> No
     copy = registry_copy / "tenants" / "wh-gongan" / "wh-gongan-video2.yaml"
     copy.write_text((registry_copy / TENANT).read_text()
                     .replace("name: wh-gongan-video", "name: wh-gongan-video2")
-                    .replace("10.64.0.0/16", "10.66.0.0/16"))
+                    .replace("10.64.0.0/16", "10.66.0.0/16")
+                    .replace("video.gongan.wuhan.gov.cn", "video2.gongan.wuhan.gov.cn"))
     (registry_copy / ".git").mkdir()
     (registry_copy / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
     clock.now += 2

@@ -457,3 +457,49 @@ def test_every_guardrail_names_a_policy_that_names_it(platform: tenants.Platform
             for name, policy in rules.items()} == dict.fromkeys(rules, True)
     named = {name for rule in policies.POLICIES.values() for name in rule.guardrails}
     assert named - {"all"} <= set(rules)
+
+
+INGRESS_REFUSED = [
+    "Ingresses in a tenant namespace serve only the tenant's own host names, each rule naming "
+    "one (citycloud.io/hosts; add them to spec.hosts in the tenant's registry file)"]
+
+
+def ingress(*hosts: str | None, tls: tuple[str, ...] = (), **metadata: Any) -> dict[str, Any]:
+    backend = {"service": {"name": "web", "port": {"number": 80}}}
+    rules = [{**({"host": h} if h else {}), "http": {"paths": [
+        {"path": "/", "pathType": "Prefix", "backend": backend}]}} for h in hosts]
+    spec: dict[str, Any] = {"rules": rules}
+    if tls:
+        spec["tls"] = [{"hosts": list(tls), "secretName": "web-tls"}]
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": {"name": "web", **metadata}, "spec": spec}
+
+
+@pytest.mark.parametrize(("obj", "refused"), [
+    pytest.param(ingress("video.gongan.wuhan.gov.cn", tls=("video.gongan.wuhan.gov.cn",)), [],
+                 id="its own host"),
+    pytest.param(ingress("zwfw.wuhan.gov.cn"), INGRESS_REFUSED,
+                 id="another department's host"),
+    pytest.param(ingress(None), INGRESS_REFUSED, id="a rule for every host"),
+    pytest.param(ingress("video.gongan.wuhan.gov.cn", tls=("zwfw.wuhan.gov.cn",)),
+                 INGRESS_REFUSED, id="another department's certificate name"),
+    pytest.param({**ingress(), "spec": {"defaultBackend": {"service": {
+        "name": "web", "port": {"number": 80}}}}}, INGRESS_REFUSED, id="a default backend"),
+    pytest.param(ingress("video.gongan.wuhan.gov.cn", annotations={
+        "nginx.ingress.kubernetes.io/server-snippet": "location / { proxy_pass http://x; }"}),
+                 ["tenant Ingresses may not carry configuration snippets: they would configure "
+                  "the pool's shared ingress controller"], id="a configuration snippet"),
+])
+def test_ingresses_serve_only_the_tenants_hosts(platform: tenants.Platform,
+                                                gov: list[dict[str, Any]], obj: dict[str, Any],
+                                                refused: list[str]) -> None:
+    request = admission.Request("networking.k8s.io", "ingresses", obj,
+                                namespace(platform, LEVEL3), username=OWNER[0], groups=OWNER[1])
+    assert admission.denials(gov, request) == refused
+
+
+def test_a_tenant_without_hosts_serves_none(platform: tenants.Platform,
+                                            gov: list[dict[str, Any]]) -> None:
+    request = admission.Request("networking.k8s.io", "ingresses", ingress("x.wuhan.gov.cn"),
+                                namespace(platform, LEVEL2), username=OWNER[0], groups=OWNER[1])
+    assert admission.denials(gov, request) == INGRESS_REFUSED

@@ -152,8 +152,8 @@ CASES = [
                  id="unknown-field-top-level"),
     pytest.param(edit(VIDEO, "  pool: gov\n", "  pool: gov\n  zzz: 1\n"),
                  Expected(VIDEO, 8, "spec.zzz", "extra_forbidden",
-                          "known fields: classification, egress, namespaces, networks, owners, "
-                          "pool, quota"),
+                          "known fields: classification, egress, hosts, namespaces, networks, "
+                          "owners, pool, quota"),
                  id="unknown-field-nothing-close"),
     # wrong types
     pytest.param(edit(VIDEO, "classification: 3", "classification: three"),
@@ -268,9 +268,29 @@ CASES = [
                              other_tenant("wh-gongan-video-video", "wh-gongan", "[x]"))),
                  Expected("tenants/wh-gongan/wh-gongan-video-video.yaml", 11,
                           "spec.namespaces[0]", "namespace_collision",
-                          message="'wh-gongan-video-video-x' is also made by tenant "
+                          message="'wh-gongan-video-video-x' is also claimed by tenant "
                                   "'wh-gongan-video'"),
                  id="namespace-collision"),
+    # host names the platform's ingress serves
+    pytest.param(edit(VIDEO, "  egress: [e-gov-extranet]\n",
+                      "  egress: [e-gov-extranet]\n  hosts: ['*.gongan.wuhan.gov.cn']\n"),
+                 Expected(VIDEO, 20, "spec.hosts[0]", "invalid_hostname"), id="wildcard-host"),
+    pytest.param(edit(VIDEO, "  egress: [e-gov-extranet]\n",
+                      "  egress: [e-gov-extranet]\n  hosts: [Video.Gongan.cn]\n"),
+                 Expected(VIDEO, 20, "spec.hosts[0]", "invalid_hostname"), id="upper-case-host"),
+    pytest.param(edit(VIDEO, "  egress: [e-gov-extranet]\n",
+                      "  egress: [e-gov-extranet]\n  hosts: [video.gongan.cn, video.gongan.cn]\n"),
+                 Expected(VIDEO, 20, "spec.hosts[1]", "duplicate_host"), id="host-listed-twice"),
+    pytest.param(chain(edit(VIDEO, "  egress: [e-gov-extranet]\n",
+                            "  egress: [e-gov-extranet]\n  hosts: [video.gongan.cn]\n"),
+                       write("tenants/wh-gongan/wh-gongan-web.yaml",
+                             other_tenant("wh-gongan-web", "wh-gongan")
+                             + "  hosts: [video.gongan.cn]\n")),
+                 Expected("tenants/wh-gongan/wh-gongan-web.yaml", 12, "spec.hosts[0]",
+                          "host_collision",
+                          message="host 'video.gongan.cn' is also claimed by tenant "
+                                  "'wh-gongan-video'"),
+                 id="host-collision"),
     pytest.param(edit(VIDEO, "[video, analytics]", f"[video, {'a' * 48}]"),
                  Expected(VIDEO, 14, "spec.namespaces[1]", "namespace_too_long"),
                  id="namespace-too-long"),
