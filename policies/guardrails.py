@@ -342,6 +342,21 @@ def encrypted_volumes(classes: tuple[str, ...], min_level: int) -> Rule:
     )
 
 
+def no_inline_volumes(min_level: int) -> Rule:
+    """Pod Security 'restricted' allows inline CSI volumes, which name a driver directly and
+    skip the claims (and storage classes) that encrypted-volumes checks. Generic ephemeral
+    volumes are fine: they are claims, checked like any other."""
+    return Rule(
+        "no-inline-volumes", "security.encrypted-storage", (("", "v1", ("pods",)),),
+        ("CREATE",),
+        (("!has(object.spec.volumes) || object.spec.volumes.all(v, !has(v.csi))",
+          f"pods of MLPS level {min_level}+ namespaces keep data only on claims of encrypted "
+          "storage classes: no inline CSI volumes (use a PersistentVolumeClaim or an "
+          "ephemeral volume)"),),
+        min_classification=min_level,
+    )
+
+
 def rules(pool: models.Pool, *, platform: tenants.Platform,
           platform_groups: tuple[str, ...] = (),
           storage_classes: tuple[str, ...] = ()) -> list[Rule]:
@@ -354,7 +369,7 @@ def rules(pool: models.Pool, *, platform: tenants.Platform,
              tenant_ingress_hosts(platform_groups)]
     classes = security.encrypted_storage_classes.get(pool.name)
     if classes:
-        found.append(encrypted_volumes(classes, level))
+        found += [encrypted_volumes(classes, level), no_inline_volumes(level)]
     if storage_classes:
         found.append(pool_storage(pool, storage_classes))
     return found

@@ -243,7 +243,7 @@ def image_registries(platform: tenants.Platform) -> Iterator[Diagnostic]:
     "guardrail lets volumes of level-3 namespaces use only the storage classes named in "
     "policies.security.encryptedStorageClasses, so each such pool must name at least one.",
     settings=("security.encryptedStorageClasses", "security.restrictedFromLevel"),
-    guardrails=("encrypted-volumes",))
+    guardrails=("encrypted-volumes", "no-inline-volumes"))
 def encrypted_storage(platform: tenants.Platform) -> Iterator[Diagnostic]:
     config = engine.settings(platform).security
     for index, pool in enumerate(platform.spec.spec.pools):

@@ -116,6 +116,8 @@ def test_a_compliant_pod_is_admitted_and_placed_on_its_pool(
                  id="the-platforms-priority"),
     pytest.param(GOV2, {"annotations": {"k8s.v1.cni.cncf.io/networks": "kube-system/flat"}},
                  r"citycloud-gov-no-host-network.*Multus annotations", id="multus-annotation"),
+    pytest.param(GOV3, {"volumes": [{"name": "d", "csi": {"driver": "rbd.csi.ceph.com"}}]},
+                 r"citycloud-gov-no-inline-volumes", id="inline-csi-mlps3"),
 ])
 def test_guardrails_refuse_pods(onboarded: e2ecity.City, kube: kubeops.Kube, namespace: str,
                                 changes: dict[str, Any], expected: str) -> None:
@@ -343,7 +345,7 @@ def test_every_guardrail_type_checks_on_the_real_api_server(
         return policies if policies and len(done) == len(policies) else None
 
     policies = kubeops.eventually(checked, timeout=90, what="every policy type-checked")
-    assert len(policies) == 3 * 12 - 1  # industry has no encrypted-storage classes
+    assert len(policies) == 3 * 13 - 2  # industry has no encrypted-storage classes
     warnings = {p.metadata.name: [w.warning for w in p.status.type_checking.expression_warnings
                                   or []] for p in policies}
     assert {name: w for name, w in warnings.items() if w} == {}

@@ -395,6 +395,22 @@ def test_volumes_stay_on_the_pools_storage(platform: tenants.Platform,
     assert admission.denials(gov_deployed, request) == refused
 
 
+@pytest.mark.parametrize(("tenant", "volume", "refused"), [
+    pytest.param(LEVEL3, {"name": "d", "csi": {"driver": "rbd.csi.ceph.com"}}, [
+        "pods of MLPS level 3+ namespaces keep data only on claims of encrypted storage "
+        "classes: no inline CSI volumes (use a PersistentVolumeClaim or an ephemeral volume)"],
+                 id="inline CSI at level 3"),
+    pytest.param(LEVEL3, {"name": "d", "persistentVolumeClaim": {"claimName": "c"}}, [],
+                 id="a claim at level 3"),
+    pytest.param(LEVEL2, {"name": "d", "csi": {"driver": "rbd.csi.ceph.com"}}, [],
+                 id="inline CSI below level 3"),
+])
+def test_inline_volumes(platform: tenants.Platform, gov: list[dict[str, Any]], tenant: str,
+                        volume: dict[str, Any], refused: list[str]) -> None:
+    request = admission.Request("", "pods", pod(volumes=[volume]), namespace(platform, tenant))
+    assert admission.denials(gov, request) == refused
+
+
 def test_updates_to_images_are_checked_too(platform: tenants.Platform,
                                            gov: list[dict[str, Any]]) -> None:
     request = admission.Request("", "pods", pod(image="docker.io/x:1"),
