@@ -35,8 +35,10 @@ NODE_SELECTOR_ANNOTATION = "scheduler.alpha.kubernetes.io/node-selector"
 DEFAULT_TOLERATIONS_ANNOTATION = "scheduler.alpha.kubernetes.io/defaultTolerations"
 
 # Containers that state no resources get these; quota on requests would refuse them otherwise.
-DEFAULT_REQUEST = {"cpu": "100m", "memory": "128Mi"}
-DEFAULT_LIMIT = {"cpu": "500m", "memory": "512Mi"}
+# ephemeral-storage too: a container without a limit could fill its node's disk (logs,
+# emptyDir, writable layers) and get other departments' pods on that node evicted.
+DEFAULT_REQUEST = {"cpu": "100m", "memory": "128Mi", "ephemeral-storage": "256Mi"}
+DEFAULT_LIMIT = {"cpu": "500m", "memory": "512Mi", "ephemeral-storage": "4Gi"}
 _MEBIBYTE = 2**20
 
 

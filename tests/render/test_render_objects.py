@@ -73,6 +73,17 @@ def test_each_namespace_has_its_guards(name: str, platform: tenants.Platform,
         assert sorted(namespaces) == sorted(expected), kind
 
 
+def test_every_container_gets_bounded_node_resources(
+        rendered: dict[str, list[render.Manifest]]) -> None:
+    """Without a limit a container could fill its node's memory or disk and get other
+    departments' pods evicted: the LimitRange gives every container all three."""
+    for objects in rendered.values():
+        for limits in of_kind(objects, "LimitRange"):
+            [container] = limits["spec"]["limits"]
+            assert set(container["default"]) == set(container["defaultRequest"]) == {
+                "cpu", "memory", "ephemeral-storage"}
+
+
 @pytest.mark.parametrize("name", TENANTS)
 def test_pod_security_follows_mlps_level(name: str, platform: tenants.Platform,
                                          rendered: dict[str, list[render.Manifest]]) -> None:
