@@ -254,16 +254,22 @@ def _tables(result: Review) -> None:
                               title="findings this change introduces")
 
 
+def _tenant_json(effect: effects.TenantEffect) -> dict[str, Any]:
+    return {"tenant": effect.tenant, "department": effect.department, "change": effect.change,
+            "file": effect.file, "pool": effect.pool, "details": list(effect.details),
+            "oldName": effect.old_name, "oldFile": effect.old_file}
+
+
 def _review_json(result: Review) -> dict[str, Any]:
     c = result.changeset
     return {
         "ok": result.errors == 0, "errors": result.errors,
         "warnings": len(result.findings) - result.errors,
         "since": c.since, "base": c.base, "head": c.head, "dirty": c.dirty,
-        "base_note": result.base_note,
-        "files": [{"status": f.status.value, "path": f.path, "old_path": f.old_path or None,
+        "baseNote": result.base_note,
+        "files": [{"status": f.status.value, "path": f.path, "oldPath": f.old_path or None,
                    "kind": changes.kind_of(f.path).value} for f in c.files],
-        "tenants": [dataclasses.asdict(e) for e in result.effects.tenants],
+        "tenants": [_tenant_json(e) for e in result.effects.tenants],
         "pools": [{"pool": p.pool, "resource": p.resource,
                    "before": _usage(p.before), "after": _usage(p.after)}
                   for p in result.effects.pools],

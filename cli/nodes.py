@@ -108,7 +108,7 @@ def _run(ctx: typer.Context, pool: str, *, mode: nodes.Mode, fmt: output.Format,
                                 state_dir=current.state_path, limit=limit or (),
                                 node_root=node_root, only=only or (), on_progress=display.update)
     if record is not None:  # the audit trail: which run, on which nodes, with what outcome
-        record.summary = {"run_id": result.run_id, "artifacts": str(result.artifacts),
+        record.summary = {"runId": result.run_id, "artifacts": str(result.artifacts),
                           "nodes": {h.host: h.status for h in result.hosts},
                           "changed": result.changed}
     if fmt is not output.Format.JSON:

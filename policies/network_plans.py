@@ -33,7 +33,11 @@ class Purpose:
     verdict: str  # refuse | functional-duplicate | consolidate | single
 
     def as_dict(self) -> dict[str, object]:
-        return dataclasses.asdict(self)
+        return {"purpose": self.purpose, "departments": list(self.departments),
+                "tenants": list(self.tenants), "cidrs": list(self.cidrs),
+                "ipv4Addresses": self.ipv4_addresses, "ipv6Subnets": self.ipv6_subnets,
+                "sharedSites": list(self.shared_sites), "absorber": self.absorber,
+                "why": self.why, "verdict": self.verdict}
 
 
 VERDICTS = ("refuse", "functional-duplicate", "consolidate", "single")

@@ -65,7 +65,7 @@ class RunResult:
         return sum(h.changed for h in self.hosts)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "run_id": self.run_id, "pool": self.pool, "mode": self.mode.value,
+        return {"ok": self.ok, "runId": self.run_id, "pool": self.pool, "mode": self.mode.value,
                 "status": self.status, "rc": self.rc, "artifacts": str(self.artifacts),
                 "hosts": [h.as_dict() for h in self.hosts]}
 

@@ -38,7 +38,7 @@ def test_new_tenant(citycloud: Any, repo: gitrepos.Repo) -> None:
 
     assert data["ok"] and data["diagnostics"] == []
     assert data["files"] == [{"status": "added", "path": "tenants/wh-gongan/wh-gongan-traffic.yaml",
-                              "old_path": None, "kind": "tenant"}]
+                              "oldPath": None, "kind": "tenant"}]
     [effect] = data["tenants"]
     assert (effect["change"], effect["tenant"], effect["pool"]) == ("new", "wh-gongan-traffic",
                                                                      "gov")
@@ -84,10 +84,10 @@ def test_rename(citycloud: Any, repo: gitrepos.Repo) -> None:
 
     data = review(citycloud, repo, "--author-department", "wh-gongan")
 
-    assert data["files"] == [{"status": "renamed", "path": new_file, "old_path": VIDEO_FILE,
+    assert data["files"] == [{"status": "renamed", "path": new_file, "oldPath": VIDEO_FILE,
                               "kind": "tenant"}]
     [effect] = data["tenants"]
-    assert (effect["change"], effect["tenant"], effect["old_name"], effect["old_file"]) == (
+    assert (effect["change"], effect["tenant"], effect["oldName"], effect["oldFile"]) == (
         "renamed", "wh-gongan-cctv", "wh-gongan-video", VIDEO_FILE)
     assert data["pools"] == []  # same quota under a new name: no pool moves
 

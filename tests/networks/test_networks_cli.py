@@ -137,12 +137,12 @@ def test_report_wuhan(wuhan: pathlib.Path) -> None:
     assert rows[0] == {
         "purpose": "iot-sensors", "departments": ["wh-chengguan", "wh-shengtai"],
         "tenants": ["wh-chengguan-iot", "wh-shengtai-monitor"],
-        "cidrs": ["10.68.0.0/20", "10.68.16.0/20"], "ipv4_addresses": 8192,
-        "ipv6_subnets": 0, "shared_sites": [], "absorber": "e-gov-extranet",
+        "cidrs": ["10.68.0.0/20", "10.68.16.0/20"], "ipv4Addresses": 8192,
+        "ipv6Subnets": 0, "sharedSites": [], "absorber": "e-gov-extranet",
         "why": "the e-government extranet, by national policy", "verdict": "consolidate"}
     assert {r["verdict"] for r in rows[1:]} == {"single"}
     hie = next(r for r in rows if r["purpose"] == "health-information-exchange")
-    assert (hie["ipv4_addresses"], hie["ipv6_subnets"]) == (65536, 65536)  # a /16 and a /48
+    assert (hie["ipv4Addresses"], hie["ipv6Subnets"]) == (65536, 65536)  # a /16 and a /48
 
 
 def test_report_verdicts_and_absorbers(city: netcity.City) -> None:
@@ -153,11 +153,11 @@ def test_report_verdicts_and_absorbers(city: netcity.City) -> None:
     city.tenant("wh-chengguan-air", netcity.Net("10.73.0.0/24", "air-quality"))
     rows = netcity.citycloud(city.root, "networks", "report", "--output", "json").json()
     assert isinstance(rows, list)
-    assert [(r["purpose"], r["verdict"], r["absorber"], r["shared_sites"]) for r in rows] == [
+    assert [(r["purpose"], r["verdict"], r["absorber"], r["sharedSites"]) for r in rows] == [
         ("video-sharing", "refuse", "video-sharing", []),
         ("hospital-link", "functional-duplicate", "e-gov-extranet", ["tongji"]),
         ("air-quality", "consolidate", "e-gov-extranet", [])]
-    assert rows[1]["ipv4_addresses"] == 65536 + 256
+    assert rows[1]["ipv4Addresses"] == 65536 + 256
 
 
 def test_report_markdown_for_a_pull_request(wuhan: pathlib.Path) -> None:

@@ -54,10 +54,10 @@ def test_prepare_prints_a_json_summary_and_keeps_the_artifacts(
         "gov-here", "ok", 0, 0)
     kept = pathlib.Path(summary["artifacts"])
     assert kept.parent == tmp_path / "state" / "ansible"
-    assert json.loads((kept / "summary.json").read_text())["run_id"] == summary["run_id"]
+    assert json.loads((kept / "summary.json").read_text())["runId"] == summary["runId"]
     [record] = trail.read(tmp_path / "state")  # prepare changes machines: it is audited
     assert (record["action"], record["target"], record["result"]) == ("nodes prepare", "gov", "ok")
-    assert record["summary"]["run_id"] == summary["run_id"]
+    assert record["summary"]["runId"] == summary["runId"]
 
 
 def test_a_refused_node_fails_the_run_naming_host_task_and_reason(
