@@ -38,8 +38,13 @@ EXIT_CODES: dict[str, int] = {
     "stacks.nodes:InvalidRequest": INVALID,  # unknown pool or node, not confirmed
     "stacks.nodes:NodesError": APPLY_FAILED,  # a node failed or was unreachable
     # Last: a path given to a command that cannot be read or written (a file where a folder
-    # should be, no permission, a full disk) is bad input, said in one line, not a traceback.
-    "builtins:OSError": INVALID,
+    # should be, a folder where a file should be, no permission) is bad input, said in one
+    # line. Not every OSError: a refused connection is no mistake in the input.
+    "builtins:FileNotFoundError": INVALID,
+    "builtins:FileExistsError": INVALID,
+    "builtins:NotADirectoryError": INVALID,
+    "builtins:IsADirectoryError": INVALID,
+    "builtins:PermissionError": INVALID,
 }
 
 

@@ -204,12 +204,13 @@ _TENANT_VARIABLES = (
                f"namespaceObject.metadata.labels ? "
                f"namespaceObject.metadata.labels['{render.LABEL_TENANT}'] : ''"),
 )
-# Cluster administrators, and the controllers that delete a namespace's objects at offboarding
-# (the namespace controller and garbage collector run in kube-system, or as the controller
-# manager itself when it does not use service-account credentials).
+# Cluster administrators are the platform, with the pool's admin groups.
 _CLUSTER_GROUPS = ("system:masters",)
-_CONTROLLERS = "request.userInfo.username.startsWith('system:serviceaccount:kube-system:') || " \
-    "request.userInfo.username == 'system:kube-controller-manager'"
+# The controllers that empty a namespace when it is deleted (offboarding): by exact name, and
+# only for deletes, so no other kube-system add-on is let past a tenant's limits.
+_NAMESPACE_CLEANERS = ("system:serviceaccount:kube-system:namespace-controller",
+                       "system:serviceaccount:kube-system:generic-garbage-collector",
+                       "system:kube-controller-manager")
 
 
 def _by_platform(platform_groups: tuple[str, ...]) -> tuple[str, str]:
@@ -217,8 +218,13 @@ def _by_platform(platform_groups: tuple[str, ...]) -> tuple[str, str]:
     may change what citycloud manages. Everyone else is held to a tenant's limits: not only
     the owners, but also whatever acts for them (a GitOps controller syncing their repo)."""
     groups = cel(sorted({*_CLUSTER_GROUPS, *platform_groups}))
-    return ("byPlatform", f"(has(request.userInfo.groups) && request.userInfo.groups.exists("
-                          f"g, g in {groups})) || {_CONTROLLERS}")
+    return ("byPlatform", f"has(request.userInfo.groups) && request.userInfo.groups.exists("
+                          f"g, g in {groups})")
+
+
+_BY_NAMESPACE_CLEANER = ("byNamespaceCleaner",
+                         f"request.operation == 'DELETE' && request.userInfo.username in "
+                         f"{cel(list(_NAMESPACE_CLEANERS))}")
 
 
 def tenant_rolebindings() -> Rule:
@@ -253,11 +259,11 @@ def managed_objects(platform_groups: tuple[str, ...]) -> Rule:
          ("rbac.authorization.k8s.io", "v1", ("rolebindings",)),
          ("", "v1", ("resourcequotas", "limitranges"))),
         ("UPDATE", "DELETE"),
-        (("!variables.managed || variables.byPlatform",
+        (("!variables.managed || variables.byPlatform || variables.byNamespaceCleaner",
           f"objects managed by citycloud ({key}={render.MANAGED_BY}) are changed through the "
           "registry: open a pull request against the tenant's file (citycloud applies it as "
           "system:masters or a group of the pool's citycloud:adminGroups)"),),
-        variables=(("managed", managed), _by_platform(platform_groups)),
+        variables=(("managed", managed), _by_platform(platform_groups), _BY_NAMESPACE_CLEANER),
     )
 
 

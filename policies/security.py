@@ -315,16 +315,18 @@ def management_network(platform: tenants.Platform) -> Iterator[Diagnostic]:
 
 def _management_endpoints(platform: tenants.Platform) -> list[tuple[str, fields.Network]]:
     """Declared management networks, and every pool node given by IP address (as a /32 or
-    /128); a node named by host name is covered only by a management network."""
-    found = [(f"management network {n}", n)
-             for n in engine.settings(platform).security.management_networks]
+    /128) that none of them covers; a node named by host name is covered only by a
+    management network."""
+    declared = engine.settings(platform).security.management_networks
+    found = [(f"management network {n}", n) for n in declared]
     for pool in platform.pools:
         for node in platform.pool_nodes(pool):
             try:
                 address = ipaddress.ip_network(node.address)
             except ValueError:
                 continue
-            found.append((f"node {node.name} ({node.address}) of pool {pool}", address))
+            if not any(_within(address, n) for n in declared):
+                found.append((f"node {node.name} ({node.address}) of pool {pool}", address))
     return found
 
 

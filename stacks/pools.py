@@ -26,12 +26,14 @@ from tenants import platform as platform_
 
 ROLE_LABEL = "citycloud.io/role"
 READER_VERBS = ["get", "list", "watch"]
-# Priority classes of a pool: (suffix, value, preemption policy, description).
+# Priority classes of a pool: (suffix, for tenants, value, preemption policy, description).
+# Tenant classes are named as the pool guardrail admits them (tenant_priority_prefix).
 PRIORITIES = (
-    ("platform", 1_000_000, "PreemptLowerPriority", "the platform's own agents in the pool"),
-    ("tenant-critical", 10_000, "PreemptLowerPriority", "tenant services that must keep running"),
-    ("tenant-standard", 1_000, "PreemptLowerPriority", "tenant services (the usual choice)"),
-    ("tenant-batch", 100, "Never", "tenant batch jobs; they never preempt anything"),
+    ("platform", False, 1_000_000, "PreemptLowerPriority",
+     "the platform's own agents in the pool"),
+    ("critical", True, 10_000, "PreemptLowerPriority", "tenant services that must keep running"),
+    ("standard", True, 1_000, "PreemptLowerPriority", "tenant services (the usual choice)"),
+    ("batch", True, 100, "Never", "tenant batch jobs; they never preempt anything"),
 )
 
 
@@ -112,7 +114,9 @@ def namespace_object(pool: models.Pool) -> render.Manifest:
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}
 
 
-def priority_class_name(pool: models.Pool, suffix: str) -> str:
+def priority_class_name(pool: models.Pool, suffix: str, *, tenant: bool) -> str:
+    if tenant:
+        return guardrails.tenant_priority_prefix(pool) + suffix
     return f"citycloud-{pool.name}-{suffix}"
 
 
@@ -120,12 +124,12 @@ def priority_classes(pool: models.Pool) -> list[render.Manifest]:
     return [{
         "apiVersion": "scheduling.k8s.io/v1",
         "kind": "PriorityClass",
-        "metadata": _metadata(pool, priority_class_name(pool, suffix)),
+        "metadata": _metadata(pool, priority_class_name(pool, suffix, tenant=tenant)),
         "value": value,
         "globalDefault": False,  # one default per cluster; three pools share it
         "preemptionPolicy": preemption,
         "description": f"{pool.name} pool: {description}",
-    } for suffix, value, preemption, description in PRIORITIES]
+    } for suffix, tenant, value, preemption, description in PRIORITIES]
 
 
 def platform_rbac(pool: models.Pool, *, settings: PoolSettings) -> list[render.Manifest]:
@@ -179,7 +183,7 @@ def contract(pool: models.Pool, *, platform: platform_.Platform,
         "imageRegistries": ",".join(pool.image_registries),
         "storageClasses": _json([dataclasses.asdict(ref) for ref in settings.storage_classes]),
         "defaultStorageClass": next((r.name for r in settings.storage_classes if r.default), ""),
-        "priorityClasses": ",".join(priority_class_name(pool, s) for s, *_ in PRIORITIES),
+        "priorityClasses": ",".join(m["metadata"]["name"] for m in priority_classes(pool)),
         "sharedNetworks": _json(shared),
     }
     return {"apiVersion": "v1", "kind": "ConfigMap",

@@ -16,7 +16,7 @@ import pydantic_core
 
 from tenants import quantities
 
-_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")  # its length is checked apart
 DNS_LABEL_RULE = (
     "lower-case letters, digits and '-', starting and ending with a letter or digit, "
     "at most 63 characters"
@@ -40,7 +40,10 @@ DNSLabel = Annotated[
 ]
 
 
-_DNS_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+")
+# DNS labels joined by dots, the last one starting with a letter: Kubernetes refuses an IP
+# address as an Ingress host, and no top-level domain is numeric.
+_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
+_DNS_NAME = re.compile(rf"({_LABEL}\.)+[a-z]([-a-z0-9]{{0,61}}[a-z0-9])?")
 
 
 def _dns_name(value: str) -> str:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import pathlib
+import secrets
 import shutil
-import tempfile
 from collections.abc import Iterable
 
 import yaml
@@ -18,6 +18,7 @@ import yaml
 from tenants import render
 
 MARKER = ".citycloud-manifests"  # marks a directory as ours, so we never replace a stranger's
+_MARKER_HEADER = "# written by citycloud render, with the files below; replaced on every render\n"
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -42,56 +43,46 @@ def tenant_of(manifest: render.Manifest) -> str:
 def write(directory: pathlib.Path, manifests: Iterable[render.Manifest]) -> int:
     """Replace `directory` with exactly these manifests; return how many were written."""
     directory = directory.absolute()
-    if directory.exists() and any(directory.iterdir()) and not (directory / MARKER).exists():
-        raise ManifestDirError(
-            f"{directory} is not empty and was not written by citycloud; "
-            "choose an empty or new directory")
-    foreign = _not_ours(directory)
-    if foreign:
-        raise ManifestDirError(
-            f"{directory} holds files citycloud render did not write ({', '.join(foreign)}), "
-            "which replacing it would delete; move them elsewhere or render to another "
-            "directory")
+    _check_replaceable(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
-    count = 0
+    # Not mkdtemp: its private mode would stick to the result. mkdir honours the umask.
+    staging = directory.with_name(f".{directory.name}-new-{os.getpid()}-{secrets.token_hex(4)}")
+    staging.mkdir()
+    written: list[str] = []
     try:
-        # mkdtemp makes a private directory; the result gets the usual (or the old) mode.
-        staging.chmod(directory.stat().st_mode if directory.exists() else _default_mode())
-        (staging / MARKER).write_text("written by citycloud render; replaced on every render\n")
         for manifest in manifests:
-            folder = staging / tenant_of(manifest)
-            folder.mkdir(exist_ok=True)
-            (folder / file_name(manifest)).write_text(to_yaml(manifest), encoding="utf-8")
-            count += 1
+            rel = f"{tenant_of(manifest)}/{file_name(manifest)}"
+            (staging / rel).parent.mkdir(exist_ok=True)
+            (staging / rel).write_text(to_yaml(manifest), encoding="utf-8")
+            written.append(rel)
+        # The marker lists what was written: a later render replaces those, and nothing else.
+        (staging / MARKER).write_text(_MARKER_HEADER + "".join(f"{r}\n" for r in written))
+        if directory.exists():
+            staging.chmod(directory.stat().st_mode & 0o7777)
         _swap(staging, directory)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return count
+    return len(written)
 
 
-def _not_ours(directory: pathlib.Path, *, most: int = 3) -> list[str]:
-    """Up to `most` entries of a rendered directory that render would not have written."""
-    if not (directory / MARKER).exists():
-        return []
-    found = []
-    for entry in sorted(directory.iterdir()):
-        if entry.name == MARKER:
-            continue
-        inside = list(entry.iterdir()) if entry.is_dir() and not entry.is_symlink() else None
-        if inside is None or entry.name.startswith("."):  # e.g. a .git folder
-            found.append(entry.name)
-        else:
-            found += [f"{entry.name}/{f.name}" for f in inside
-                      if f.suffix != ".yaml" or not f.is_file() or f.is_symlink()]
-    return found[:most]
-
-
-def _default_mode() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o777 & ~umask
+def _check_replaceable(directory: pathlib.Path) -> None:
+    """Refuse to replace a directory holding anything an earlier write did not put there."""
+    if not directory.exists() or not any(directory.iterdir()):
+        return
+    if not (directory / MARKER).is_file():
+        raise ManifestDirError(
+            f"{directory} is not empty and was not written by citycloud; "
+            "choose an empty or new directory")
+    ours = set((directory / MARKER).read_text(encoding="utf-8").splitlines()[1:])
+    folders = {r.split("/", 1)[0] for r in ours}
+    found = sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*"))
+    foreign = [f for f in found if f != MARKER and f not in ours and f not in folders]
+    if foreign:
+        raise ManifestDirError(
+            f"{directory} holds files citycloud render did not write "
+            f"({', '.join(foreign[:3])}{', ...' if len(foreign) > 3 else ''}), which replacing "
+            "it would delete; move them elsewhere or render to another directory")
 
 
 def _swap(staging: pathlib.Path, directory: pathlib.Path) -> None:

@@ -373,7 +373,8 @@ class Tenant(Model):
 
 
 def namespace_name(tenant: str, short: str) -> str:
-    """Tenant namespaces are prefixed by the tenant, so no two tenants can collide."""
+    """Tenant namespaces are prefixed by the tenant; the loader refuses the rare name two
+    tenants would both make (namespace_collision)."""
     return f"{tenant}-{short}"
 
 

@@ -111,17 +111,30 @@ def test_render_refuses_a_directory_it_did_not_write(wuhan: pathlib.Path, tmp_pa
     assert [p.name for p in (tmp_path / "mine").iterdir()] == ["notes.txt"]
 
 
-@pytest.mark.parametrize("foreign", ["kustomization.yaml", ".git", "wh-gongan-video/notes.txt"])
+@pytest.mark.parametrize("foreign", [
+    "kustomization.yaml", ".git/", "extra/", "wh-gongan-video/notes.txt",
+    "wh-gongan-video/hand-written-ingress.yaml", "kustomize/kustomization.yaml"])
 def test_render_again_keeps_what_it_did_not_write(wuhan: pathlib.Path, tmp_path: pathlib.Path,
                                                   citycloud, foreign: str) -> None:
     out = tmp_path / "manifests"
     assert citycloud("-r", wuhan, "render", out).exit_code == 0
-    assert oct(out.stat().st_mode & 0o777) != oct(0o700)  # not the private staging mode
-    (out / foreign).mkdir() if foreign == ".git" else (out / foreign).write_text("keep me")
+    assert oct(out.stat().st_mode & 0o777) != oct(0o700)  # not a private staging mode
+    path = out / foreign
+    path.parent.mkdir(exist_ok=True)
+    path.mkdir() if foreign.endswith("/") else path.write_text("keep me")
     result = citycloud("-r", wuhan, "render", out)
     assert result.exit_code == 2
-    assert f"did not write ({foreign})" in result.output
-    assert (out / foreign).exists()
+    assert f"did not write ({foreign.split('/')[0]}" in result.output
+    assert path.exists()
+
+
+def test_render_again_replaces_a_removed_tenants_folder(
+        wuhan_copy: pathlib.Path, tmp_path: pathlib.Path, citycloud) -> None:
+    out = tmp_path / "manifests"
+    assert citycloud("-r", wuhan_copy, "render", out).exit_code == 0
+    (wuhan_copy / "tenants" / "wh-gongan" / "wh-gongan-video.yaml").unlink()
+    assert citycloud("-r", wuhan_copy, "render", out).exit_code == 0
+    assert not (out / "wh-gongan-video").exists() and (out / "wh-weijian-hie").is_dir()
 
 
 def test_plan_names_the_line_of_a_broken_deployed_manifest(

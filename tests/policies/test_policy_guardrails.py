@@ -284,6 +284,8 @@ OTHER_ACCOUNT = ("system:serviceaccount:wh-gongan-video-archive-prod:deployer",
 NAMESPACE_CONTROLLER = ("system:serviceaccount:kube-system:namespace-controller",
                         ("system:serviceaccounts", "system:authenticated"))
 PLATFORM = ("citycloud-platform", ("system:masters", "system:authenticated"))
+KUBE_SYSTEM_ADDON = ("system:serviceaccount:kube-system:metrics-server",
+                     ("system:serviceaccounts", "system:authenticated"))
 POOL_ADMIN = ("ops.wang", ("citycloud-platform-admins", "system:authenticated"))
 GITOPS = ("system:serviceaccount:argocd:argocd-application-controller",
           ("system:serviceaccounts", "system:authenticated"))
@@ -317,7 +319,7 @@ def own_policy(**rules: list[dict[str, Any]]) -> dict[str, Any]:
     pytest.param(OWN_ACCOUNT, MANAGED_REFUSED, id="a service account of the tenant"),
     pytest.param(OTHER_ACCOUNT, MANAGED_REFUSED, id="an account the tenant cannot bind"),
     pytest.param(GITOPS, MANAGED_REFUSED, id="a GitOps controller syncing the tenant's repo"),
-    pytest.param(NAMESPACE_CONTROLLER, [], id="the namespace controller at offboarding"),
+    pytest.param(KUBE_SYSTEM_ADDON, MANAGED_REFUSED, id="another kube-system account"),
     pytest.param(PLATFORM, [], id="the platform"),
     pytest.param(POOL_ADMIN, [], id="the pool's admin group"),
 ])
@@ -331,6 +333,21 @@ def test_managed_objects_stay_as_rendered(platform: tenants.Platform,
     request = admission.Request(group, resource, new, namespace(platform, LEVEL3),
                                 operation=operation, old_object=old, username=who[0],
                                 groups=who[1])
+    assert admission.denials(gov_deployed, request) == refused
+
+
+@pytest.mark.parametrize(("operation", "refused"), [("DELETE", []),
+                                                   ("UPDATE", MANAGED_REFUSED)])
+def test_the_namespace_controller_only_deletes(platform: tenants.Platform,
+                                               gov_deployed: list[dict[str, Any]],
+                                               operation: str, refused: list[str]) -> None:
+    """Offboarding deletes a namespace; its controller then deletes what is in it."""
+    old = rendered(platform, "NetworkPolicy")
+    new = None if operation == "DELETE" else {**old, "metadata": {"name": "changed"}}
+    request = admission.Request("networking.k8s.io", "networkpolicies", new,
+                                namespace(platform, LEVEL3), operation=operation,
+                                old_object=old, username=NAMESPACE_CONTROLLER[0],
+                                groups=NAMESPACE_CONTROLLER[1])
     assert admission.denials(gov_deployed, request) == refused
 
 
@@ -442,7 +459,8 @@ NETPOL_REFUSED = [
     pytest.param({"egress": [{"to": [SAME_TENANT, {"ipBlock": {"cidr": "10.8.0.0/16"}}]}]},
                  NETPOL_REFUSED, id="an address among good peers"),
 ])
-@pytest.mark.parametrize("who", [OWNER, GITOPS], ids=["an owner", "a GitOps controller"])
+@pytest.mark.parametrize("who", [OWNER, GITOPS, KUBE_SYSTEM_ADDON],
+                         ids=["an owner", "a GitOps controller", "a kube-system add-on"])
 def test_tenant_network_policies(platform: tenants.Platform, gov: list[dict[str, Any]],
                                  rules: dict[str, Any], refused: list[str],
                                  who: tuple[str, tuple[str, ...]]) -> None:
@@ -491,6 +509,11 @@ def ingress(*hosts: str | None, tls: tuple[str, ...] = (), **metadata: Any) -> d
             "metadata": {"name": "web", **metadata}, "spec": spec}
 
 
+def with_default_backend(obj: dict[str, Any]) -> dict[str, Any]:
+    obj["spec"]["defaultBackend"] = {"service": {"name": "web", "port": {"number": 80}}}
+    return obj
+
+
 @pytest.mark.parametrize(("obj", "refused"), [
     pytest.param(ingress("video.gongan.wuhan.gov.cn", tls=("video.gongan.wuhan.gov.cn",)), [],
                  id="its own host"),
@@ -499,8 +522,8 @@ def ingress(*hosts: str | None, tls: tuple[str, ...] = (), **metadata: Any) -> d
     pytest.param(ingress(None), INGRESS_REFUSED, id="a rule for every host"),
     pytest.param(ingress("video.gongan.wuhan.gov.cn", tls=("zwfw.wuhan.gov.cn",)),
                  INGRESS_REFUSED, id="another department's certificate name"),
-    pytest.param({**ingress(), "spec": {"defaultBackend": {"service": {
-        "name": "web", "port": {"number": 80}}}}}, INGRESS_REFUSED, id="a default backend"),
+    pytest.param(with_default_backend(ingress("video.gongan.wuhan.gov.cn")), INGRESS_REFUSED,
+                 id="its own host and a default backend"),
     pytest.param(ingress("video.gongan.wuhan.gov.cn", annotations={
         "nginx.ingress.kubernetes.io/server-snippet": "location / { proxy_pass http://x; }"}),
                  ["tenant Ingresses may not carry configuration snippets: they would configure "

@@ -223,13 +223,14 @@ def test_tenant_pods_let_in_their_own_pools_platform_namespace_only(
 
 def test_tenants_may_use_exactly_the_tenant_priority_classes(
         wuhan_platform: tenants.Platform) -> None:
-    """The guardrail admits a priority class by the prefix the pool stack names them with."""
-    for pool in wuhan_platform.pools.values():
+    """The guardrail admits the tenant classes the pool stack makes, and not the platform's."""
+    for name, pool in wuhan_platform.pools.items():
+        made = {m["metadata"]["name"]: m["value"] for m in pools.priority_classes(pool)}
         prefix = policies.guardrails.tenant_priority_prefix(pool)
-        names = {suffix: pools.priority_class_name(pool, suffix)
-                 for suffix, *_ in pools.PRIORITIES}
-        assert {s: n.startswith(prefix) for s, n in names.items()} == {
-            s: s != "platform" for s in names}
+        assert {n for n in made if n.startswith(prefix)} == {
+            f"citycloud-{name}-tenant-{s}" for s in ("critical", "standard", "batch")}
+        assert made[f"citycloud-{name}-platform"] > max(
+            v for n, v in made.items() if n.startswith(prefix))
 
 
 def test_every_kind_the_stacks_create_is_preloaded(wuhan_platform: tenants.Platform) -> None:
