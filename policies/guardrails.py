@@ -207,7 +207,9 @@ _TENANT_VARIABLES = (
 # Cluster administrators are the platform, with the pool's admin groups.
 _CLUSTER_GROUPS = ("system:masters",)
 # The controllers that empty a namespace when it is deleted (offboarding): by exact name, and
-# only for deletes, so no other kube-system add-on is let past a tenant's limits.
+# only to delete, or to update what is already being deleted (the garbage collector lifts a
+# foreground-deletion finalizer, as the engine's deletes set), so no other kube-system add-on
+# is let past a tenant's limits.
 _NAMESPACE_CLEANERS = ("system:serviceaccount:kube-system:namespace-controller",
                        "system:serviceaccount:kube-system:generic-garbage-collector",
                        "system:kube-controller-manager")
@@ -222,9 +224,15 @@ def _by_platform(platform_groups: tuple[str, ...]) -> tuple[str, str]:
                           f"g, g in {groups})")
 
 
+# An update that leaves the spec as it was (a label, a finalizer lifted while the object is
+# deleted) is not held to rules about the spec: objects admitted earlier stay updatable.
+_SPEC_UNCHANGED = ("specUnchanged",
+                   "request.operation == 'UPDATE' && object.spec == oldObject.spec")
+
 _BY_NAMESPACE_CLEANER = ("byNamespaceCleaner",
-                         f"request.operation == 'DELETE' && request.userInfo.username in "
-                         f"{cel(list(_NAMESPACE_CLEANERS))}")
+                         "(request.operation == 'DELETE' || "
+                         "has(oldObject.metadata.deletionTimestamp)) && "
+                         f"request.userInfo.username in {cel(list(_NAMESPACE_CLEANERS))}")
 
 
 def tenant_rolebindings() -> Rule:
@@ -284,12 +292,12 @@ def tenant_network_policies(platform_groups: tuple[str, ...]) -> Rule:
     return Rule(
         "tenant-network-policies", "security.default-deny",
         (("networking.k8s.io", "v1", ("networkpolicies",)),), ("CREATE", "UPDATE"),
-        (("variables.byPlatform || " + rules_ok,
+        (("variables.byPlatform || variables.specUnchanged || " + rules_ok,
           "a tenant's own NetworkPolicies allow traffic only between pods of the tenant's "
           "namespaces: each rule names its peers, by podSelector or by a namespaceSelector "
           f"with {render.LABEL_TENANT}=<tenant>; addresses and other tenants are granted in "
           "the registry (spec.egress, spec.networks)"),),
-        variables=(*_TENANT_VARIABLES, _by_platform(platform_groups)),
+        variables=(*_TENANT_VARIABLES, _by_platform(platform_groups), _SPEC_UNCHANGED),
     )
 
 
@@ -298,11 +306,12 @@ def tenant_ingress_hosts(platform_groups: tuple[str, ...]) -> Rule:
     would take its traffic and logins, a rule without a host (or a default backend) would
     take everything unclaimed, and a configuration snippet reconfigures it for everyone."""
     spec = "object.spec"
-    annotations = "object.metadata.annotations"
+    annotations, old = "object.metadata.annotations", "oldObject.metadata.annotations"
     return Rule(
         "tenant-ingress-hosts", "security.cross-department-rights",
         (("networking.k8s.io", "v1", ("ingresses",)),), ("CREATE", "UPDATE"),
-        ((f"variables.byPlatform || (!has({spec}.defaultBackend) && has({spec}.rules) && "
+        ((f"variables.byPlatform || variables.specUnchanged || "
+          f"(!has({spec}.defaultBackend) && has({spec}.rules) && "
           f"{spec}.rules.all(r, has(r.host) && r.host in variables.hosts) && "
           f"(!has({spec}.tls) || {spec}.tls.all(t, !has(t.hosts) || "
           "t.hosts.all(h, h in variables.hosts))))",
@@ -310,11 +319,12 @@ def tenant_ingress_hosts(platform_groups: tuple[str, ...]) -> Rule:
           f"naming one ({render.ANNOTATION_HOSTS}; add them to spec.hosts in the tenant's "
           "registry file)"),
          (f"variables.byPlatform || !has({annotations}) || "
-          f"!{annotations}.exists(k, k.contains('snippet'))",
+          f"!{annotations}.exists(k, k.contains('snippet') && !(request.operation == 'UPDATE' "
+          f"&& has({old}) && k in {old} && {old}[k] == {annotations}[k]))",
           "tenant Ingresses may not carry configuration snippets: they would configure the "
           "pool's shared ingress controller")),
         variables=(("hosts", _annotation_list(render.ANNOTATION_HOSTS)),
-                   _by_platform(platform_groups)),
+                   _by_platform(platform_groups), _SPEC_UNCHANGED),
     )
 
 

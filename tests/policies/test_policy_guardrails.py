@@ -336,18 +336,30 @@ def test_managed_objects_stay_as_rendered(platform: tenants.Platform,
     assert admission.denials(gov_deployed, request) == refused
 
 
-@pytest.mark.parametrize(("operation", "refused"), [("DELETE", []),
-                                                   ("UPDATE", MANAGED_REFUSED)])
-def test_the_namespace_controller_only_deletes(platform: tenants.Platform,
-                                               gov_deployed: list[dict[str, Any]],
-                                               operation: str, refused: list[str]) -> None:
-    """Offboarding deletes a namespace; its controller then deletes what is in it."""
+GARBAGE_COLLECTOR = ("system:serviceaccount:kube-system:generic-garbage-collector",
+                     ("system:serviceaccounts", "system:authenticated"))
+
+
+@pytest.mark.parametrize(("who", "operation", "deleting", "refused"), [
+    pytest.param(NAMESPACE_CONTROLLER, "DELETE", False, [], id="a delete"),
+    pytest.param(NAMESPACE_CONTROLLER, "UPDATE", False, MANAGED_REFUSED, id="a change"),
+    pytest.param(GARBAGE_COLLECTOR, "UPDATE", True, [],
+                 id="a finalizer lifted from what is being deleted"),
+])
+def test_namespace_cleaners_only_delete(platform: tenants.Platform,
+                                        gov_deployed: list[dict[str, Any]],
+                                        who: tuple[str, tuple[str, ...]], operation: str,
+                                        deleting: bool, refused: list[str]) -> None:
+    """Offboarding deletes a namespace; its controllers then delete what is in it (the engine
+    deletes in the foreground: the garbage collector then lifts the finalizer)."""
     old = rendered(platform, "NetworkPolicy")
+    if deleting:
+        old = {**old, "metadata": {**old["metadata"], "finalizers": ["foregroundDeletion"],
+                                   "deletionTimestamp": "2026-12-01T00:00:00Z"}}
     new = None if operation == "DELETE" else {**old, "metadata": {"name": "changed"}}
     request = admission.Request("networking.k8s.io", "networkpolicies", new,
                                 namespace(platform, LEVEL3), operation=operation,
-                                old_object=old, username=NAMESPACE_CONTROLLER[0],
-                                groups=NAMESPACE_CONTROLLER[1])
+                                old_object=old, username=who[0], groups=who[1])
     assert admission.denials(gov_deployed, request) == refused
 
 
@@ -542,3 +554,27 @@ def test_a_tenant_without_hosts_serves_none(platform: tenants.Platform,
     request = admission.Request("networking.k8s.io", "ingresses", ingress("x.wuhan.gov.cn"),
                                 namespace(platform, LEVEL2), username=OWNER[0], groups=OWNER[1])
     assert admission.denials(gov, request) == INGRESS_REFUSED
+
+
+@pytest.mark.parametrize(("who", "change_spec", "refused"), [
+    pytest.param(GARBAGE_COLLECTOR, False, [], id="a finalizer lifted, the spec as it was"),
+    pytest.param(OWNER, True, MANAGED_REFUSED + NETPOL_REFUSED,
+                 id="the spec changed by an owner"),
+])
+def test_network_policy_updates_are_checked_for_their_spec(
+        platform: tenants.Platform, gov: list[dict[str, Any]],
+        who: tuple[str, tuple[str, ...]], change_spec: bool, refused: list[str]) -> None:
+    """Objects admitted earlier (here the platform's own allow of granted networks) must stay
+    updatable, or their deletion would hang on its finalizer."""
+    granted = next(o for o in render.render_tenant(platform.tenants[LEVEL3], platform=platform)
+                   if o["metadata"]["name"] == "citycloud-allow-granted-networks")
+    granted = {**granted, "metadata": {**granted["metadata"], "finalizers": [
+        "foregroundDeletion"], "deletionTimestamp": "2026-12-01T00:00:00Z"}}
+    new = {**granted, "metadata": {**granted["metadata"], "finalizers": []}}
+    if change_spec:
+        new["spec"] = {**granted["spec"], "ingress": [{"from": [{"ipBlock": {
+            "cidr": "0.0.0.0/0"}}]}]}
+    request = admission.Request("networking.k8s.io", "networkpolicies", new,
+                                namespace(platform, LEVEL3), operation="UPDATE",
+                                old_object=granted, username=who[0], groups=who[1])
+    assert admission.denials(gov, request) == refused
