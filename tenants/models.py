@@ -324,6 +324,9 @@ class Quota(Model):
     cpu: fields.Quantity
     memory: fields.Quantity
     storage: fields.Quantity
+    # Node-local disk (logs, emptyDir, writable layers); without it only the LimitRange's
+    # per-container default bounds it.
+    ephemeral_storage: fields.Quantity | None = None
     pods: int | None = pydantic.Field(default=None, ge=1, le=100_000)
 
 

@@ -139,18 +139,25 @@ def namespace_share(tenant: models.Tenant) -> dict[str, str]:
     quota = tenant.spec.quota
     # Integer floor division of the exact values: a render of every tenant does this
     # thousands of times, and Fraction arithmetic was most of its cost.
-    cpu, memory, storage = quota.cpu.value, quota.memory.value, quota.storage.value
+    cpu = quota.cpu.value
     millicores = cpu.numerator * 1000 // (cpu.denominator * count)
     share = {
         "cpu": str(millicores // 1000) if millicores % 1000 == 0 else f"{millicores}m",
-        "memory": quantities.format_plain(
-            memory.numerator // (memory.denominator * count * _MEBIBYTE) * _MEBIBYTE),
-        "storage": quantities.format_plain(
-            storage.numerator // (storage.denominator * count * _MEBIBYTE) * _MEBIBYTE),
+        "memory": _mebibytes_each(quota.memory, count),
+        "storage": _mebibytes_each(quota.storage, count),
     }
+    if quota.ephemeral_storage is not None:
+        share["ephemeral-storage"] = _mebibytes_each(quota.ephemeral_storage, count)
     if quota.pods is not None:
         share["pods"] = str(quota.pods // count)  # the loader refuses fewer pods than namespaces
     return share
+
+
+def _mebibytes_each(amount: quantities.Quantity, count: int) -> str:
+    """`amount` bytes shared by `count`, rounded down to the MiB."""
+    value = amount.value
+    return quantities.format_plain(
+        value.numerator // (value.denominator * count * _MEBIBYTE) * _MEBIBYTE)
 
 
 def resource_quota(tenant: models.Tenant, *, namespace: str) -> Manifest:
@@ -165,6 +172,9 @@ def resource_quota(tenant: models.Tenant, *, namespace: str) -> Manifest:
         "services.nodeports": "0",
         "services.loadbalancers": "0",
     }
+    if "ephemeral-storage" in share:
+        hard["requests.ephemeral-storage"] = share["ephemeral-storage"]
+        hard["limits.ephemeral-storage"] = share["ephemeral-storage"]
     if "pods" in share:
         hard["pods"] = share["pods"]
     return {

@@ -40,9 +40,12 @@ def hard_total(objects: list[render.Manifest], key: str) -> Fraction:
 def test_quota_split_never_exceeds_the_tenant_quota(cpu: str, memory: str, storage: str,
                                                     count: int, data: st.DataObject) -> None:
     pods = data.draw(st.one_of(st.none(), st.integers(min_value=count, max_value=100_000)))
-    quota = {"cpu": cpu, "memory": memory, "storage": storage}
+    ephemeral = data.draw(st.one_of(st.none(), amounts))
+    quota: dict[str, str | int] = {"cpu": cpu, "memory": memory, "storage": storage}
     if pods is not None:
         quota["pods"] = pods
+    if ephemeral is not None:
+        quota["ephemeralStorage"] = ephemeral
     tenant = make_tenant(quota=quota, namespaces=[f"ns{i}" for i in range(count)])
     objects = render.render_tenant(tenant, platform=wuhan_platform())
     granted = tenant.spec.quota
@@ -62,6 +65,13 @@ def test_quota_split_never_exceeds_the_tenant_quota(cpu: str, memory: str, stora
         assert pods - count < hard_total(objects, "pods") <= pods
     else:
         assert all("pods" not in o["spec"]["hard"] for o in objects if o["kind"] == "ResourceQuota")
+    if granted.ephemeral_storage is not None:
+        grant = granted.ephemeral_storage.value
+        for key in ("requests.ephemeral-storage", "limits.ephemeral-storage"):
+            assert grant - count * MEBIBYTE < hard_total(objects, key) <= grant, key
+    else:
+        assert all("limits.ephemeral-storage" not in o["spec"]["hard"]
+                   for o in objects if o["kind"] == "ResourceQuota")
 
 
 @given(classification=st.integers(min_value=1, max_value=4),
