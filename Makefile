@@ -22,8 +22,12 @@ run: install
 
 test: lint unit e2e
 
+# The node tests get a process of their own: ansible-runner forks, and a process in which the
+# Pulumi engine's gRPC has run cannot fork safely (gRPC's poller broke in the child, now and
+# then, before ansible-playbook started). `citycloud nodes` never runs the Pulumi engine.
 unit: install
-	$(BIN)/pytest -q --ignore=tests/e2e
+	$(BIN)/pytest -q --ignore=tests/e2e --ignore=tests/nodes
+	$(BIN)/pytest -q tests/nodes
 
 # kube-apiserver, kube-controller-manager, etcd, pulumi and its Kubernetes provider, built from
 # their Go modules into a cache outside the repo (reused when warm; scripts/controlplane/).
