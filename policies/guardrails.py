@@ -70,6 +70,13 @@ def _each_container(test: str) -> str:
         for field in _CONTAINER_LISTS)
 
 
+def _annotation_kept(key: str) -> str:
+    """CEL: annotation `key` (an expression) of the object is as it was before this update."""
+    old, new = "oldObject.metadata.annotations", "object.metadata.annotations"
+    return (f"(request.operation == 'UPDATE' && has({old}) && {key} in {old} && "
+            f"{old}[{key}] == {new}[{key}])")
+
+
 def _pod_flag_off(flag: str) -> str:
     """The pod-level `flag` is off, or unchanged by this update (see _each_container)."""
     return (f"!has(object.spec.{flag}) || object.spec.{flag} == false || "
@@ -142,7 +149,7 @@ def pool_placement(pool: models.Pool, *, platform: tenants.Platform) -> Rule:
 
 def no_host_network() -> Rule:
     ports = ("(!has(c.ports) || c.ports.all(p, !has(p.hostPort) || p.hostPort == 0))")
-    annotations, old = "object.metadata.annotations", "oldObject.metadata.annotations"
+    annotations = "object.metadata.annotations"
     return Rule(
         "no-host-network", "security.default-deny", (("", "v1", ("pods",)),),
         ("CREATE", "UPDATE"),
@@ -153,8 +160,7 @@ def no_host_network() -> Rule:
          # Multus attaches a pod to any namespace's NetworkAttachmentDefinition, or swaps its
          # default network (and with it NetworkPolicy), by these annotations alone.
          (f"!has({annotations}) || variables.multus.all(k, !(k in {annotations}) || "
-          f"(request.operation == 'UPDATE' && has({old}) && k in {old} && "
-          f"{old}[k] == {annotations}[k]))",
+          f"{_annotation_kept('k')})",
           "tenant pods may not attach to other networks (Multus annotations "
           f"{', '.join(_MULTUS_ANNOTATIONS)}): networks are asked for in the registry")),
         variables=(("multus", cel(list(_MULTUS_ANNOTATIONS))),),
@@ -306,7 +312,7 @@ def tenant_ingress_hosts(platform_groups: tuple[str, ...]) -> Rule:
     would take its traffic and logins, a rule without a host (or a default backend) would
     take everything unclaimed, and a configuration snippet reconfigures it for everyone."""
     spec = "object.spec"
-    annotations, old = "object.metadata.annotations", "oldObject.metadata.annotations"
+    annotations = "object.metadata.annotations"
     return Rule(
         "tenant-ingress-hosts", "security.cross-department-rights",
         (("networking.k8s.io", "v1", ("ingresses",)),), ("CREATE", "UPDATE"),
@@ -319,8 +325,7 @@ def tenant_ingress_hosts(platform_groups: tuple[str, ...]) -> Rule:
           f"naming one ({render.ANNOTATION_HOSTS}; add them to spec.hosts in the tenant's "
           "registry file)"),
          (f"variables.byPlatform || !has({annotations}) || "
-          f"!{annotations}.exists(k, k.contains('snippet') && !(request.operation == 'UPDATE' "
-          f"&& has({old}) && k in {old} && {old}[k] == {annotations}[k]))",
+          f"!{annotations}.exists(k, k.contains('snippet') && !{_annotation_kept('k')})",
           "tenant Ingresses may not carry configuration snippets: they would configure the "
           "pool's shared ingress controller")),
         variables=(("hosts", _annotation_list(render.ANNOTATION_HOSTS)),
