@@ -12,7 +12,6 @@ from rich.markup import escape
 import policies
 import tenants
 from cli import audit, output, state
-from tenants import platform as platform_
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -62,22 +61,18 @@ def new(
     if not name.startswith(f"{department}-"):
         raise typer.BadParameter(f"must start with '{department}-'", param_hint="NAME")
     with audit.recorded(ctx, action="tenant new", target=name) as outcome:
-        if name not in platform.tenants:  # else write_tenant says it exists
-            _check_policies(platform, tenant, force=force)
-        path = tenants.scaffold.write_tenant(platform, tenant)
+        path = tenants.scaffold.write_tenant(
+            platform, tenant, check=lambda with_it: _check_policies(with_it, name, force=force))
         outcome.summary = {"file": path.relative_to(platform.root).as_posix()}
     output.stdout.print(f"wrote {path.relative_to(platform.root)}; commit it and open a pull "
                         "request", highlight=False)
 
 
-def _check_policies(platform: tenants.Platform, tenant: tenants.models.Tenant, *,
-                    force: bool) -> None:
-    """The shared policies over the registry as if the request were written: a request
-    CI would reject is refused here (exit 1) unless --force; its warnings are printed."""
-    rel = f"{platform_.TENANTS_DIR}/{tenant.department}/{tenant.name}.yaml"
-    with_it = tenants.load(platform.root, pending={rel: tenants.scaffold.tenant_document(tenant)})
+def _check_policies(with_it: tenants.Platform, name: str, *, force: bool) -> None:
+    """The shared policies over the registry with the request in it: a request CI would
+    reject is refused here (exit 1) unless --force; its warnings are printed."""
     report = policies.evaluate(with_it, today=datetime.date.today())
-    found = tuple(policies.engine.findings_of(report, tenant.name))
+    found = tuple(policies.engine.findings_of(report, name))
     mine = policies.Report(found, (), report.policies)
     if not mine.ok and not force:
         raise policies.PolicyViolations(mine)

@@ -11,6 +11,7 @@ import json
 import os
 import pathlib
 import tempfile
+from collections.abc import Callable
 
 import pydantic
 import yaml
@@ -146,11 +147,13 @@ def tenant_document(tenant: models.Tenant) -> str:
     return MODELINE.format(name="tenant") + body
 
 
-def write_tenant(platform: platform_.Platform, tenant: models.Tenant) -> pathlib.Path:
+def write_tenant(platform: platform_.Platform, tenant: models.Tenant, *,
+                 check: Callable[[platform_.Platform], None] | None = None) -> pathlib.Path:
     """Write a new tenant request file: never over another, never one that breaks the registry.
 
-    The registry is checked as if the file were there first (a namespace too long or
-    taken by another tenant is a RegistryError naming the new file); then the file is
+    The registry is loaded as if the file were there first (a namespace too long or
+    taken by another tenant is a RegistryError naming the new file) and handed to `check`,
+    which may refuse it too (the CLI holds it to the shared policies); then the file is
     written whole or not at all.
     """
     rel = f"{platform_.TENANTS_DIR}/{tenant.department}/{tenant.name}.yaml"
@@ -158,7 +161,9 @@ def write_tenant(platform: platform_.Platform, tenant: models.Tenant) -> pathlib
     if path.exists() or path.is_symlink() or tenant.name in platform.tenants:
         raise ScaffoldError(f"tenant {tenant.name!r} already exists; edit its file instead")
     text = tenant_document(tenant)
-    loader.load(platform.root, pending={rel: text})
+    with_it = loader.load(platform.root, pending={rel: text})
+    if check is not None:
+        check(with_it)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, staged = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
     try:
