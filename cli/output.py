@@ -8,10 +8,11 @@ for GitHub Actions annotations.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import enum
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from rich import box
@@ -36,6 +37,12 @@ class Format(enum.StrEnum):
 
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """"; did you mean a, b?" with the names closest to a mistyped one, or ""."""
+    near = difflib.get_close_matches(name, sorted(known), n=3)
+    return f"; did you mean {', '.join(near)}?" if near else ""
 
 
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: Format) -> None:

@@ -7,6 +7,7 @@ catalogue the engine runs, so the explanation cannot drift from the rule.
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import sys
 from typing import Annotated, Any
@@ -118,6 +119,19 @@ def explain(
     output.stdout.print(escape(rule.title))
     for key, value in facts["details"].items():
         output.stdout.print(f"\n[bold]{escape(key)}[/bold]\n  {escape(value)}")
+
+
+def hold_to_policies(platform: platform_.Platform, *, force: bool = False,
+                     doing: str = "") -> None:
+    """Refuse (exit 1, with the report) a registry that fails the shared policies, as
+    'citycloud validate' would; with `force`, say that `doing` goes on despite them."""
+    report = policies.evaluate(platform, today=datetime.date.today())
+    if report.ok:
+        return
+    if not force:
+        raise policies.PolicyViolations(report)
+    output.stderr.print(f"warning: {doing} despite {report.errors} policy violation(s) "
+                        "(--force); 'citycloud validate' lists them", highlight=False)
 
 
 def explanation(rule: policies.Policy) -> dict[str, Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import difflib
 import json
 import pathlib
 from typing import Annotated
@@ -112,10 +111,9 @@ def _check_tenants(names: list[str], *, known: set[str]) -> None:
     """A misspelt --tenant would otherwise plan nothing and look like "no changes"."""
     for name in names:
         if name not in known:
-            near = difflib.get_close_matches(name, sorted(known), n=3)
-            hint = f"; did you mean {', '.join(near)}?" if near else ""
             raise typer.BadParameter(
-                f"{name!r} is neither in the registry nor deployed{hint}", param_hint="--tenant")
+                f"{name!r} is neither in the registry nor deployed"
+                f"{output.did_you_mean(name, known)}", param_hint="--tenant")
 
 
 def _print_plan(changes: list[plan_.Change], fmt: output.Format, *, show_diff: bool) -> None:
@@ -160,12 +158,7 @@ def render(
     Argo CD or Flux would deploy whatever is rendered.
     """
     platform = state.get(ctx).platform
-    report = policies.evaluate(platform, today=datetime.date.today())
-    if not report.ok:
-        if not force:
-            raise policies.PolicyViolations(report)
-        output.stderr.print(f"warning: rendering despite {report.errors} policy violation(s) "
-                            "(--force); 'citycloud validate' lists them", highlight=False)
+    cli_policies.hold_to_policies(platform, force=force, doing="rendering")
     manifests = tenants.render.render_platform(platform)
     count = tenants.manifests.write(out, manifests)
     output.stdout.print(f"wrote {count} manifests to {out}", highlight=False)

@@ -10,17 +10,15 @@ and the offboarding records. Layout and reasons: stacks/README.md.
 
 from __future__ import annotations
 
-import datetime
-import difflib
 import os
 import pathlib
 from typing import Annotated
 
 import typer
 
-import policies
 import stacks
 from cli import audit, gitops, options, output, stack_display, state
+from cli import policies as cli_policies
 from stacks import offboarding, operations
 from tenants import platform as platform_
 
@@ -61,19 +59,15 @@ def _runner(current: state.State, platform: platform_.Platform | None, *,
 
 def _checked(current: state.State) -> platform_.Platform:
     """The registry, loaded and held to the shared policies: nothing invalid is applied."""
-    platform = current.platform
-    report = policies.evaluate(platform, today=datetime.date.today())
-    if not report.ok:
-        raise policies.PolicyViolations(report)
-    return platform
+    cli_policies.hold_to_policies(current.platform)
+    return current.platform
 
 
 def _known(platform: platform_.Platform, tenant: str) -> None:
     if tenant not in platform.tenants:
-        near = difflib.get_close_matches(tenant, list(platform.tenants), n=3)
-        hint = f"; did you mean {', '.join(near)}?" if near else ""
         raise stacks.errors.UsageError(
-            f"{tenant} is not in the registry (tenants/<department>/<tenant>.yaml){hint}")
+            f"{tenant} is not in the registry (tenants/<department>/<tenant>.yaml)"
+            f"{output.did_you_mean(tenant, platform.tenants)}")
 
 
 def _tenant_engine(ctx: typer.Context, fmt: output.Format, tenant: str, *,
