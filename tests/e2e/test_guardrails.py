@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import controlplane
@@ -277,6 +277,21 @@ def test_an_owner_cannot_remove_what_citycloud_put_in_its_namespace(
         api.close()
 
 
+def _as_owner(control_plane: controlplane.ControlPlane,
+              create: Callable[[NetworkingV1Api], Any], *, admitted: bool,
+              guardrail: str) -> None:
+    """`create` (a dry run) as wh-gongan-video's owner: admitted, or refused by `guardrail`."""
+    api = control_plane.api_client(impersonate="li.wei@gongan", groups=("wh-gongan-admins",))
+    try:
+        if admitted:
+            kubeops.admitted(lambda: create(NetworkingV1Api(api)))
+        else:
+            message = kubeops.refused(lambda: create(NetworkingV1Api(api)))
+            assert guardrail in message, message
+    finally:
+        api.close()
+
+
 @pytest.mark.parametrize(("peer", "admitted"), [
     pytest.param({"namespaceSelector": {"matchLabels": {render.LABEL_TENANT: "wh-gongan-video"}}},
                  True, id="the-tenants-namespaces"),
@@ -286,21 +301,13 @@ def test_an_owner_cannot_remove_what_citycloud_put_in_its_namespace(
 def test_an_owners_network_policies_stay_within_the_tenant(
         onboarded: e2ecity.City, control_plane: controlplane.ControlPlane,
         peer: dict[str, Any], admitted: bool) -> None:
-    api = control_plane.api_client(impersonate="li.wei@gongan", groups=("wh-gongan-admins",))
     policy = {"metadata": {"name": "e2e-owner-policy"},
               "spec": {"podSelector": {}, "ingress": [{"from": [peer]}]}}
-    try:
-        def create() -> Any:
-            return NetworkingV1Api(api).create_namespaced_network_policy(
-                GOV3, copy.deepcopy(policy), dry_run="All")
-
-        if admitted:
-            kubeops.admitted(create)
-        else:
-            message = kubeops.refused(create)
-            assert "citycloud-gov-tenant-network-policies" in message, message
-    finally:
-        api.close()
+    _as_owner(
+        control_plane,
+        lambda api: api.create_namespaced_network_policy(GOV3, copy.deepcopy(policy),
+                                                         dry_run="All"),
+        admitted=admitted, guardrail="citycloud-gov-tenant-network-policies")
 
 
 @pytest.mark.parametrize(("host", "admitted"), [
@@ -311,25 +318,16 @@ def test_an_owners_network_policies_stay_within_the_tenant(
 def test_an_owners_ingresses_serve_only_its_hosts(
         onboarded: e2ecity.City, control_plane: controlplane.ControlPlane,
         host: str | None, admitted: bool) -> None:
-    api = control_plane.api_client(impersonate="li.wei@gongan", groups=("wh-gongan-admins",))
     backend = {"service": {"name": "web", "port": {"number": 80}}}
     rule: dict[str, Any] = {"http": {"paths": [
         {"path": "/", "pathType": "Prefix", "backend": backend}]}}
     if host:
         rule["host"] = host
     body = {"metadata": {"name": "e2e-web"}, "spec": {"rules": [rule]}}
-    try:
-        def create() -> Any:
-            return NetworkingV1Api(api).create_namespaced_ingress(
-                GOV3, copy.deepcopy(body), dry_run="All")
-
-        if admitted:
-            kubeops.admitted(create)
-        else:
-            message = kubeops.refused(create)
-            assert "citycloud-gov-tenant-ingress-hosts" in message, message
-    finally:
-        api.close()
+    _as_owner(
+        control_plane,
+        lambda api: api.create_namespaced_ingress(GOV3, copy.deepcopy(body), dry_run="All"),
+        admitted=admitted, guardrail="citycloud-gov-tenant-ingress-hosts")
 
 
 def test_every_guardrail_type_checks_on_the_real_api_server(

@@ -111,6 +111,12 @@ def fifo(rel: str) -> Break:
     return lambda root: os.mkfifo(root / rel)
 
 
+def with_hosts(hosts: str) -> Break:
+    """VIDEO with a `hosts:` line (line 20) after its last one."""
+    last = "  egress: [e-gov-extranet]\n"
+    return edit(VIDEO, last, f"{last}  hosts: {hosts}\n")
+
+
 def other_tenant(name: str, department: str, namespaces: str = "[app]") -> str:
     return f"""\
 apiVersion: citycloud.io/v1
@@ -272,20 +278,15 @@ CASES = [
                                   "'wh-gongan-video'"),
                  id="namespace-collision"),
     # host names the platform's ingress serves
-    pytest.param(edit(VIDEO, "  egress: [e-gov-extranet]\n",
-                      "  egress: [e-gov-extranet]\n  hosts: ['*.gongan.wuhan.gov.cn']\n"),
+    pytest.param(with_hosts("['*.gongan.wuhan.gov.cn']"),
                  Expected(VIDEO, 20, "spec.hosts[0]", "invalid_hostname"), id="wildcard-host"),
-    pytest.param(edit(VIDEO, "  egress: [e-gov-extranet]\n",
-                      "  egress: [e-gov-extranet]\n  hosts: [Video.Gongan.cn]\n"),
+    pytest.param(with_hosts("[Video.Gongan.cn]"),
                  Expected(VIDEO, 20, "spec.hosts[0]", "invalid_hostname"), id="upper-case-host"),
-    pytest.param(edit(VIDEO, "  egress: [e-gov-extranet]\n",
-                      "  egress: [e-gov-extranet]\n  hosts: [10.0.0.1]\n"),
+    pytest.param(with_hosts("[10.0.0.1]"),
                  Expected(VIDEO, 20, "spec.hosts[0]", "invalid_hostname"), id="ip-address-host"),
-    pytest.param(edit(VIDEO, "  egress: [e-gov-extranet]\n",
-                      "  egress: [e-gov-extranet]\n  hosts: [video.gongan.cn, video.gongan.cn]\n"),
+    pytest.param(with_hosts("[video.gongan.cn, video.gongan.cn]"),
                  Expected(VIDEO, 20, "spec.hosts[1]", "duplicate_host"), id="host-listed-twice"),
-    pytest.param(chain(edit(VIDEO, "  egress: [e-gov-extranet]\n",
-                            "  egress: [e-gov-extranet]\n  hosts: [video.gongan.cn]\n"),
+    pytest.param(chain(with_hosts("[video.gongan.cn]"),
                        write("tenants/wh-gongan/wh-gongan-web.yaml",
                              other_tenant("wh-gongan-web", "wh-gongan")
                              + "  hosts: [video.gongan.cn]\n")),
