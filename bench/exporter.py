@@ -49,9 +49,9 @@ sys.path[:] = [p for p in sys.path if pathlib.Path(p or ".").resolve() != _HERE]
 from prometheus_client import exposition, registry  # noqa: E402
 from prometheus_client import metrics as client_metrics  # noqa: E402
 
-import tenants  # noqa: E402
-from monitoring import cluster, exporter, live, sources  # noqa: E402
-from tenants import render  # noqa: E402
+from citycloud import tenants  # noqa: E402
+from citycloud.monitoring import cluster, exporter, live, sources  # noqa: E402
+from citycloud.tenants import render  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("generate", _HERE / "generate.py")
 assert _spec is not None and _spec.loader is not None

@@ -39,7 +39,7 @@ import pytricia
 # The checkout first: bench/ (this script's folder, sys.path[0]) holds a policies.py.
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-from policies import _prefixes
+from citycloud.policies import _prefixes
 
 Pairs = list[tuple[int, int]]
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import importlib.util
 import pathlib
 import shutil
 import statistics
@@ -32,19 +31,10 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-# This file is bench/policies.py: with bench/ on sys.path (as for any script), `import
-# policies` would import this file. Drop bench/ and load generate.py by its path instead.
-_HERE = pathlib.Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if pathlib.Path(p or ".").resolve() != _HERE]
+import generate  # bench/generate.py: a script's own folder is on sys.path
 
-import policies  # noqa: E402
-import tenants  # noqa: E402
-from policies import engine  # noqa: E402
-
-_spec = importlib.util.spec_from_file_location("generate", _HERE / "generate.py")
-assert _spec is not None and _spec.loader is not None
-generate = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(generate)
+from citycloud import policies, tenants
+from citycloud.policies import engine
 
 T = TypeVar("T")
 TODAY = datetime.date(2026, 1, 1)

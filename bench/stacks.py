@@ -36,8 +36,8 @@ if sys.path and pathlib.Path(sys.path[0] or ".").resolve() == HERE:
 import pulumi  # noqa: E402
 from pulumi.runtime import settings as pulumi_settings  # noqa: E402
 
-import tenants  # noqa: E402
-from stacks import components, operations, programs  # noqa: E402
+from citycloud import tenants  # noqa: E402
+from citycloud.stacks import components, operations, programs  # noqa: E402
 
 CLUSTER = programs.Cluster(identifier="bench")
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 import typer.core
 
-from cli import (
+from citycloud.cli import (
     audit,
     capacity,
     errors,
@@ -35,13 +35,13 @@ VERSION = "0.1.0"
 # must not pay a second of start-up for them. Name -> (module, help of a sub-group, or None
 # for the commands the module's register() adds at the top). tests/cli checks this table.
 LAZY_COMMANDS: dict[str, tuple[str, str | None]] = {
-    "apply": ("cli.stacks", None),
-    "onboard": ("cli.stacks", None),
-    "resize": ("cli.stacks", None),
-    "offboard": ("cli.stacks", None),
-    "exporter": ("cli.monitoring", None),
-    "nodes": ("cli.nodes", "Prepare the machines of a pool: facts check, kubelet labels and "
-              "taints, security baseline (Ansible)."),
+    "apply": ("citycloud.cli.stacks", None),
+    "onboard": ("citycloud.cli.stacks", None),
+    "resize": ("citycloud.cli.stacks", None),
+    "offboard": ("citycloud.cli.stacks", None),
+    "exporter": ("citycloud.cli.monitoring", None),
+    "nodes": ("citycloud.cli.nodes", "Prepare the machines of a pool: facts check, kubelet "
+              "labels and taints, security baseline (Ansible)."),
 }
 
 

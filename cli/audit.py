@@ -16,9 +16,9 @@ from typing import Annotated, Any
 
 import typer
 
-from cli import errors, options, output, state
-from tenants import audit as trail
-from tenants import audit_chain, changes
+from citycloud.cli import errors, options, output, state
+from citycloud.tenants import audit as trail
+from citycloud.tenants import audit_chain, changes
 
 app = typer.Typer(no_args_is_help=True, help="The audit trail of every change citycloud made.")
 

@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 
-import tenants
-from cli import options, output, state
-from tenants import capacity as capacity_
+from citycloud import tenants
+from citycloud.cli import options, output, state
+from citycloud.tenants import capacity as capacity_
 
 _UNITS = {"cpu": ("cores", 1), "memory": ("GiB", 2**30), "storage": ("TiB", 2**40)}
 
@@ -56,7 +56,7 @@ def capacity(
         try:
             # Imported here: the report pulls in prometheus_client, which no other
             # registry command needs at start-up (tests/cli/test_cli_startup.py).
-            from monitoring import report as html_report
+            from citycloud.monitoring import report as html_report
 
             size = html_report.write(platform, html)
         except OSError as err:

@@ -10,10 +10,9 @@ from __future__ import annotations
 import sys
 import traceback
 
-import policies
-import tenants
-from cli import output
-from cli import policies as cli_policies
+from citycloud import policies, tenants
+from citycloud.cli import output
+from citycloud.cli import policies as cli_policies
 
 OK = 0
 VIOLATIONS = 1
@@ -25,18 +24,20 @@ APPLY_FAILED = 3
 # must not load pulumi or kubernetes, and a class whose module was never imported cannot have
 # been raised. tests/cli checks that every name resolves.
 EXIT_CODES: dict[str, int] = {
-    "tenants.diagnostics:RegistryError": INVALID,
-    "policies.engine:PolicyViolations": VIOLATIONS,
-    "tenants.scaffold:ScaffoldError": INVALID,
-    "tenants.manifests:ManifestDirError": INVALID,
-    "policies.network_plans:AllocationError": INVALID,
-    "tenants.audit:AuditError": INVALID,  # a damaged log or a refused prune
-    "tenants.changes:GitError": INVALID,  # unknown ref, no history, an out-of-order apply
+    "citycloud.tenants.diagnostics:RegistryError": INVALID,
+    "citycloud.policies.engine:PolicyViolations": VIOLATIONS,
+    "citycloud.tenants.scaffold:ScaffoldError": INVALID,
+    "citycloud.tenants.manifests:ManifestDirError": INVALID,
+    "citycloud.policies.network_plans:AllocationError": INVALID,
+    "citycloud.tenants.audit:AuditError": INVALID,  # a damaged log or a refused prune
+    "citycloud.tenants.changes:GitError": INVALID,  # unknown ref, no history, an out-of-order apply
     # Before StackError: the first match wins. PulumiMissing is a UsageError.
-    "stacks.errors:UsageError": INVALID,  # unknown tenant, not onboarded, no pulumi CLI
-    "stacks.errors:StackError": APPLY_FAILED,  # engine failed, protected namespace, locked
-    "stacks.nodes:InvalidRequest": INVALID,  # unknown pool or node, not confirmed
-    "stacks.nodes:NodesError": APPLY_FAILED,  # a node failed or was unreachable
+    # unknown tenant, not onboarded, no pulumi CLI
+    "citycloud.stacks.errors:UsageError": INVALID,
+    # engine failed, protected namespace, locked
+    "citycloud.stacks.errors:StackError": APPLY_FAILED,
+    "citycloud.stacks.nodes:InvalidRequest": INVALID,  # unknown pool or node, not confirmed
+    "citycloud.stacks.nodes:NodesError": APPLY_FAILED,  # a node failed or was unreachable
     # Last: a path given to a command that cannot be read or written (a file where a folder
     # should be, a folder where a file should be, no permission) is bad input, said in one
     # line. Not every OSError: a refused connection is no mistake in the input.

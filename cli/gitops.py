@@ -27,11 +27,10 @@ from typing import Annotated, Any
 
 import typer
 
-import policies
-import tenants
-from cli import audit, errors, output, state
-from tenants import audit as trail
-from tenants import capacity, changes, codeowners, effects, quantities
+from citycloud import policies, tenants
+from citycloud.cli import audit, errors, output, state
+from citycloud.tenants import audit as trail
+from citycloud.tenants import capacity, changes, codeowners, effects, quantities
 
 Diagnostic = tenants.Diagnostic
 

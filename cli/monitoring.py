@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-import monitoring
-from cli import output, state
+from citycloud import monitoring
+from citycloud.cli import output, state
 
 
 def register(app: typer.Typer) -> None:

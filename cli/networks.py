@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
-import policies
-from cli import options, output, state
-from cli import policies as cli_policies
-from policies import network_plans, networks
+from citycloud import policies
+from citycloud.cli import options, output, state
+from citycloud.cli import policies as cli_policies
+from citycloud.policies import network_plans, networks
 
 app = typer.Typer(
     no_args_is_help=True,

@@ -14,7 +14,6 @@ import pathlib
 import sys
 from typing import Annotated
 
-import click
 import typer
 from rich import box
 from rich.live import Live
@@ -22,8 +21,8 @@ from rich.markup import escape
 from rich.syntax import Syntax
 from rich.table import Table
 
-from cli import audit, options, output, state
-from stacks import nodes
+from citycloud.cli import audit, options, output, state
+from citycloud.stacks import nodes
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -92,7 +91,7 @@ def _confirm(current: state.State, pool: str, *, limit: list[str], fmt: output.F
     try:
         if typer.confirm(question, default=False, err=True):
             return
-    except click.Abort:
+    except typer.Abort:
         pass
     raise nodes.InvalidRequest(f"not confirmed; see the changes with 'citycloud nodes check "
                                f"{pool}', then pass --yes")

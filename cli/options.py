@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cli import output
+from citycloud.cli import output
 
 Output = Annotated[output.Format, typer.Option(
     "--output", "-o", help="table for people, json for scripts, markdown for PR comments, "

@@ -18,10 +18,10 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-import policies
-from cli import options, output, state
-from policies import engine
-from tenants import platform as platform_
+from citycloud import policies
+from citycloud.cli import options, output, state
+from citycloud.policies import engine
+from citycloud.tenants import platform as platform_
 
 app = typer.Typer(no_args_is_help=True, help="The shared policies: what they demand and why.")
 

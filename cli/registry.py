@@ -12,12 +12,11 @@ import typer
 from rich.markup import escape
 from rich.syntax import Syntax
 
-import policies
-import tenants
-from cli import audit, gitops, options, output, state
-from cli import policies as cli_policies
-from tenants import loader
-from tenants import plan as plan_
+from citycloud import policies, tenants
+from citycloud.cli import audit, gitops, options, output, state
+from citycloud.cli import policies as cli_policies
+from citycloud.tenants import loader
+from citycloud.tenants import plan as plan_
 
 
 def register(app: typer.Typer) -> None:

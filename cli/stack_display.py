@@ -12,14 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import click
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
-import stacks
-from cli import output
-from stacks import changes, layout, offboarding, operations
+from citycloud import stacks
+from citycloud.cli import output
+from citycloud.stacks import changes, layout, offboarding, operations
 
 _DETAIL_LIMIT = 60  # more steps than this and the diff is summarised per stack
 _OP_STYLE = {"create": "green", "update": "yellow", "delete": "red", "replace": "red",
@@ -86,7 +85,7 @@ class Display:
         try:
             answer = typer.prompt(f"Type the tenant's name ({plan.tenant}) to delete it",
                                   default="", show_default=False, err=True)
-        except click.Abort:
+        except typer.Abort:
             raise stacks.errors.UsageError(
                 "no confirmation (no terminal); pass --yes to offboard without asking") from None
         return bool(answer.strip() == plan.tenant)
@@ -97,7 +96,7 @@ class Display:
         self._refuse_unattended()
         try:
             return typer.confirm(question, default=False, err=True)
-        except click.Abort:
+        except typer.Abort:
             raise stacks.errors.UsageError(
                 "no confirmation (no terminal); review with --dry-run, then pass --yes"
             ) from None

@@ -16,11 +16,11 @@ from typing import Annotated
 
 import typer
 
-import stacks
-from cli import audit, gitops, options, output, stack_display, state
-from cli import policies as cli_policies
-from stacks import offboarding, operations
-from tenants import platform as platform_
+from citycloud import stacks
+from citycloud.cli import audit, gitops, options, output, stack_display, state
+from citycloud.cli import policies as cli_policies
+from citycloud.stacks import offboarding, operations
+from citycloud.tenants import platform as platform_
 
 Kubeconfig = Annotated[str | None, typer.Option(
     "--kubeconfig", envvar="KUBECONFIG", show_envvar=True,

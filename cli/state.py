@@ -8,8 +8,8 @@ import pathlib
 
 import typer
 
-import tenants
-from cli import output
+from citycloud import tenants
+from citycloud.cli import output
 
 
 @dataclasses.dataclass

@@ -9,9 +9,8 @@ import pydantic
 import typer
 from rich.markup import escape
 
-import policies
-import tenants
-from cli import audit, output, state
+from citycloud import policies, tenants
+from citycloud.cli import audit, output, state
 
 app = typer.Typer(no_args_is_help=True)
 

@@ -6,7 +6,7 @@
 beside the code in rules/ and dashboards/ (see their README).
 """
 
-from monitoring import (
+from citycloud.monitoring import (
            capacity,
            cluster,
            exporter,

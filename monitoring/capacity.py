@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import tenants
-from monitoring import _families
-from tenants import capacity, models
+from citycloud import tenants
+from citycloud.monitoring import _families
+from citycloud.tenants import capacity, models
 
 PlatformGetter = Callable[[], tenants.Platform]
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Mapping
 from fractions import Fraction
 from typing import Any
 
-from tenants import quantities, render
+from citycloud.tenants import quantities, render
 
 # The quota keys that measure what a tenant's quota grants (render.resource_quota writes them).
 QUOTA_KEYS = {"cpu": "requests.cpu", "memory": "requests.memory", "storage": "requests.storage"}

@@ -25,8 +25,8 @@ from collections.abc import Callable
 
 from prometheus_client import registry
 
-import tenants
-from monitoring import _families, capacity, cluster, findings, live, networks, sources
+from citycloud import tenants
+from citycloud.monitoring import _families, capacity, cluster, findings, live, networks, sources
 
 log = logging.getLogger(__name__)
 

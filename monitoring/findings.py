@@ -14,9 +14,8 @@ import collections
 import datetime
 from collections.abc import Callable
 
-import policies
-import tenants
-from monitoring import _families
+from citycloud import policies, tenants
+from citycloud.monitoring import _families
 
 EXPIRING_DAYS = 30  # waivers expiring within this many days are counted as expiring soon
 

@@ -23,8 +23,8 @@ import collections
 from collections.abc import Callable
 from fractions import Fraction
 
-import tenants
-from monitoring import _families, capacity, cluster, sources
+from citycloud import tenants
+from citycloud.monitoring import _families, capacity, cluster, sources
 
 ClusterGetter = Callable[[], sources.ClusterState]
 

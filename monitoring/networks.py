@@ -15,9 +15,8 @@ from __future__ import annotations
 import collections
 from collections.abc import Callable
 
-import policies
-import tenants
-from monitoring import _families
+from citycloud import policies, tenants
+from citycloud.monitoring import _families
 
 NETWORK_SET = "network"
 

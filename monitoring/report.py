@@ -15,9 +15,9 @@ import pathlib
 from collections.abc import Sequence
 from fractions import Fraction
 
-import tenants
-from monitoring import capacity as capacity_metrics
-from tenants import capacity
+from citycloud import tenants
+from citycloud.monitoring import capacity as capacity_metrics
+from citycloud.tenants import capacity
 
 # How each resource is shown to people: unit and its size in base units.
 UNITS = {"cpu": ("cores", 1), "memory": ("GiB", 2**30), "storage": ("TiB", 2**40)}

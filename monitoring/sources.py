@@ -22,8 +22,8 @@ import threading
 import time
 from collections.abc import Callable
 
-import tenants
-from monitoring import cluster
+from citycloud import tenants
+from citycloud.monitoring import cluster
 
 log = logging.getLogger(__name__)
 

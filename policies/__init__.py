@@ -7,9 +7,18 @@ catalogue `citycloud policies` shows) and `render_pool_guardrails` (the pool
 stacks).
 """
 
-from policies import capacity, engine, guardrails, networks, placement, security, standards, waivers
-from policies.engine import POLICIES, Policy, PolicyViolations, Report, Waived, evaluate
-from policies.guardrails import render_pool_guardrails
+from citycloud.policies import (
+    capacity,
+    engine,
+    guardrails,
+    networks,
+    placement,
+    security,
+    standards,
+    waivers,
+)
+from citycloud.policies.engine import POLICIES, Policy, PolicyViolations, Report, Waived, evaluate
+from citycloud.policies.guardrails import render_pool_guardrails
 
 __all__ = [
     "POLICIES",

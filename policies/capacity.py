@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from fractions import Fraction
 
-import tenants
-from policies import engine
-from tenants import capacity as capacity_
-from tenants import models, quantities
+from citycloud import tenants
+from citycloud.policies import engine
+from citycloud.tenants import capacity as capacity_
+from citycloud.tenants import models, quantities
 
 Diagnostic = engine.Diagnostic
 

@@ -16,8 +16,8 @@ import datetime
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-import tenants
-from tenants import capacity, diagnostics, models, render, sources
+from citycloud import tenants
+from citycloud.tenants import capacity, diagnostics, models, render, sources
 
 Check = Callable[[tenants.Platform], Iterable[diagnostics.Diagnostic]]
 Diagnostic = diagnostics.Diagnostic
@@ -204,7 +204,7 @@ class PolicyViolations(Exception):
 def evaluate(platform: tenants.Platform, *, today: datetime.date) -> Report:
     """Every enabled policy over the platform, with waivers applied as of `today`."""
     # Imported here: the set modules register themselves with this one on import.
-    from policies import waivers
+    from citycloud.policies import waivers
 
     rules = enabled(platform)
     raw = run(platform, rules)

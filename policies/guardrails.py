@@ -19,9 +19,9 @@ import dataclasses
 import json
 from typing import Any
 
-import tenants
-from policies import engine
-from tenants import models, render
+from citycloud import tenants
+from citycloud.policies import engine
+from citycloud.tenants import models, render
 
 API_VERSION = "admissionregistration.k8s.io/v1"
 LABEL_GUARDRAIL = "citycloud.io/guardrail"

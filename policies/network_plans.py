@@ -12,9 +12,9 @@ from __future__ import annotations
 import collections
 import dataclasses
 
-import tenants
-from policies import _prefixes, networks
-from tenants import fields
+from citycloud import tenants
+from citycloud.policies import _prefixes, networks
+from citycloud.tenants import fields
 
 
 @dataclasses.dataclass(frozen=True)

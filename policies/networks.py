@@ -24,9 +24,9 @@ import ipaddress
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
 
-import tenants
-from policies import _prefixes, engine
-from tenants import diagnostics, fields
+from citycloud import tenants
+from citycloud.policies import _prefixes, engine
+from citycloud.tenants import diagnostics, fields
 
 Diagnostic = diagnostics.Diagnostic
 SET = "network"

@@ -13,9 +13,9 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 
-import tenants
-from policies import engine, guardrails
-from tenants import models
+from citycloud import tenants
+from citycloud.policies import engine, guardrails
+from citycloud.tenants import models
 
 Diagnostic = engine.Diagnostic
 Arch = models.Architecture

@@ -14,9 +14,9 @@ import functools
 import ipaddress
 from collections.abc import Iterator
 
-import tenants
-from policies import engine
-from tenants import fields, models, render
+from citycloud import tenants
+from citycloud.policies import engine
+from citycloud.tenants import fields, models, render
 
 Diagnostic = engine.Diagnostic
 

@@ -12,9 +12,9 @@ import functools
 import re
 from collections.abc import Iterator
 
-import tenants
-from policies import engine
-from tenants import models, render
+from citycloud import tenants
+from citycloud.policies import engine
+from citycloud.tenants import models, render
 
 Diagnostic = engine.Diagnostic
 

@@ -16,9 +16,9 @@ import dataclasses
 import datetime
 from collections.abc import Iterable
 
-import tenants
-from policies import engine
-from tenants import models
+from citycloud import tenants
+from citycloud.policies import engine
+from citycloud.tenants import models
 
 Diagnostic = engine.Diagnostic
 Severity = engine.Severity

@@ -6,10 +6,10 @@ cluster), `Cluster`, `StateDir`, `operations` (apply, onboard, resize),
 Layout and reasons: stacks/README.md.
 """
 
-from stacks import changes, errors, layout, offboarding, operations
-from stacks.engine import Engine
-from stacks.layout import StateDir
-from stacks.programs import Cluster
+from citycloud.stacks import changes, errors, layout, offboarding, operations
+from citycloud.stacks.engine import Engine
+from citycloud.stacks.layout import StateDir
+from citycloud.stacks.programs import Cluster
 
 __all__ = [
     "Cluster",

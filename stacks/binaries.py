@@ -22,7 +22,7 @@ import pathlib
 import shutil
 import subprocess
 
-from stacks import errors
+from citycloud.stacks import errors
 
 ENV_BIN_DIR = "CITYCLOUD_PULUMI_BIN_DIR"
 PULUMI = "pulumi"

@@ -22,9 +22,9 @@ from typing import Any
 
 import pulumi
 
-from stacks import pools, resources
-from tenants import models, render
-from tenants import platform as platform_
+from citycloud.stacks import pools, resources
+from citycloud.tenants import models, render
+from citycloud.tenants import platform as platform_
 
 TENANT_TYPE = "citycloud:tenants:Tenant"
 POOL_TYPE = "citycloud:pools:Pool"

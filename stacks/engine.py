@@ -32,8 +32,8 @@ from typing import Any
 import yaml
 from pulumi import automation as auto
 
-from stacks import binaries as binaries_
-from stacks import changes, errors, layout, programs
+from citycloud.stacks import binaries as binaries_
+from citycloud.stacks import changes, errors, layout, programs
 
 _DETAIL_LINES = 15
 

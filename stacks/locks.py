@@ -18,7 +18,7 @@ import pathlib
 import time
 from collections.abc import Iterator
 
-from stacks import errors
+from citycloud.stacks import errors
 
 
 @contextlib.contextmanager

@@ -23,8 +23,8 @@ import getpass
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from stacks import changes, engine, errors, layout, locks, operations, programs
-from tenants import platform as platform_
+from citycloud.stacks import changes, engine, errors, layout, locks, operations, programs
+from citycloud.tenants import platform as platform_
 
 NAMESPACE_TYPE = changes.NAMESPACE_TYPE
 ClaimLister = Callable[[Sequence[str]], list[str]]

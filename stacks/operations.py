@@ -27,9 +27,9 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from stacks import changes, engine, errors, layout, locks, pools, programs
-from tenants import manifests, models, render
-from tenants import platform as platform_
+from citycloud.stacks import changes, engine, errors, layout, locks, pools, programs
+from citycloud.tenants import manifests, models, render
+from citycloud.tenants import platform as platform_
 
 # Bump when the programs change what they register or how (names, options): forces every
 # stack through the engine once, even where the rendered objects did not change.

@@ -20,9 +20,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from policies import guardrails
-from tenants import models, render
-from tenants import platform as platform_
+from citycloud.policies import guardrails
+from citycloud.tenants import models, render
+from citycloud.tenants import platform as platform_
 
 ROLE_LABEL = "citycloud.io/role"
 READER_VERBS = ["get", "list", "watch"]

@@ -24,9 +24,9 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as kubernetes
 
-import tenants
-from stacks import components, pools
-from tenants import platform as platform_
+from citycloud import tenants
+from citycloud.stacks import components, pools
+from citycloud.tenants import platform as platform_
 
 CONFIG_NAMESPACE = "citycloud"
 Program = Callable[[], None]

@@ -23,7 +23,7 @@ from typing import Any
 import pulumi
 from pulumi_kubernetes import apiextensions
 
-from tenants import render
+from citycloud.tenants import render
 
 # Kinds whose deletion takes data with it: protected, and kept in the cluster if their
 # resource ever leaves a stack other than by `citycloud offboard`.

@@ -21,7 +21,7 @@ import datetime
 import pathlib
 from typing import Any
 
-from tenants import audit, diagnostics
+from citycloud.tenants import audit, diagnostics
 
 Diagnostic = diagnostics.Diagnostic
 Entry = audit.Entry

@@ -10,8 +10,8 @@ from __future__ import annotations
 import dataclasses
 from fractions import Fraction
 
-from tenants import models
-from tenants import platform as platform_
+from citycloud.tenants import models
+from citycloud.tenants import platform as platform_
 
 RESOURCES = ("cpu", "memory", "storage")
 

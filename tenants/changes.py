@@ -33,8 +33,8 @@ import tarfile
 import tempfile
 from collections.abc import Iterator
 
-from tenants import audit
-from tenants import platform as platform_
+from citycloud.tenants import audit
+from citycloud.tenants import platform as platform_
 
 DEPLOYED_FILE = "deployed-commit.json"
 GIT_TIMEOUT = 120  # seconds; a registry repo is small, a hung git is not

@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from tenants import changes, diagnostics, models
-from tenants import platform as platform_
+from citycloud.tenants import changes, diagnostics, models
+from citycloud.tenants import platform as platform_
 
 FILE = "CODEOWNERS"
 PLATFORM_TEAM = "platform-team"

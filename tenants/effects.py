@@ -18,8 +18,8 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from tenants import capacity, changes, models
-from tenants import platform as platform_
+from citycloud.tenants import capacity, changes, models
+from citycloud.tenants import platform as platform_
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import pydantic
 import pydantic_core
 
-from tenants import quantities
+from citycloud.tenants import quantities
 
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")  # its length is checked apart
 DNS_LABEL_RULE = (

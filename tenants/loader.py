@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 
 import pydantic
 
-from tenants import diagnostics, models, sources
-from tenants import platform as platform_
+from citycloud.tenants import diagnostics, models, sources
+from citycloud.tenants import platform as platform_
 
 MAX_TENANT_FILES = 50_000
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 import yaml
 
-from tenants import render
+from citycloud.tenants import render
 
 MARKER = ".citycloud-manifests"  # marks a directory as ours, so we never replace a stranger's
 _MARKER_HEADER = "# written by citycloud render, with the files below; replaced on every render\n"

@@ -17,7 +17,7 @@ import pydantic
 import pydantic_core
 from pydantic import alias_generators
 
-from tenants import fields
+from citycloud.tenants import fields
 
 API_VERSION = "citycloud.io/v1"
 

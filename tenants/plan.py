@@ -11,7 +11,7 @@ import dataclasses
 import difflib
 import enum
 
-from tenants import manifests, render
+from citycloud.tenants import manifests, render
 
 
 class Action(enum.StrEnum):

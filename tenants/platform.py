@@ -12,7 +12,7 @@ import functools
 import pathlib
 from collections.abc import Mapping
 
-from tenants import models, sources
+from citycloud.tenants import models, sources
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tenants import models, quantities
-from tenants import platform as platform_
+from citycloud.tenants import models, quantities
+from citycloud.tenants import platform as platform_
 
 Manifest = dict[str, Any]
 

@@ -16,8 +16,8 @@ from collections.abc import Callable
 import pydantic
 import yaml
 
-from tenants import ci, fields, loader, models, schema
-from tenants import platform as platform_
+from citycloud.tenants import ci, fields, loader, models, schema
+from citycloud.tenants import platform as platform_
 
 MODELINE = "# yaml-language-server: $schema=../../schema/{name}.schema.json\n"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pathlib
 from typing import Any
 
-from tenants import models
+from citycloud.tenants import models
 
 SHIPPED = pathlib.Path(__file__).parent / "schema"
 

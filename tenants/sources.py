@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 from yaml import events, nodes
 
-from tenants import diagnostics
+from citycloud.tenants import diagnostics
 
 MAX_FILE_BYTES = 1024 * 1024  # the largest registry file (platform.yaml of a big city) is ~100 KiB
 MAX_DEPTH = 32  # the schema nests 5 deep; anything deeper is not ours

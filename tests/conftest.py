@@ -14,7 +14,7 @@ from collections.abc import Callable
 import pytest
 from typer.testing import CliRunner, Result
 
-from cli import app
+from citycloud.cli import app
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 WUHAN = ROOT / "examples" / "wuhan"

@@ -6,9 +6,14 @@ names); `inventory.build` turns them into an Ansible inventory, and
 check mode (what would change) or for real, streaming per-host progress.
 """
 
-from stacks.nodes import events, inventory, runs
-from stacks.nodes.errors import InvalidRequest, NodesError, PreparationFailed, RunnerFailed
-from stacks.nodes.runs import Mode, Part, RunResult, run, run_pool
+from citycloud.stacks.nodes import events, inventory, runs
+from citycloud.stacks.nodes.errors import (
+    InvalidRequest,
+    NodesError,
+    PreparationFailed,
+    RunnerFailed,
+)
+from citycloud.stacks.nodes.runs import Mode, Part, RunResult, run, run_pool
 
 __all__ = [
     "InvalidRequest",

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from stacks.nodes import runs
+    from citycloud.stacks.nodes import runs
 
 
 class NodesError(Exception):

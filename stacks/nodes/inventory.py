@@ -18,9 +18,9 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-import tenants
-from stacks.nodes import errors
-from tenants import models
+from citycloud import tenants
+from citycloud.stacks.nodes import errors
+from citycloud.tenants import models
 
 Diagnostic = tenants.Diagnostic
 PLATFORM_FILE = "platform.yaml"

@@ -25,8 +25,8 @@ from typing import Any
 
 import ansible_runner
 
-import tenants
-from stacks.nodes import errors, events, inventory
+from citycloud import tenants
+from citycloud.stacks.nodes import errors, events, inventory
 
 HERE = pathlib.Path(__file__).resolve().parent
 PLAYBOOK = "playbooks/prepare.yml"  # relative to HERE, ansible-playbook's working directory

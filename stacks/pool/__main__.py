@@ -1,5 +1,5 @@
 """The citycloud-pool program for the `pulumi` CLI: wiring only (logic: stacks.programs)."""
 
-from stacks import programs
+from citycloud.stacks import programs
 
 programs.main_pool()

@@ -8,7 +8,7 @@ import json
 import pathlib
 from typing import Any
 
-from tenants import audit
+from citycloud.tenants import audit
 
 NOW = datetime.datetime(2026, 6, 1, 12, 0, tzinfo=datetime.UTC)
 AGES = (300, 250, 200, 10, 1)  # days before NOW of records 1..5

@@ -12,7 +12,7 @@ import pathlib
 import auditlogs
 import pytest
 
-from tenants import audit
+from citycloud.tenants import audit
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,7 @@ from typing import Any
 import auditlogs
 import pytest
 
-from tenants import audit, audit_chain
+from citycloud.tenants import audit, audit_chain
 
 
 def test_a_record_says_who_what_when_commit_summary_result(

@@ -10,7 +10,7 @@ from typing import Any
 import auditlogs
 import pytest
 
-from tenants import audit, audit_chain
+from citycloud.tenants import audit, audit_chain
 
 
 @pytest.mark.parametrize("days", [pytest.param(0, id="0"), pytest.param(179, id="179")])

@@ -16,7 +16,7 @@ from typing import Any
 import auditlogs
 import pytest
 
-from tenants import audit
+from citycloud.tenants import audit
 
 Tamper = Callable[[pathlib.Path], None]
 
@@ -200,7 +200,7 @@ def test_an_interrupted_write_is_repaired_not_reported_as_tampering(
     the next append drops the torn bytes, and the chain verifies again."""
     with (state_dir / audit.LOG_FILE).open("a", encoding="utf-8") as handle:
         handle.write('{"action":"tenant resize","args":{},"com')
-    from tenants import audit_chain
+    from citycloud.tenants import audit_chain
 
     assert [p.code for p in audit_chain.verify(state_dir).problems] == ["audit_truncated"]
     written = audit.record(state_dir, action="tenant resize", target="wh-gongan-t6",

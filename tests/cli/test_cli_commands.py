@@ -11,8 +11,8 @@ import pathlib
 
 import pytest
 
-import tenants
-from tenants import capacity, manifests, render
+from citycloud import tenants
+from citycloud.tenants import capacity, manifests, render
 
 FORMATS = ["table", "json", "markdown", "github"]
 

@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 import yaml
 
-from tenants import schema
+from citycloud.tenants import schema
 
 TENANT_SCHEMA = json.loads(
     (pathlib.Path(schema.__file__).parent / "schema" / "tenant.schema.json").read_text())

@@ -12,8 +12,8 @@ import shutil
 
 import pytest
 
-import tenants
-from tenants import render
+from citycloud import tenants
+from citycloud.tenants import render
 
 VIDEO = "tenants/wh-gongan/wh-gongan-video.yaml"
 

@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 import yaml
 
-from tenants import schema
+from citycloud.tenants import schema
 
 SHIPPED = pathlib.Path(schema.__file__).parent / "schema"
 WUHAN = pathlib.Path(__file__).resolve().parents[2] / "examples" / "wuhan"

@@ -16,14 +16,14 @@ import sys
 import pytest
 import typer
 
-from cli import app, errors
+from citycloud.cli import app, errors
 
 HEAVY = ("pulumi", "pulumi_kubernetes", "kubernetes", "ansible_runner", "ansible", "grpc",
          "prometheus_client", "jsonschema", "kubernetes_validate", "urllib3", "requests")
 
 PROBE = """
 import json, sys
-from cli import app
+from citycloud.cli import app
 sys.argv = ["citycloud", *sys.argv[1:]]
 try:
     app.main()
@@ -56,7 +56,7 @@ def test_exit_codes_name_real_exceptions() -> None:
 
 
 def test_exit_codes_map_the_registry_error() -> None:
-    import tenants
+    from citycloud import tenants
 
     assert errors.exit_code(tenants.RegistryError([])) == errors.INVALID
     assert errors.exit_code(ValueError("not ours")) is None

@@ -25,8 +25,8 @@ import sys
 import time
 from typing import Any
 
-import tenants
-from tenants import render
+from citycloud import tenants
+from citycloud.tenants import render
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 WUHAN = ROOT / "examples" / "wuhan"

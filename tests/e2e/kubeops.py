@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import kubernetes
 from kubernetes.client import ApiException
 
-from tenants import quantities, render
+from citycloud.tenants import quantities, render
 
 T = TypeVar("T")
 

@@ -21,7 +21,7 @@ import kubeops
 import pytest
 from kubernetes.client import ApiException, CoreV1Api, NetworkingV1Api, RbacAuthorizationV1Api
 
-from tenants import render
+from citycloud.tenants import render
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

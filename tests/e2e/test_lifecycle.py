@@ -17,8 +17,8 @@ import kubeops
 import pytest
 from kubernetes.client import ApiException
 
-from stacks import layout
-from tenants import render
+from citycloud.stacks import layout
+from citycloud.tenants import render
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -15,8 +15,8 @@ import e2ecity
 import kubeops
 import pytest
 
-from stacks import operations, pools
-from tenants import render
+from citycloud.stacks import operations, pools
+from citycloud.tenants import render
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

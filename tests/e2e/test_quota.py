@@ -18,8 +18,8 @@ import kubeops
 import pytest
 from kubernetes.client import ApiException
 
-from monitoring import cluster
-from tenants import quantities, render
+from citycloud.monitoring import cluster
+from citycloud.tenants import quantities, render
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

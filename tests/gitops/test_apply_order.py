@@ -15,9 +15,8 @@ import gitrepos
 import pytest
 from gitrepos import GONGAN_AUTHOR, VIDEO_FILE, tenant
 
-import stacks
-import tenants
-from tenants import changes
+from citycloud import stacks, tenants
+from citycloud.tenants import changes
 
 
 def merged_pull_requests(repo: gitrepos.Repo) -> tuple[str, str, str]:

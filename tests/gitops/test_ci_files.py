@@ -7,8 +7,8 @@ from typing import Any
 
 import yaml
 
-import tenants
-from tenants import ci
+from citycloud import tenants
+from citycloud.tenants import ci
 
 README = pathlib.Path(__file__).resolve().parents[2] / "README.md"
 

@@ -9,7 +9,7 @@ from typing import Any
 import gitrepos
 import pytest
 
-from tenants import changes, codeowners
+from citycloud.tenants import changes, codeowners
 
 
 def owners_of(codeowners: str, path: str) -> list[str]:

@@ -9,8 +9,8 @@ import exporter_fixtures
 import pytest
 from prometheus_client import registry
 
-import tenants
-from monitoring import _families, cluster
+from citycloud import tenants
+from citycloud.monitoring import _families, cluster
 
 
 @pytest.fixture(scope="session")

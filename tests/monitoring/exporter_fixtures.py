@@ -18,7 +18,7 @@ from typing import Any
 
 from prometheus_client import registry
 
-from monitoring import cluster
+from citycloud.monitoring import cluster
 
 DATA = pathlib.Path(__file__).parent / "data"
 CLUSTER = DATA / "cluster"

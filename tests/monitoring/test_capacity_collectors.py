@@ -8,9 +8,9 @@ import prometheus_client
 import pytest
 from exporter_fixtures import Isolated
 
-import tenants
-from monitoring import capacity
-from tenants import capacity as capacity_
+from citycloud import tenants
+from citycloud.monitoring import capacity
+from citycloud.tenants import capacity as capacity_
 
 GIB, TIB = 2**30, 2**40
 

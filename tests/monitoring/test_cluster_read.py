@@ -22,7 +22,7 @@ import exporter_fixtures
 import kubernetes
 import pytest
 
-from monitoring import cluster
+from citycloud.monitoring import cluster
 
 PATHS = {
     "/api/v1/resourcequotas": "resourcequotas",

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from exporter_fixtures import TODAY, recorded_snapshot
 
-from monitoring import exporter
+from citycloud.monitoring import exporter
 
 MONITORING = pathlib.Path(__file__).resolve().parents[2] / "monitoring"
 DASHBOARDS = sorted((MONITORING / "dashboards").glob("*.json"))

@@ -10,7 +10,7 @@ import pytest
 from exporter_fixtures import TODAY, recorded_snapshot
 from prometheus_client import exposition, parser
 
-from monitoring import _families, cluster, exporter, sources
+from citycloud.monitoring import _families, cluster, exporter, sources
 
 TENANT = pathlib.Path("tenants") / "wh-gongan" / "wh-gongan-video.yaml"
 VIDEO = {"tenant": "wh-gongan-video", "department": "wh-gongan", "pool": "gov"}

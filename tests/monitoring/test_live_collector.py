@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from exporter_fixtures import Isolated, recorded_snapshot
 
-import tenants
-from monitoring import cluster, live, sources
+from citycloud import tenants
+from citycloud.monitoring import cluster, live, sources
 
 GIB, TIB = 2**30, 2**40
 VIDEO = {"tenant": "wh-gongan-video", "department": "wh-gongan", "pool": "gov"}

@@ -31,8 +31,8 @@ from typing import Any, TypeVar
 import exporter_fixtures
 import pytest
 
-import tenants
-from tenants import capacity
+from citycloud import tenants
+from citycloud.tenants import capacity
 
 pytestmark = pytest.mark.slow
 

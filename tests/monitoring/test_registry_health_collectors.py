@@ -9,9 +9,8 @@ import textwrap
 import pytest
 from exporter_fixtures import TODAY, Isolated
 
-import policies
-import tenants
-from monitoring import findings, networks
+from citycloud import policies, tenants
+from citycloud.monitoring import findings, networks
 
 
 def network_collector(platform: tenants.Platform) -> networks.NetworkCollector:

@@ -9,9 +9,9 @@ import xml.etree.ElementTree as ElementTree
 import pytest
 from typer.testing import CliRunner
 
-import tenants
-from cli import app as cli_app
-from tenants import capacity
+from citycloud import tenants
+from citycloud.cli import app as cli_app
+from citycloud.tenants import capacity
 
 
 def write_report(registry: pathlib.Path, out: pathlib.Path) -> str:

@@ -13,8 +13,8 @@ import pytest
 from exporter_fixtures import TODAY
 from typer.testing import CliRunner
 
-from cli import app as cli_app
-from monitoring import exporter, server
+from citycloud.cli import app as cli_app
+from citycloud.monitoring import exporter, server
 
 
 @pytest.fixture

@@ -15,10 +15,10 @@ from collections.abc import Sequence
 
 from typer.testing import CliRunner
 
-import tenants
-from cli import app as cli_app
-from policies import engine
-from tenants import diagnostics
+from citycloud import tenants
+from citycloud.cli import app as cli_app
+from citycloud.policies import engine
+from citycloud.tenants import diagnostics
 
 PLATFORM = """\
 apiVersion: citycloud.io/v1

@@ -8,8 +8,8 @@ import pathlib
 import netcity
 import pytest
 
-from policies import engine
-from tenants import diagnostics
+from citycloud.policies import engine
+from citycloud.tenants import diagnostics
 
 ERROR, WARNING = diagnostics.Severity.ERROR, diagnostics.Severity.WARNING
 

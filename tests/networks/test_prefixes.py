@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policies import _prefixes
+from citycloud.policies import _prefixes
 
 
 def pairs_of(*cidrs: str) -> set[tuple[str, str]]:

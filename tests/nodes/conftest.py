@@ -7,7 +7,7 @@ import pathlib
 import pytest
 from nodecity import make_node_registry
 
-import tenants
+from citycloud import tenants
 
 
 @pytest.fixture

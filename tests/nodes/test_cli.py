@@ -13,8 +13,8 @@ import pytest
 from nodecity import machine_os, seed_root, snapshot
 from typer.testing import CliRunner
 
-from cli import app
-from tenants import audit as trail
+from citycloud.cli import app
+from citycloud.tenants import audit as trail
 
 pytestmark = pytest.mark.slow
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from nodecity import edit_platform, pools_of
 
-import tenants
-from stacks import nodes
+from citycloud import tenants
+from citycloud.stacks import nodes
 
 
 @pytest.fixture(scope="module")

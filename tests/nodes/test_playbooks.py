@@ -12,7 +12,7 @@ import tomllib
 
 import pytest
 
-from stacks.nodes import runs
+from citycloud.stacks.nodes import runs
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PLAYBOOKS = sorted((runs.HERE / "playbooks").glob("*.yml"))
@@ -50,8 +50,8 @@ def test_every_ansible_file_is_package_data() -> None:
     """A file the globs in pyproject.toml miss would be absent from an installed citycloud."""
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
     found = config["tool"]["setuptools"]["packages"]["find"]["include"]
-    assert any(fnmatch.fnmatchcase("stacks.nodes", pattern) for pattern in found)
-    globs = config["tool"]["setuptools"]["package-data"]["stacks.nodes"]
+    assert any(fnmatch.fnmatchcase("citycloud.stacks.nodes", pattern) for pattern in found)
+    globs = config["tool"]["setuptools"]["package-data"]["citycloud.stacks.nodes"]
     files = [p.relative_to(runs.HERE).as_posix() for p in runs.HERE.rglob("*")
              if p.is_file() and p.suffix not in {".py", ".pyc"} and "__pycache__" not in p.parts]
     assert files

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from nodecity import edit_platform, pools_of
 
-import tenants
+from citycloud import tenants
 
 Node = dict[str, Any]
 
@@ -128,7 +128,7 @@ def test_errors_in_an_inventory_file_name_that_file_and_line(
 def test_validate_reports_node_errors_like_any_other(wuhan_copy: pathlib.Path) -> None:
     from typer.testing import CliRunner
 
-    from cli import app
+    from citycloud.cli import app
 
     edit_platform(wuhan_copy, with_nodes("gov", {"hosts": [kunpeng("gov-arm-01")]}))
     result = CliRunner().invoke(app.app, ["--registry", str(wuhan_copy), "validate"])

@@ -28,8 +28,8 @@ from nodecity import (
     snapshot,
 )
 
-import tenants
-from stacks import nodes
+from citycloud import tenants
+from citycloud.stacks import nodes
 
 pytestmark = pytest.mark.slow
 

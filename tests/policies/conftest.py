@@ -14,8 +14,7 @@ from typing import Any
 import policy_builders
 import pytest
 
-import policies
-import tenants
+from citycloud import policies, tenants
 
 
 @pytest.fixture(scope="session")

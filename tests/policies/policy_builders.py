@@ -14,8 +14,7 @@ from typing import Any
 
 import yaml
 
-import policies
-import tenants
+from citycloud import policies, tenants
 
 BAD = pathlib.Path(__file__).resolve().parent / "bad"
 TODAY = datetime.date(2026, 1, 1)  # waiver expiry is judged as of this fixed day

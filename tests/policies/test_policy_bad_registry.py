@@ -14,8 +14,8 @@ import collections
 import policy_builders
 import pytest
 
-import policies
-from policies import engine
+from citycloud import policies
+from citycloud.policies import engine
 
 EXPECTED = [
     # departments.yaml

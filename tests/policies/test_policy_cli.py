@@ -15,7 +15,7 @@ import pytest
 from policy_builders import BAD
 from typer.testing import CliRunner
 
-from cli import app
+from citycloud.cli import app
 
 runner = CliRunner()
 

@@ -7,9 +7,8 @@ from collections.abc import Iterator
 import pytest
 from policy_builders import BAD, TODAY, MakeRegistry, tenant
 
-import policies
-import tenants
-from policies import engine
+from citycloud import policies, tenants
+from citycloud.policies import engine
 
 
 @pytest.fixture

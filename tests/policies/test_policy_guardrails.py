@@ -20,9 +20,8 @@ import kube_schemas
 import pytest
 from policy_builders import BAD
 
-import policies
-import tenants
-from tenants import render
+from citycloud import policies, tenants
+from citycloud.tenants import render
 
 WUHAN = pathlib.Path(__file__).resolve().parents[2] / "examples" / "wuhan"
 

@@ -15,7 +15,7 @@ from fractions import Fraction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tenants import capacity, models, quantities
+from citycloud.tenants import capacity, models, quantities
 
 BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 DECIMAL = {"m": Fraction(1, 1000), "": Fraction(1), "k": 10**3, "M": 10**6, "G": 10**9,

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from policy_builders import DEPARTMENT, POOL, TODAY, MakeRegistry, codes, tenant
 
-import policies
-from policies import engine
-from tenants import render
+from citycloud import policies
+from citycloud.policies import engine
+from citycloud.tenants import render
 
 MINE = sorted(r.id for r in engine.POLICIES.values() if r.set != "network")
 

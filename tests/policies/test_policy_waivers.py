@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 from policy_builders import TODAY, MakeRegistry, codes, tenant
 
-import policies
-import tenants
+from citycloud import policies, tenants
 
 DAY = datetime.timedelta(days=1)
 NAMING = tenant("ct-a-s1", namespaces=["default"])  # trips standards.naming, tenant-level

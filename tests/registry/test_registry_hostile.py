@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import pytest
 
-import tenants
+from citycloud import tenants
 
 Break = Callable[[pathlib.Path], object]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from render_helpers import wuhan_platform
 
-import tenants
-from tenants import render
+from citycloud import tenants
+from citycloud.tenants import render
 
 
 @pytest.fixture(scope="session")

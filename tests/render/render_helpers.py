@@ -6,8 +6,8 @@ import functools
 import pathlib
 from typing import Any
 
-import tenants
-from tenants import models
+from citycloud import tenants
+from citycloud.tenants import models
 
 WUHAN = pathlib.Path(__file__).resolve().parents[2] / "examples" / "wuhan"
 

@@ -15,8 +15,8 @@ import kube_schema
 import pytest
 from render_helpers import make_tenant, wuhan_platform
 
-import tenants
-from tenants import quantities, render
+from citycloud import tenants
+from citycloud.tenants import quantities, render
 
 TENANTS = sorted(wuhan_platform().tenants)
 DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from render_helpers import make_tenant, wuhan_platform
 
-from tenants import quantities, render
+from citycloud.tenants import quantities, render
 
 MEBIBYTE = 2**20
 

@@ -20,8 +20,8 @@ import pytest
 from pulumi.runtime import settings as pulumi_settings
 from stack_mocks import MockEngine, Mocks, RecordingMonitor
 
-import tenants
-from stacks import binaries, errors
+from citycloud import tenants
+from citycloud.stacks import binaries, errors
 
 
 @pytest.fixture

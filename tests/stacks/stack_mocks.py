@@ -17,7 +17,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import mocks, rpc
 
-from stacks import layout
+from citycloud.stacks import layout
 
 WUHAN = pathlib.Path(__file__).resolve().parents[2] / "examples" / "wuhan"
 

@@ -28,9 +28,18 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-import tenants
-from cli import app as cli_app
-from stacks import binaries, changes, errors, layout, locks, offboarding, operations, programs
+from citycloud import tenants
+from citycloud.cli import app as cli_app
+from citycloud.stacks import (
+    binaries,
+    changes,
+    errors,
+    layout,
+    locks,
+    offboarding,
+    operations,
+    programs,
+)
 
 TENANT = "wh-gongan-video"  # gov pool, two namespaces: video, analytics
 TENANT_FILE = "tenants/wh-gongan/wh-gongan-video.yaml"
@@ -88,7 +97,7 @@ class Env:
         return found
 
     def engine(self) -> Any:
-        from stacks import engine as engine_
+        from citycloud.stacks import engine as engine_
 
         platform = tenants.load(self.registry)
         return engine_.Engine(layout.StateDir(self.state), cluster=programs.Cluster(

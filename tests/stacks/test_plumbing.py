@@ -14,8 +14,8 @@ import pytest
 from pulumi.automation import events
 from typer.testing import CliRunner
 
-from cli import app as cli_app
-from stacks import binaries, changes, errors, layout, locks, operations, programs
+from citycloud.cli import app as cli_app
+from citycloud.stacks import binaries, changes, errors, layout, locks, operations, programs
 
 runner = CliRunner()
 

@@ -14,10 +14,9 @@ from typing import Any
 import pytest
 from stack_mocks import WUHAN, MockEngine, pool_config, run
 
-import policies
-import tenants
-from stacks import components, layout, operations, pools, programs, resources
-from tenants import render
+from citycloud import policies, tenants
+from citycloud.stacks import components, layout, operations, pools, programs, resources
+from citycloud.tenants import render
 
 WUHAN_TENANTS = sorted(tenants.load(WUHAN).tenants)
 NAMESPACE = "kubernetes:core/v1:Namespace"
