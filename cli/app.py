@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import importlib
 import pathlib
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -18,7 +19,9 @@ import typer.core
 from citycloud.cli import (
     audit,
     capacity,
+    doctor,
     errors,
+    extras,
     gitops,
     networks,
     output,
@@ -28,21 +31,34 @@ from citycloud.cli import (
     tenant,
 )
 
-VERSION = "0.1.0"
-
 # Command modules that import heavy libraries (pulumi, ansible-runner, prometheus_client) are
 # imported only when one of their commands runs or help lists it: `citycloud validate` in CI
-# must not pay a second of start-up for them. Name -> (module, help of a sub-group, or None
-# for the commands the module's register() adds at the top). tests/cli checks this table.
-LAZY_COMMANDS: dict[str, tuple[str, str | None]] = {
-    "apply": ("citycloud.cli.stacks", None),
-    "onboard": ("citycloud.cli.stacks", None),
-    "resize": ("citycloud.cli.stacks", None),
-    "offboard": ("citycloud.cli.stacks", None),
-    "exporter": ("citycloud.cli.monitoring", None),
+# must not pay a second of start-up for them. Name -> (module, help of a sub-group or None for
+# the commands the module's register() adds at the top, the extra the module needs or None).
+# Where the extra is not installed, a stand-in takes the command's place: its help and its run
+# name the extra to install. tests/cli checks this table.
+LAZY_COMMANDS: dict[str, tuple[str, str | None, str | None]] = {
+    "apply": ("citycloud.cli.stacks", None, "deploy"),
+    "onboard": ("citycloud.cli.stacks", None, "deploy"),
+    "resize": ("citycloud.cli.stacks", None, "deploy"),
+    "offboard": ("citycloud.cli.stacks", None, "deploy"),
+    "exporter": ("citycloud.cli.monitoring", None, None),
     "nodes": ("citycloud.cli.nodes", "Prepare the machines of a pool: facts check, kubelet "
-              "labels and taints, security baseline (Ansible)."),
+              "labels and taints, security baseline (Ansible).", "nodes"),
 }
+
+
+def _stand_in(name: str, extra: str) -> Any:
+    """A command in place of `name` whose extra is missing: it says which extra to install."""
+    holder = typer.Typer(add_completion=False)
+
+    @holder.command(name=name, help=f"Needs the {extra} extra: pip install "
+                    f"'citycloud[{extra}]'.",
+                    context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+    def stand_in() -> None:
+        extras.require(extra, command=name)
+
+    return typer.main.get_command(holder)
 
 
 class _Group(typer.core.TyperGroup):
@@ -52,7 +68,10 @@ class _Group(typer.core.TyperGroup):
 
     def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:  # type: ignore[override]
         if cmd_name not in self.commands and cmd_name in LAZY_COMMANDS:
-            module_name, group_help = LAZY_COMMANDS[cmd_name]
+            module_name, group_help, extra = LAZY_COMMANDS[cmd_name]
+            if extra is not None and extras.missing(extra):
+                self.add_command(_stand_in(cmd_name, extra), cmd_name)
+                return super().get_command(ctx, cmd_name)
             holder = typer.Typer(rich_markup_mode="rich", add_completion=False)
             module = importlib.import_module(module_name)
             if group_help is None:
@@ -65,9 +84,35 @@ class _Group(typer.core.TyperGroup):
                 self.add_command(command, name)
         return super().get_command(ctx, cmd_name)
 
+    def main(self, args: Any = None, prog_name: str | None = None,  # type: ignore[override]
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        """Run, and keep the exit-code contract on the paths typer leaves to itself.
+
+        typer would print "Aborted!" with exit 1 for a prompt that gets no answer and exit
+        130 without a word on Ctrl-C; usage errors under -o json would be text. Here each
+        ends as errors.py says (a closed pipe: invoke below).
+        """
+        argv = list(sys.argv[1:] if args is None else args)
+        try:
+            code = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        except typer.Abort:
+            output.stderr.print()  # the prompt's line was left open
+            code = errors.report(errors.NO_ANSWER, argv=argv, code=errors.INVALID)
+        except typer.TyperException as err:  # usage: bad option, missing argument
+            code = errors.usage(err, argv=argv)
+        if code == errors.INTERRUPTED:  # typer turns KeyboardInterrupt into Exit(130)
+            errors.report("interrupted", argv=argv, code=code)
+        code = code if isinstance(code, int) else errors.OK
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:  # before typer, which would make it exit 1
+            raise typer.Exit(errors.closed_pipe()) from None
         except Exception as err:
             current = ctx.find_object(state.State)
             code = errors.handle(
@@ -94,7 +139,7 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"citycloud {VERSION}")
+        typer.echo(f"citycloud {doctor.version()}")
         raise typer.Exit()
 
 
@@ -123,6 +168,7 @@ app.add_typer(policies.app, name="policies",
               help="The shared policies: list them, and explain why each exists.")
 app.add_typer(networks.app, name="networks", help="Duplicate private networks and free ranges.")
 gitops.register(app)
+doctor.register(app)
 app.add_typer(audit.app, name="audit", help="The audit trail: log, verify, prune.")
 
 

@@ -18,7 +18,7 @@ import typer
 
 from citycloud.cli import errors, options, output, state
 from citycloud.tenants import audit as trail
-from citycloud.tenants import audit_chain, changes
+from citycloud.tenants import audit_chain, changes, files
 
 app = typer.Typer(no_args_is_help=True, help="The audit trail of every change citycloud made.")
 
@@ -48,7 +48,8 @@ def recorded(ctx: typer.Context, *, action: str, target: str = "",
     where = state_dir or current.state_path
     repo = registry or current.registry
     if check_first:
-        trail.check_writable(where)
+        with files.writing(where):
+            trail.check_writable(where)
     outcome = Outcome()
     try:
         yield outcome
@@ -61,10 +62,11 @@ def recorded(ctx: typer.Context, *, action: str, target: str = "",
         raise
     finally:
         commit = outcome.commit or changes.head_commit(repo)
-        trail.record(where, action=action, target=target, commit=commit,
-                     args={"registry": str(current.registry), **ctx.params},
-                     summary=outcome.summary, result=outcome.result,
-                     git_author=changes.author(repo, commit=outcome.commit))
+        with files.writing(where):
+            trail.record(where, action=action, target=target, commit=commit,
+                         args={"registry": str(current.registry), **ctx.params},
+                         summary=outcome.summary, result=outcome.result,
+                         git_author=changes.author(repo, commit=outcome.commit))
 
 
 @app.command("log")
@@ -137,10 +139,12 @@ def prune(
         raise trail.AuditError(
             f"--older-than {older_than}: records are kept at least {trail.RETENTION_DAYS} "
             "days (the Cybersecurity Law, art. 21, requires six months)")
-    if not yes:
-        typer.confirm(f"Delete audit records older than {older_than} days from "
-                      f"{trail.log_path(current.state_path)}? Archive a copy first if your "
-                      "rules keep them longer", abort=True)
+    if not yes and not typer.confirm(
+            f"Delete audit records older than {older_than} days from "
+            f"{trail.log_path(current.state_path)}? Archive a copy first if your rules keep "
+            "them longer", err=True):
+        output.stderr.print("cancelled: nothing pruned", highlight=False)
+        return
     result = audit_chain.prune(current.state_path, older_than_days=older_than,
                                git_author=changes.author(current.registry))
     if fmt is output.Format.JSON:

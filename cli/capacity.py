@@ -11,6 +11,7 @@ import typer
 from citycloud import tenants
 from citycloud.cli import options, output, state
 from citycloud.tenants import capacity as capacity_
+from citycloud.tenants import files
 
 _UNITS = {"cpu": ("cores", 1), "memory": ("GiB", 2**30), "storage": ("TiB", 2**40)}
 
@@ -58,7 +59,8 @@ def capacity(
             # registry command needs at start-up (tests/cli/test_cli_startup.py).
             from citycloud.monitoring import report as html_report
 
-            size = html_report.write(platform, html)
+            with files.writing(html):
+                size = html_report.write(platform, html)
         except OSError as err:
             raise typer.BadParameter(f"cannot write {html}: {err.strerror or err}",
                                      param_hint="--html") from None

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from citycloud import monitoring
-from citycloud.cli import output, state
+from citycloud.cli import extras, output, state
 
 
 def register(app: typer.Typer) -> None:
@@ -47,13 +47,15 @@ def exporter(
 
     A merged pull request shows at the next scrape: files are checked at most once a second.
 
-    Stop with Ctrl-C or SIGTERM. Rules and dashboards: monitoring/rules, monitoring/dashboards.
+    Stop with Ctrl-C or SIGTERM. Rules and dashboards ship with citycloud: 'citycloud doctor'
+    shows where.
     """
     current = state.get(ctx)
     logging.basicConfig(level=logging.DEBUG if current.debug else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     reader = None
     if not no_cluster:
+        extras.require("exporter", command="exporter")
         try:
             api = monitoring.cluster.api_client(kubeconfig=kubeconfig, context=context)
         except monitoring.cluster.ClusterConfigError as err:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import enum
+import errno
 import json
 import sys
 from collections.abc import Iterable, Sequence
@@ -24,8 +25,17 @@ from rich.text import Text
 
 from citycloud.tenants import diagnostics
 
-stdout = Console(soft_wrap=True)
-stderr = Console(stderr=True, soft_wrap=True)
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # rich would exit 1 ("policy violations"); the app ends a closed pipe quietly, with
+        # the code every other write to it gets (cli/app.py).
+        self.quiet = True
+        raise BrokenPipeError(errno.EPIPE, "the reader of the output went away")
+
+
+stdout = _Console(soft_wrap=True)
+stderr = _Console(stderr=True, soft_wrap=True)
 
 
 class Format(enum.StrEnum):
@@ -35,8 +45,51 @@ class Format(enum.StrEnum):
     GITHUB = "github"
 
 
-def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+# Every `-o json` output, errors included, is one such envelope (README: "JSON output"):
+# scripts read `ok` and `error` the same way whatever the command, and the command's own
+# report under `data`.
+API_VERSION = "citycloud.io/v1"
+ENVELOPE_KIND = "Output"
+
+
+# The envelope's JSON Schema, as README.md shows it; tests/jsonout.py holds every -o json
+# output of the test suite to it.
+ENVELOPE_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "citycloud -o json output",
+    "type": "object",
+    "required": ["apiVersion", "kind", "ok", "data", "error"],
+    "additionalProperties": False,
+    "properties": {
+        "apiVersion": {"const": API_VERSION},
+        "kind": {"const": ENVELOPE_KIND},
+        "ok": {"type": "boolean", "description": "true exactly when error is null"},
+        "data": {"description": "the command's report; null when it failed before one"},
+        "error": {
+            "oneOf": [{"type": "null"}, {
+                "type": "object", "required": ["message", "exitCode"],
+                "additionalProperties": False,
+                "properties": {"message": {"type": "string"},
+                               "exitCode": {"enum": [1, 2, 3, 130]}}}]},
+    },
+}
+
+
+def envelope(data: Any, *, error: str | None = None, exit_code: int = 0) -> dict[str, Any]:
+    """The one top-level shape of JSON output: ok, data, and the error when not ok."""
+    return {"apiVersion": API_VERSION, "kind": ENVELOPE_KIND, "ok": error is None,
+            "data": data, "error": None if error is None else
+            {"message": error, "exitCode": exit_code}}
+
+
+def print_json(data: Any, *, error: str | None = None, exit_code: int = 0) -> None:
+    """A report (or an error, with the exit code it ends with) as the JSON envelope."""
+    print_document(envelope(data, error=error, exit_code=exit_code))
+
+
+def print_document(document: Any) -> None:
+    """A JSON document as it is (a JSON Schema, not a report): no envelope."""
+    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
 def did_you_mean(name: str, known: Iterable[str]) -> str:
@@ -64,7 +117,7 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt
             return
         # A CI log or a pipe has no width (rich assumes 80): print the table at its own width.
         width = Measurement.get(stdout, stdout.options.update(max_width=1000), rich_table).maximum
-        Console(file=stdout.file, width=max(width, 80), soft_wrap=True).print(rich_table)
+        _Console(file=stdout.file, width=max(width, 80), soft_wrap=True).print(rich_table)
 
 
 def markdown_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -89,13 +142,19 @@ def diagnostic_dict(diagnostic: diagnostics.Diagnostic) -> dict[str, Any]:
 
 
 def report_diagnostics(found: Sequence[diagnostics.Diagnostic], fmt: Format, *,
-                       title: str, summary: dict[str, Any] | None = None) -> None:
-    """Errors and findings, grouped by tenant where they concern one."""
+                       title: str, summary: dict[str, Any] | None = None,
+                       exit_code: int = 1) -> None:
+    """Errors and findings, grouped by tenant where they concern one.
+
+    Errors among them end the command with `exit_code` (the JSON envelope says so).
+    """
     errors = sum(d.severity is diagnostics.Severity.ERROR for d in found)
     warnings = len(found) - errors
     if fmt is Format.JSON:
-        print_json({"ok": errors == 0, "errors": errors, "warnings": warnings, **(summary or {}),
-                    "diagnostics": [diagnostic_dict(d) for d in found]})
+        print_json({"errors": errors, "warnings": warnings, **(summary or {}),
+                    "diagnostics": [diagnostic_dict(d) for d in found]},
+                   error=f"{title}: {errors} error(s)" if errors else None,
+                   exit_code=exit_code)
         return
     if fmt is Format.GITHUB:
         for d in found:

@@ -6,6 +6,7 @@ import dataclasses
 import datetime
 import json
 import pathlib
+import shutil
 from typing import Annotated
 
 import typer
@@ -15,7 +16,7 @@ from rich.syntax import Syntax
 from citycloud import policies, tenants
 from citycloud.cli import audit, gitops, options, output, state
 from citycloud.cli import policies as cli_policies
-from citycloud.tenants import loader
+from citycloud.tenants import files, loader
 from citycloud.tenants import plan as plan_
 
 
@@ -33,7 +34,8 @@ def init(
         help="Code of a first department, e.g. wh-zwfw.")] = "city-platform",
 ) -> None:
     """Scaffold a new registry repo: platform.yaml, departments.yaml, tenants/, JSON schemas."""
-    written = tenants.scaffold.init_registry(path, name=name, department=department)
+    with files.writing(path):
+        written = tenants.scaffold.init_registry(path, name=name, department=department)
     audit.record(ctx, action="init", target=str(path), summary={"files": len(written)},
                  state_dir=state.get(ctx).state_dir or path / ".citycloud", registry=path)
     output.stdout.print(f"created registry {path} ({len(written)} files)")
@@ -159,7 +161,8 @@ def render(
     platform = state.get(ctx).platform
     cli_policies.hold_to_policies(platform, force=force, doing="rendering")
     manifests = tenants.render.render_platform(platform)
-    count = tenants.manifests.write(out, manifests)
+    with files.writing(out):
+        count = tenants.manifests.write(out, manifests)
     output.stdout.print(f"wrote {count} manifests to {out}", highlight=False)
 
 
@@ -175,11 +178,19 @@ def schema(
     if kind is not None and kind not in documents:
         raise typer.BadParameter(f"choose one of {', '.join(documents)}", param_hint="--kind")
     if out is None:
-        output.print_json(documents[kind or "tenant"])
+        output.print_document(documents[kind or "tenant"])
         return
     if kind is not None:
         documents = {kind: documents[kind]}
-    out.mkdir(parents=True, exist_ok=True)
-    for name, document in documents.items():
-        (out / f"{name}.schema.json").write_text(json.dumps(document, indent=2) + "\n")
+    created = not out.exists()
+    with files.writing(out):
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            for name, document in documents.items():
+                files.write_atomic(out / f"{name}.schema.json",
+                                   json.dumps(document, indent=2) + "\n")
+        except BaseException:
+            if created:  # nothing half-written: a folder we made goes again
+                shutil.rmtree(out, ignore_errors=True)
+            raise
     output.stdout.print(f"wrote {len(documents)} schemas to {out}", highlight=False)

@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from citycloud import policies, tenants
 from citycloud.cli import audit, output, state
+from citycloud.tenants import files
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -60,8 +61,10 @@ def new(
     if not name.startswith(f"{department}-"):
         raise typer.BadParameter(f"must start with '{department}-'", param_hint="NAME")
     with audit.recorded(ctx, action="tenant new", target=name) as outcome:
-        path = tenants.scaffold.write_tenant(
-            platform, tenant, check=lambda with_it: _check_policies(with_it, name, force=force))
+        with files.writing(platform.root / tenants.platform.TENANTS_DIR):
+            path = tenants.scaffold.write_tenant(
+                platform, tenant,
+                check=lambda with_it: _check_policies(with_it, name, force=force))
         outcome.summary = {"file": path.relative_to(platform.root).as_posix()}
     output.stdout.print(f"wrote {path.relative_to(platform.root)}; commit it and open a pull "
                         "request", highlight=False)

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import datetime
 import html
-import os
 import pathlib
 from collections.abc import Sequence
 from fractions import Fraction
 
 from citycloud import tenants
 from citycloud.monitoring import capacity as capacity_metrics
-from citycloud.tenants import capacity
+from citycloud.tenants import capacity, files
 
 # How each resource is shown to people: unit and its size in base units.
 UNITS = {"cpu": ("cores", 1), "memory": ("GiB", 2**30), "storage": ("TiB", 2**40)}
@@ -204,8 +203,6 @@ def _department_table(platform: tenants.Platform, ranked: Sequence[str],
 
 def write(platform: tenants.Platform, path: pathlib.Path) -> int:
     """Write the report to `path` atomically (no half-written report); returns its bytes."""
-    data = render(platform).encode("utf-8")
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
-    return len(data)
+    text = render(platform)
+    files.write_atomic(path, text)
+    return len(text.encode("utf-8"))

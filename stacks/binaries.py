@@ -89,8 +89,9 @@ def find() -> Binaries:
     missing = " and ".join(n for n, p in ((PULUMI, pulumi), (PROVIDER, provider)) if p is None)
     raise errors.PulumiMissing(
         f"{missing} not found (looked in {', '.join(looked)}). This command drives the Pulumi "
-        "engine, which must not download anything at run time. Get both by building them from "
-        "their Go modules: 'make controlplane' (puts pulumi and pulumi-resource-kubernetes in "
-        "the directory 'scripts/controlplane/build.sh --print-dir' prints), or point "
-        f"{ENV_BIN_DIR} at a directory that holds both. 'citycloud render' and 'citycloud plan' "
-        "work without them.")
+        "engine, which must not download anything at run time: install the pulumi CLI and the "
+        "pulumi-resource-kubernetes plugin binary (the version the pulumi-kubernetes Python "
+        f"package names) on PATH, or point {ENV_BIN_DIR} at a directory that holds both. In a "
+        "citycloud checkout, 'make controlplane' builds both from their Go modules. "
+        "'citycloud doctor' shows what was found; 'citycloud plan' and 'citycloud render' work "
+        "without them.")

@@ -39,6 +39,7 @@ import os
 import pathlib
 import pwd
 import secrets
+import tempfile
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -143,11 +144,18 @@ def _new_key(state_dir: pathlib.Path) -> bytes:
     path = key_path(state_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_bytes(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(key.hex() + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    # Written whole beside it, then linked into place: a full disk must not leave an empty
+    # key that later records would be signed with; the link, unlike a rename, never
+    # replaces a key another process made meanwhile (FileExistsError).
+    handle, staged = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)  # 0600
+    try:
+        with os.fdopen(handle, "w", encoding="ascii") as out:
+            out.write(key.hex() + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.link(staged, path)
+    finally:
+        os.unlink(staged)
     return key
 
 
@@ -257,9 +265,14 @@ def record_entry(*, action: str, target: str = "", args: Mapping[str, Any] | Non
 
 
 def check_writable(state_dir: pathlib.Path) -> None:
-    """Raise AuditError now if a record could not be appended, before any change is made."""
+    """Raise now if a record could not be appended, before any change is made: AuditError
+    for a damaged log, OSError for a state directory that cannot be written (the first
+    record's key is made here, so a full or read-only disk shows before the change)."""
     with locked(state_dir):
-        _tail(state_dir, key=read_key(state_dir), repair=False)
+        key = read_key(state_dir)
+        _tail(state_dir, key=key, repair=False)
+        if key is None:
+            _new_key(state_dir)
 
 
 def append_locked(state_dir: pathlib.Path, entry: Entry) -> Entry:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import shutil
 import tempfile
 from collections.abc import Callable
 
@@ -127,12 +128,16 @@ def init_registry(root: pathlib.Path, *, name: str, department: str) -> list[pat
         raise ScaffoldError(f"--name/--department make {where} invalid: {problem['msg']}") from None
     root.parent.mkdir(parents=True, exist_ok=True)
     staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{root.name}-", dir=root.parent))
-    for rel, text in files.items():
-        (staging / rel).parent.mkdir(parents=True, exist_ok=True)
-        (staging / rel).write_text(text, encoding="utf-8")
-    if root.exists():
-        root.rmdir()
-    os.replace(staging, root)
+    try:
+        for rel, text in files.items():
+            (staging / rel).parent.mkdir(parents=True, exist_ok=True)
+            (staging / rel).write_text(text, encoding="utf-8")
+        if root.exists():
+            root.rmdir()
+        os.replace(staging, root)
+    except BaseException:  # a full disk, Ctrl-C: leave nothing half-made behind
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     return [root / rel for rel in files]
 
 

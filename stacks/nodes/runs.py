@@ -12,6 +12,7 @@ Ansible configuration does not change what node preparation does.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import enum
@@ -19,8 +20,10 @@ import json
 import os
 import pathlib
 import secrets
+import signal
 import sys
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import ansible_runner
@@ -96,15 +99,19 @@ def run(nodes: Mapping[str, Any], *, pool: str, mode: Mode, state_dir: pathlib.P
     cmdline = ["--diff"] + (["--check"] if mode is Mode.CHECK else [])
     if only:
         cmdline.append("--tags=" + ",".join(part.value for part in only))
-    try:
-        runner = ansible_runner.run(
-            private_data_dir=str(private), ident=run_id, project_dir=str(HERE),
-            playbook=PLAYBOOK, inventory=dict(nodes),
-            extravars={"node_root": str(node_root)}, envvars=_environment(),
-            cmdline=" ".join(cmdline), event_handler=on_event, quiet=True,
-        )
-    except Exception as err:  # ansible-runner raises bare exceptions for its own setup
-        raise errors.RunnerFailed(f"ansible-runner could not start: {err}") from err
+    with _interruptible() as interrupted:
+        try:
+            runner = ansible_runner.run(
+                private_data_dir=str(private), ident=run_id, project_dir=str(HERE),
+                playbook=PLAYBOOK, inventory=dict(nodes),
+                extravars={"node_root": str(node_root)}, envvars=_environment(),
+                cmdline=" ".join(cmdline), event_handler=on_event, quiet=True,
+                cancel_callback=lambda: bool(interrupted),
+            )
+        except Exception as err:  # ansible-runner raises bare exceptions for its own setup
+            raise errors.RunnerFailed(f"ansible-runner could not start: {err}") from err
+    if interrupted:  # Ctrl-C: the runner stopped ansible-playbook; the CLI says "interrupted"
+        raise KeyboardInterrupt
     result = RunResult(run_id=run_id, pool=pool, mode=mode, status=str(runner.status),
                        rc=int(runner.rc if runner.rc is not None else -1),
                        hosts=progress.results(), artifacts=private)
@@ -116,6 +123,25 @@ def run(nodes: Mapping[str, Any], *, pool: str, mode: Mode, state_dir: pathlib.P
             f"rc {runner.rc}): {_tail(private / 'artifacts' / run_id / 'stdout')}\n"
             f"artifacts: {private}")
     return result
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[list[int]]:
+    """Ctrl-C during a run: note it (the list is non-empty) instead of raising mid-run.
+
+    A KeyboardInterrupt inside ansible-runner's read loop would leave ansible-playbook
+    running or be reported as a failed run; noted here, the runner's cancel callback
+    stops ansible-playbook and the run raises KeyboardInterrupt once it has returned.
+    """
+    noted: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield noted  # signal handlers belong to the main thread
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: noted.append(signum))
+    try:
+        yield noted
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def run_pool(platform: tenants.Platform, pool: str, *, mode: Mode, state_dir: pathlib.Path,

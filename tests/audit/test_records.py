@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import concurrent.futures
-import json
 import os
 import pathlib
 import pwd
@@ -11,6 +10,7 @@ import subprocess
 from typing import Any
 
 import auditlogs
+import jsonout
 import pytest
 
 from citycloud.tenants import audit, audit_chain
@@ -37,7 +37,7 @@ def test_audit_log_shows_records(citycloud: Any, state_dir: pathlib.Path) -> Non
     as_json = citycloud("--state-dir", state_dir, "audit", "log", "-o", "json", "--limit", "2")
     markdown = citycloud("--state-dir", state_dir, "audit", "log", "-o", "markdown")
     assert as_json.exit_code == markdown.exit_code == 0
-    assert [e["target"] for e in json.loads(as_json.stdout)] == ["wh-gongan-t4", "wh-gongan-t5"]
+    assert [e["target"] for e in jsonout.data(as_json.stdout)] == ["wh-gongan-t4", "wh-gongan-t5"]
     assert ("| 1 | 2025-08-05T12:00:00Z | root | tenant resize | wh-gongan-t1 | 000000000000 "
             "| ok | update 1 |").replace("root", pwd.getpwuid(os.getuid()).pw_name) \
         in markdown.stdout
@@ -84,7 +84,7 @@ def test_init_and_tenant_new_append_records(citycloud: Any, tmp_path: pathlib.Pa
     made = citycloud("-r", registry, "tenant", "new", "wh-gongan", "wh-gongan-video")
     assert made.exit_code == 0, made.output
 
-    log = json.loads(citycloud("-r", registry, "audit", "log", "-o", "json").stdout)
+    log = jsonout.data(citycloud("-r", registry, "audit", "log", "-o", "json").stdout)
 
     assert [(e["action"], e["target"], e["result"]) for e in log] == [
         ("init", str(registry), "ok"), ("tenant new", "wh-gongan-video", "ok")]
@@ -118,7 +118,7 @@ def test_a_damaged_log_refuses_tenant_new(citycloud: Any, tmp_path: pathlib.Path
 def test_reading_creates_nothing(citycloud: Any, tmp_path: pathlib.Path) -> None:
     state = tmp_path / "never-written"
     assert citycloud("--state-dir", state, "audit", "verify").exit_code == 0
-    assert citycloud("--state-dir", state, "audit", "log", "-o", "json").stdout.strip() == "[]"
+    assert jsonout.data(citycloud("--state-dir", state, "audit", "log", "-o", "json").stdout) == []
     assert not state.exists()
 
 

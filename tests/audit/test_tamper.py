@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import auditlogs
+import jsonout
 import pytest
 
 from citycloud.tenants import audit
@@ -161,7 +162,7 @@ def test_verify_finds_it(citycloud: Any, state_dir: pathlib.Path, tamper: Tamper
     result = citycloud("--state-dir", state_dir, "audit", "verify", "-o", "json")
 
     assert result.exit_code == 1, result.output
-    report = json.loads(result.stdout)
+    report = jsonout.data(result.stdout)
     found = [(d["code"], d["line"], d["field"]) for d in report["diagnostics"]]
     assert found == [(code, line, field)], report["diagnostics"]
     assert message in report["diagnostics"][0]["message"]
@@ -219,18 +220,18 @@ def test_a_head_one_behind_is_a_warning(citycloud: Any, state_dir: pathlib.Path)
     result = citycloud("--state-dir", state_dir, "audit", "verify", "-o", "json")
 
     assert result.exit_code == 0, result.output
-    [warning] = json.loads(result.stdout)["diagnostics"]
+    [warning] = jsonout.data(result.stdout)["diagnostics"]
     assert (warning["code"], warning["severity"], warning["field"]) == (
         "audit_head_behind", "warning", "record 6")
     audit.record(state_dir, action="tenant resize", target="wh-gongan-t7", now=auditlogs.NOW)
-    assert json.loads(citycloud("--state-dir", state_dir, "audit", "verify", "-o", "json")
+    assert jsonout.data(citycloud("--state-dir", state_dir, "audit", "verify", "-o", "json")
                       .stdout)["diagnostics"] == []
 
 
 def test_expect_an_anchor_kept_elsewhere(citycloud: Any, state_dir: pathlib.Path) -> None:
     """Someone with the key can rewrite the whole chain consistently; a hash kept elsewhere
     (e.g. printed into a CI log by an earlier verify) still catches it."""
-    anchor = json.loads(citycloud("--state-dir", state_dir, "audit", "verify", "-o", "json")
+    anchor = jsonout.data(citycloud("--state-dir", state_dir, "audit", "verify", "-o", "json")
                         .stdout)["head"]
     assert citycloud("--state-dir", state_dir, "audit", "verify", "--expect", anchor
                      ).exit_code == 0
@@ -244,13 +245,13 @@ def test_expect_an_anchor_kept_elsewhere(citycloud: Any, state_dir: pathlib.Path
                        "-o", "json")
 
     assert result.exit_code == 1
-    assert [d["code"] for d in json.loads(result.stdout)["diagnostics"]] == ["audit_anchor"]
+    assert [d["code"] for d in jsonout.data(result.stdout)["diagnostics"]] == ["audit_anchor"]
 
 
 def test_a_missing_key_is_reported(citycloud: Any, state_dir: pathlib.Path) -> None:
     (state_dir / audit.KEY_FILE).unlink()
     result = citycloud("--state-dir", state_dir, "audit", "verify", "-o", "json")
     assert result.exit_code == 1
-    assert [d["code"] for d in json.loads(result.stdout)["diagnostics"]] == ["audit_key_missing"]
+    assert [d["code"] for d in jsonout.data(result.stdout)["diagnostics"]] == ["audit_key_missing"]
     with pytest.raises(audit.AuditError, match="restore the key"):
         audit.record(state_dir, action="tenant resize", target="x")

@@ -12,6 +12,7 @@ import json
 import os
 import pathlib
 
+import jsonout
 import jsonschema
 import pytest
 import yaml
@@ -47,8 +48,9 @@ def test_init_writes_a_registry_that_validates(registry: pathlib.Path, citycloud
     result = citycloud("-r", registry, "validate", "-o", "json")
 
     assert result.exit_code == 0, result.output
-    report = json.loads(result.stdout)
-    assert (report["ok"], report["errors"], report["warnings"]) == (True, 0, 0)
+    document = jsonout.envelope(result.stdout)
+    report = document["data"]
+    assert (document["ok"], report["errors"], report["warnings"]) == (True, 0, 0)
 
 
 def test_init_refuses_a_directory_that_is_not_empty(tmp_path: pathlib.Path, citycloud) -> None:
@@ -92,10 +94,10 @@ def test_tenant_new_writes_a_request_that_validates(registry: pathlib.Path, city
 
     validated = citycloud("-r", registry, "validate", "-o", "json")
     assert validated.exit_code == 0, validated.output
-    assert json.loads(validated.stdout)["tenants"] == 1
+    assert jsonout.data(validated.stdout)["tenants"] == 1
 
     planned = citycloud("-r", registry, "plan", "-o", "json")
-    assert {c["tenant"] for c in json.loads(planned.stdout)["changes"]} == {"mc-zwfw-portal"}
+    assert {c["tenant"] for c in jsonout.data(planned.stdout)["changes"]} == {"mc-zwfw-portal"}
 
 
 def test_tenant_new_on_the_wuhan_example(wuhan_copy: pathlib.Path, citycloud) -> None:

@@ -6,10 +6,10 @@ format apply keeps); the registry is then edited the way a pull request would.
 
 from __future__ import annotations
 
-import json
 import pathlib
 import shutil
 
+import jsonout
 import pytest
 
 from citycloud import tenants
@@ -29,7 +29,7 @@ def deployed(wuhan_copy: pathlib.Path, tmp_path: pathlib.Path, citycloud) -> pat
 def plan(citycloud, registry: pathlib.Path, deployed: pathlib.Path,
          *extra: str) -> tuple[int, dict[str, object]]:
     result = citycloud("-r", registry, "plan", "--deployed", deployed, "-o", "json", *extra)
-    return result.exit_code, json.loads(result.stdout)
+    return result.exit_code, jsonout.data(result.stdout)
 
 
 def test_nothing_to_do_when_deployed_is_desired(wuhan_copy: pathlib.Path, deployed: pathlib.Path,

@@ -3,10 +3,10 @@ silently as an empty plan, a written file or a "valid" registry."""
 
 from __future__ import annotations
 
-import json
 import pathlib
 import shutil
 
+import jsonout
 import pytest
 
 VIDEO = "tenants/wh-gongan/wh-gongan-video.yaml"
@@ -37,7 +37,7 @@ def test_plan_of_an_unknown_tenant_is_a_usage_error(wuhan: pathlib.Path, cityclo
 def test_plan_of_a_known_tenant_still_plans_it(wuhan: pathlib.Path, citycloud) -> None:
     result = citycloud("-r", wuhan, "plan", "-t", "wh-gongan-video", "-o", "json")
     assert result.exit_code == 0, result.output
-    assert {c["tenant"] for c in json.loads(result.stdout)["changes"]} == {"wh-gongan-video"}
+    assert {c["tenant"] for c in jsonout.data(result.stdout)["changes"]} == {"wh-gongan-video"}
 
 
 def test_plan_with_a_missing_deployed_folder_is_a_usage_error(
@@ -51,7 +51,7 @@ def test_plan_without_a_deployed_state_plans_everything_new(
         wuhan: pathlib.Path, tmp_path: pathlib.Path, citycloud) -> None:
     result = citycloud("-r", wuhan, "--state-dir", tmp_path / "state", "plan", "-o", "json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["summary"]["update"] == 0
+    assert jsonout.data(result.stdout)["summary"]["update"] == 0
 
 
 # ---- policies list --set ------------------------------------------------------
@@ -67,7 +67,7 @@ def test_policies_list_of_an_unknown_set_is_a_usage_error(citycloud) -> None:
 def test_policies_list_of_a_known_set(citycloud) -> None:
     result = citycloud("policies", "list", "--set", "security", "-o", "json")
     assert result.exit_code == 0, result.output
-    assert {row["set"] for row in json.loads(result.stdout)} == {"security"}
+    assert {row["set"] for row in jsonout.data(result.stdout)} == {"security"}
 
 
 # ---- schema --out --kind --------------------------------------------------------
@@ -197,7 +197,7 @@ def test_a_registry_without_a_tenants_folder_warns(wuhan_copy: pathlib.Path, cit
     shutil.rmtree(wuhan_copy / "tenants")
     result = citycloud("-r", wuhan_copy, "validate", "-o", "json")
     assert result.exit_code == 0, result.output
-    report = json.loads(result.stdout)
+    report = jsonout.data(result.stdout)
     assert [(d["code"], d["severity"]) for d in report["diagnostics"]] == [
         ("no_tenants", "warning")]
     assert "tenants/<department>/<tenant>.yaml" in report["diagnostics"][0]["message"]
@@ -216,4 +216,4 @@ def test_a_tenants_file_instead_of_a_folder_is_invalid(wuhan_copy: pathlib.Path,
 def test_a_registry_with_tenants_has_no_tenants_warning(wuhan: pathlib.Path, citycloud) -> None:
     result = citycloud("-r", wuhan, "validate", "-o", "json")
     assert result.exit_code == 0, result.output
-    assert "no_tenants" not in {d["code"] for d in json.loads(result.stdout)["diagnostics"]}
+    assert "no_tenants" not in {d["code"] for d in jsonout.data(result.stdout)["diagnostics"]}

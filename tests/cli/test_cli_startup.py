@@ -62,7 +62,7 @@ def test_exit_codes_map_the_registry_error() -> None:
     assert errors.exit_code(ValueError("not ours")) is None
 
 
-@pytest.mark.parametrize("module", sorted({m for m, _ in app.LAZY_COMMANDS.values()}))
+@pytest.mark.parametrize("module", sorted({m for m, _, _ in app.LAZY_COMMANDS.values()}))
 def test_lazy_command_table_matches_what_modules_register(module: str) -> None:
     loaded = importlib.import_module(module)
     holder = typer.Typer()
@@ -72,7 +72,7 @@ def test_lazy_command_table_matches_what_modules_register(module: str) -> None:
                  if c.callback is not None}
     else:
         names = set()
-    lazy = {name for name, (m, group_help) in app.LAZY_COMMANDS.items() if m == module}
+    lazy = {name for name, (m, _, _) in app.LAZY_COMMANDS.items() if m == module}
     groups = {name for name in lazy if app.LAZY_COMMANDS[name][1] is not None}
     assert names == lazy - groups
     for name in groups:

@@ -16,7 +16,6 @@ as a department's pull request would.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import pathlib
 import shutil
@@ -24,6 +23,8 @@ import subprocess
 import sys
 import time
 from typing import Any
+
+import jsonout
 
 from citycloud import tenants
 from citycloud.tenants import render
@@ -62,7 +63,7 @@ class Run:
     @property
     def json(self) -> Any:
         try:
-            return json.loads(self.stdout)
+            return jsonout.data(self.stdout)
         except ValueError:
             raise AssertionError(f"not JSON on stdout:\n{self}") from None
 

@@ -7,11 +7,11 @@ command (stacks) calls these around its Pulumi run.
 
 from __future__ import annotations
 
-import json
 import pathlib
 from typing import Any
 
 import gitrepos
+import jsonout
 import pytest
 from gitrepos import GONGAN_AUTHOR, VIDEO_FILE, tenant
 
@@ -105,7 +105,7 @@ def test_commit_author_for_the_audit_trail(repo: gitrepos.Repo) -> None:
 
 def audit_records(citycloud: Any, state: pathlib.Path) -> list[dict[str, Any]]:
     result = citycloud("--state-dir", state, "audit", "log", "-o", "json")
-    records: list[dict[str, Any]] = json.loads(result.stdout)
+    records: list[dict[str, Any]] = jsonout.data(result.stdout)
     return records
 
 

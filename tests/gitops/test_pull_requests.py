@@ -6,11 +6,11 @@ with a commit — and runs the real CLI on it, as CI would.
 
 from __future__ import annotations
 
-import json
 import pathlib
 from typing import Any
 
 import gitrepos
+import jsonout
 import pytest
 from gitrepos import GONGAN_AUTHOR, HIS_FILE, VIDEO_FILE, tenant
 
@@ -19,7 +19,9 @@ def review(citycloud: Any, repo: gitrepos.Repo, *extra: str, code: int = 0) -> d
     result = citycloud("-r", repo.registry, "validate", "--changed-since", "main", "-o", "json",
                        *extra)
     assert result.exit_code == code, result.output
-    data: dict[str, Any] = json.loads(result.stdout)
+    document = jsonout.envelope(result.stdout)
+    assert document["ok"] is (code == 0), document["error"]
+    data: dict[str, Any] = document["data"]
     return data
 
 
@@ -36,7 +38,7 @@ def test_new_tenant(citycloud: Any, repo: gitrepos.Repo) -> None:
 
     data = review(citycloud, repo, "--author-department", "wh-gongan")
 
-    assert data["ok"] and data["diagnostics"] == []
+    assert data["diagnostics"] == []
     assert data["files"] == [{"status": "added", "path": "tenants/wh-gongan/wh-gongan-traffic.yaml",
                               "oldPath": None, "kind": "tenant"}]
     [effect] = data["tenants"]
@@ -110,7 +112,7 @@ def test_change_outside_own_folder_is_refused(citycloud: Any, repo: gitrepos.Rep
     assert (finding["file"], finding["code"], finding["severity"]) == (path, code, "error")
     assert "may only change tenants/wh-gongan/" in finding["message"]
     # The same change is fine when the platform team (no --author-department) makes it.
-    assert review(citycloud, repo)["ok"]
+    review(citycloud, repo)  # exit 0, ok
 
 
 def test_refusal_names_each_file_in_every_format(citycloud: Any, repo: gitrepos.Repo) -> None:

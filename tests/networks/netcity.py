@@ -13,6 +13,7 @@ import json
 import pathlib
 from collections.abc import Sequence
 
+import jsonout
 from typer.testing import CliRunner
 
 from citycloud import tenants
@@ -136,7 +137,11 @@ class Run:
     output: str  # stdout and stderr, as a user sees them
 
     def json(self) -> object:
-        return json.loads(self.output)
+        """The report of -o json output (held to the envelope's schema)."""
+        return jsonout.data(self.output)
+
+    def envelope(self) -> dict[str, object]:
+        return jsonout.envelope(self.output)
 
 
 def citycloud(registry: pathlib.Path, *args: str) -> Run:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import pathlib
 
+import jsonout
 import pytest
 from nodecity import machine_os, seed_root, snapshot
 from typer.testing import CliRunner
@@ -47,7 +48,7 @@ def test_prepare_prints_a_json_summary_and_keeps_the_artifacts(
                              "--only", "facts", "--node-root", str(tmp_path / "root"), "--yes",
                              "--output", "json")
     assert code == 0
-    summary = json.loads(out)
+    summary = jsonout.data(out)
     assert summary["ok"] is True and summary["mode"] == "prepare" and summary["pool"] == "gov"
     [here] = summary["hosts"]
     assert (here["host"], here["status"], here["changed"], here["failed"]) == (
@@ -82,7 +83,7 @@ def test_a_failed_run_in_json_is_one_document(node_registry: pathlib.Path,
                              "--only", "facts", "--output", "json",
                              "--node-root", str(tmp_path / "root"))
     assert code == 3
-    document = json.loads(out)
+    document = jsonout.data(out)
     assert document["ok"] is False
     [node] = document["hosts"]
     assert node["host"] == "ind-kunpeng" and node["status"] == "failed"

@@ -7,10 +7,10 @@ fields scripts read and the GitHub Actions annotation lines.
 
 from __future__ import annotations
 
-import json
 import pathlib
 import re
 
+import jsonout
 import pytest
 from policy_builders import BAD
 from typer.testing import CliRunner
@@ -30,8 +30,8 @@ def test_the_wuhan_example_validates_clean(wuhan: pathlib.Path, fmt: str) -> Non
     code, out, err = citycloud("--registry", str(wuhan), "validate", "--output", fmt)
     assert code == 0, out + err
     if fmt == "json":
-        report = json.loads(out)
-        assert (report["ok"], report["errors"], report["tenants"]) == (True, 0, 85)
+        report = jsonout.data(out)
+        assert (jsonout.envelope(out)["ok"], report["errors"], report["tenants"]) == (True, 0, 85)
         assert report["policies"] >= 20
         # The only warnings are the planted consolidation candidates (examples/wuhan/README.md).
         assert {d["code"] for d in report["diagnostics"]} <= {"network.consolidation"}
@@ -57,8 +57,9 @@ def test_json_report_counts_waived_findings() -> None:
     code, out, _ = citycloud("--registry", str(BAD), "validate", "-o", "json",
                              "--today", "2026-01-01")
     assert code == 1
-    report = json.loads(out)
-    assert report["ok"] is False
+    report = jsonout.data(out)
+    assert jsonout.envelope(out)["error"] == {
+        "message": f"policy violations: {report['errors']} error(s)", "exitCode": 1}
     assert report["errors"] == sum(d["severity"] == "error" for d in report["diagnostics"])
     assert report["waived"] == 1
     assert report["waivedFindings"][0] | {"message": ""} == report["waivedFindings"][0] | {
@@ -81,7 +82,7 @@ def test_today_decides_which_waivers_are_active() -> None:
                              "--today", "1999-12-31")
     _, after, _ = citycloud("--registry", str(BAD), "validate", "-o", "json",
                             "--today", "2000-01-02")
-    assert (json.loads(before)["waived"], json.loads(after)["waived"]) == (2, 1)
+    assert (jsonout.data(before)["waived"], jsonout.data(after)["waived"]) == (2, 1)
 
 
 def test_markdown_summary_for_pull_requests() -> None:
@@ -104,21 +105,21 @@ def test_policies_list_shows_the_catalogue_and_what_the_registry_runs(
         wuhan: pathlib.Path, tmp_path: pathlib.Path) -> None:
     code, out, _ = citycloud("--registry", str(tmp_path), "policies", "list", "-o", "json")
     assert code == 0
-    rows = json.loads(out)
+    rows = jsonout.data(out)
     assert {"security.pod-security", "capacity.tenant-fits", "engine.waiver-expired"} <= {
         r["id"] for r in rows}
     assert "enabled" not in rows[0]  # no registry here: the catalogue alone
     code, out, _ = citycloud("--registry", str(BAD), "policies", "list", "--set", "security",
                              "-o", "json")
-    assert {r["set"] for r in json.loads(out)} == {"security"}
-    assert all(r["enabled"] for r in json.loads(out))
+    assert {r["set"] for r in jsonout.data(out)} == {"security"}
+    assert all(r["enabled"] for r in jsonout.data(out))
 
 
 def test_policies_explain_says_why(tmp_path: pathlib.Path) -> None:
     code, out, _ = citycloud("--registry", str(tmp_path), "policies", "explain",
                              "security.image-registries", "-o", "json")
     assert code == 0
-    facts = json.loads(out)
+    facts = jsonout.data(out)
     assert facts["severity"] == "error"
     assert facts["details"]["Tuned by"] == "policies.security.publicRegistries in platform.yaml"
     assert "citycloud-<pool>-approved-images" in facts["details"]["In the cluster"]

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import os
 import pathlib
 import stat
 from collections.abc import Callable
 
+import jsonout
 import pytest
 
 from citycloud import tenants
@@ -429,8 +429,9 @@ def test_validate_names_the_one_mistake(small_registry: pathlib.Path, citycloud,
     result = citycloud("-r", small_registry, "validate", "-o", "json")
 
     assert result.exit_code == 2, result.output
-    report = json.loads(result.stdout)
-    assert report["ok"] is False
+    report = jsonout.data(result.stdout)
+    assert jsonout.envelope(result.stdout)["error"] == {
+        "message": "registry is invalid: 1 error(s)", "exitCode": 2}
     assert report["errors"] == 1, report["diagnostics"]
     [found] = report["diagnostics"]
     assert (found["file"], found["line"], found["field"], found["code"], found["severity"]) == (

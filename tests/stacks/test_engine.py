@@ -24,6 +24,7 @@ import sys
 import time
 from typing import Any
 
+import jsonout
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -81,7 +82,7 @@ class Env:
     def json(self, *args: str) -> tuple[int, dict[str, Any]]:
         result = self.cli(*args, "-o", "json")
         try:
-            return result.exit_code, json.loads(result.stdout)
+            return result.exit_code, jsonout.data(result.stdout)
         except ValueError:
             raise AssertionError(result.output) from None
 
@@ -140,7 +141,7 @@ def test_onboard_creates_exactly_the_rendered_objects_and_is_then_a_no_op(env: E
     assert {s["status"] for s in again["stacks"]} == {"unchanged"}
 
     plan = env.cli("plan", "-t", TENANT, "-o", "json")
-    assert json.loads(plan.stdout)["changes"] == []
+    assert jsonout.data(plan.stdout)["changes"] == []
 
 
 def test_a_registry_edit_that_drops_a_namespace_is_refused_loudly(env: Env) -> None:
@@ -195,7 +196,7 @@ def test_offboard_refuses_volumes_unless_forced_and_keeps_a_record(env: Env) -> 
     assert not (_tenant_objects(env) & set(env.rendered()))
     assert TENANT not in runner.state.stack_names(layout.Kind.TENANT)
     plan = env.cli("plan", "-t", TENANT, "-o", "json")
-    assert {c["action"] for c in json.loads(plan.stdout)["changes"]} == {"create"}
+    assert {c["action"] for c in jsonout.data(plan.stdout)["changes"]} == {"create"}
 
 
 def test_offboard_from_the_cli_asks_for_the_tenants_name(env: Env) -> None:

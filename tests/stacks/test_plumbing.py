@@ -10,6 +10,7 @@ import stat
 import threading
 import time
 
+import jsonout
 import pytest
 from pulumi.automation import events
 from typer.testing import CliRunner
@@ -173,7 +174,7 @@ def test_without_pulumi_render_and_plan_still_work(
         no_pulumi: pathlib.Path, wuhan_copy: pathlib.Path) -> None:
     result = runner.invoke(cli_app.app, ["-r", str(wuhan_copy), "plan", "-o", "json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["summary"]["create"] > 0
+    assert jsonout.data(result.output)["summary"]["create"] > 0
     result = runner.invoke(cli_app.app, ["-r", str(wuhan_copy), "render",
                                          str(no_pulumi / "out")])
     assert result.exit_code == 0, result.output

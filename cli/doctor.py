@@ -1,0 +1,188 @@
+"""`citycloud doctor`: what this install is and what it can reach, for a bug report or a CI log.
+
+It answers the questions asked first when a command fails on someone's machine: which
+citycloud (version, commit, where it is installed), which extras are installed, where the
+Pulumi engine, its Kubernetes provider, Ansible and promtool were found (with versions), and
+whether the kubeconfig's cluster answers. It changes nothing and never downloads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+import citycloud
+from citycloud.cli import extras, options, output, state
+
+DISTRIBUTION = "citycloud"
+
+
+@dataclasses.dataclass(frozen=True)
+class Check:
+    """One thing doctor looked for: found or not, where, which version, and what to do."""
+
+    name: str
+    found: bool
+    version: str = ""
+    where: str = ""
+    note: str = ""
+
+
+def version() -> str:
+    return importlib.metadata.version(DISTRIBUTION)
+
+
+def commit() -> str:
+    """The git commit this citycloud was built from, or "" where nothing records it.
+
+    A checkout (an editable install) answers with git; an install from a git URL
+    has it in the direct_url.json pip wrote (PEP 610). A wheel built from a plain
+    folder carries no commit.
+    """
+    package = pathlib.Path(citycloud.__file__).resolve().parent
+    git = shutil.which("git")
+    if git is not None:
+        try:
+            done = subprocess.run([git, "-C", str(package), "rev-parse", "HEAD"],
+                                  capture_output=True, text=True, timeout=10, check=False)
+        except (OSError, subprocess.SubprocessError):
+            done = None
+        if done is not None and done.returncode == 0:
+            return done.stdout.strip()
+    direct_url = importlib.metadata.distribution(DISTRIBUTION).read_text("direct_url.json")
+    if direct_url:
+        found = json.loads(direct_url).get("vcs_info", {}).get("commit_id", "")
+        return str(found)
+    return ""
+
+
+def _run_version(argv: list[str]) -> str:
+    """The first line a binary prints of its version, or "" when it will not say."""
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=20, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    lines = (done.stdout or done.stderr).strip().splitlines()
+    return lines[0].strip() if done.returncode == 0 and lines else ""
+
+
+def _package_version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return ""
+
+
+def extra_checks() -> list[Check]:
+    checks = []
+    for extra, packages in extras.PACKAGES.items():
+        absent = extras.missing(extra)
+        note = f"pip install 'citycloud[{extra}]'" if absent else ""
+        checks.append(Check(name=f"extra {extra}", found=not absent,
+                            version=", ".join(packages), note=note))
+    return checks
+
+
+def pulumi_checks() -> list[Check]:
+    if extras.missing("deploy"):
+        return [Check(name="pulumi", found=False, note="not looked for: needs the deploy extra")]
+    from citycloud.stacks import binaries, errors  # the deploy extra is installed (above)
+
+    try:
+        found = binaries.find()
+    except errors.PulumiMissing as err:
+        return [Check(name="pulumi", found=False, note=str(err))]
+    return [
+        Check(name="pulumi", found=True, where=str(found.pulumi),
+              version=_run_version([str(found.pulumi), "version"])),
+        Check(name="pulumi-resource-kubernetes", found=True, where=str(found.provider),
+              version=_package_version("pulumi-kubernetes") + " (the Python SDK asks for it)"),
+    ]
+
+
+def tool_checks() -> list[Check]:
+    # Where `citycloud nodes` looks first: beside the Python it runs on (stacks/nodes/runs.py).
+    playbook = shutil.which("ansible-playbook", path=os.pathsep.join(
+        [str(pathlib.Path(sys.executable).parent), os.environ.get("PATH", "")]))
+    promtool = shutil.which("promtool")
+    return [
+        Check(name="ansible", found=bool(playbook) and not extras.missing("nodes"),
+              where=playbook or "", version=_package_version("ansible-core"),
+              note="" if playbook else "pip install 'citycloud[nodes]'"),
+        Check(name="promtool", found=bool(promtool), where=promtool or "",
+              version=_run_version([promtool, "--version"]) if promtool else "",
+              note="" if promtool else "tests the Prometheus rules; Debian package prometheus"),
+    ]
+
+
+def cluster_check(*, kubeconfig: pathlib.Path | None, context: str | None) -> Check:
+    """Whether the cluster of the kubeconfig answers its /version, within a few seconds."""
+    if extras.missing("exporter"):
+        return Check(name="cluster", found=False,
+                     note="not asked: needs the kubernetes client (deploy or exporter extra)")
+    from citycloud.monitoring import cluster  # the kubernetes client is installed (above)
+
+    try:
+        api = cluster.api_client(kubeconfig=kubeconfig, context=context)
+    except cluster.ClusterConfigError as err:
+        return Check(name="cluster", found=False, note=str(err))
+    if api is None:
+        return Check(name="cluster", found=False, note="no kubeconfig found")
+    try:
+        answer = api.call_api("/version", "GET", response_type="object",
+                              _request_timeout=5, _return_http_data_only=True)
+    except Exception as err:  # any failure to reach it is the answer, said in one line
+        return Check(name="cluster", found=False, where=api.configuration.host,
+                     note=f"does not answer: {str(err).splitlines()[0]}")
+    return Check(name="cluster", found=True, where=api.configuration.host,
+                 version=str(answer.get("gitVersion", "")))
+
+
+def doctor(
+    ctx: typer.Context,
+    fmt: options.Output = output.Format.TABLE,
+    kubeconfig: Annotated[pathlib.Path | None, typer.Option(
+        dir_okay=False, help="kubeconfig whose cluster to ask.",
+        show_default="KUBECONFIG, else ~/.kube/config")] = None,
+    context: Annotated[str | None, typer.Option(
+        help="kubeconfig context.", show_default="the current context")] = None,
+) -> None:
+    """Show this install: version, commit, extras, engine and tools found, cluster reachable.
+
+    Changes nothing. Paste its output into a bug report.
+    """
+    state.get(ctx, fmt)
+    package = pathlib.Path(citycloud.__file__).parent
+    checks = [
+        Check(name="citycloud", found=True, version=version(), where=str(package),
+              note=f"commit {commit() or 'unknown (not built from a git checkout)'}"),
+        Check(name="rules and dashboards", found=(package / "monitoring" / "rules").is_dir(),
+              where=str(package / "monitoring")),
+        *extra_checks(), *pulumi_checks(), *tool_checks(),
+        cluster_check(kubeconfig=kubeconfig, context=context),
+    ]
+    if fmt is output.Format.JSON:
+        output.print_json({"version": version(), "commit": commit() or None,
+                           "checks": [dataclasses.asdict(c) for c in checks]})
+        return
+    for check in checks:
+        mark = "[green]ok[/green]" if check.found else "[yellow]--[/yellow]"
+        found = " ".join(part for part in (check.version, check.where) if part)
+        output.stdout.print(f"{mark}  {escape(check.name)}: {escape(found) or '-'}",
+                            highlight=False)
+        if check.note:
+            output.stdout.print(f"      {escape(check.note)}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(doctor)
