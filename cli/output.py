@@ -7,6 +7,7 @@ for GitHub Actions annotations.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import enum
@@ -90,6 +91,16 @@ def print_json(data: Any, *, error: str | None = None, exit_code: int = 0) -> No
 def print_document(document: Any) -> None:
     """A JSON document as it is (a JSON Schema, not a report): no envelope."""
     sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def working(what: str) -> contextlib.AbstractContextManager[Any]:
+    """A spinner on stderr saying what a long step is doing, where stderr is a terminal.
+
+    Nothing in a pipe or a CI log: there it would be noise between the lines that matter.
+    """
+    if not stderr.is_terminal:
+        return contextlib.nullcontext()
+    return stderr.status(escape(what))
 
 
 def did_you_mean(name: str, known: Iterable[str]) -> str:

@@ -99,9 +99,14 @@ def plan(
 ) -> None:
     """Show what applying the registry would create, change and delete, as a diff."""
     current = state.get(ctx, fmt)
-    desired = tenants.render.render_platform(current.platform)
-    have = tenants.manifests.read(_deployed_dir(current, deployed))
-    changes = plan_.diff(desired, have)
+    with output.working("loading the registry"):
+        platform = current.platform
+    with output.working(f"rendering {len(platform.tenants):,} tenants"):
+        desired = tenants.render.render_platform(platform)
+    with output.working("reading what is deployed"):
+        have = tenants.manifests.read(_deployed_dir(current, deployed))
+    with output.working(f"comparing {len(desired):,} objects with {len(have):,} deployed"):
+        changes = plan_.diff(desired, have)
     if tenant:
         _check_tenants(tenant, known={*current.platform.tenants, *(c.tenant for c in changes)})
         changes = [c for c in changes if c.tenant in tenant]
@@ -158,10 +163,12 @@ def render(
     The registry must pass the shared policies first (as 'citycloud validate'; exit 1):
     Argo CD or Flux would deploy whatever is rendered.
     """
-    platform = state.get(ctx).platform
-    cli_policies.hold_to_policies(platform, force=force, doing="rendering")
-    manifests = tenants.render.render_platform(platform)
-    with files.writing(out):
+    with output.working("loading the registry and checking the shared policies"):
+        platform = state.get(ctx).platform
+        cli_policies.hold_to_policies(platform, force=force, doing="rendering")
+    with output.working(f"rendering {len(platform.tenants):,} tenants"):
+        manifests = tenants.render.render_platform(platform)
+    with output.working(f"writing {len(manifests):,} manifests to {out}"), files.writing(out):
         count = tenants.manifests.write(out, manifests)
     output.stdout.print(f"wrote {count} manifests to {out}", highlight=False)
 

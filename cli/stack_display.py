@@ -168,9 +168,7 @@ def _summary(result: operations.Result) -> dict[str, int]:
 
 
 def show_result(result: operations.Result, fmt: output.Format) -> None:
-    if fmt is output.Format.JSON:
-        output.print_json(result_json(result))
-        return
+    """For people: the plan or what was blocked, failures, orphans (JSON: cli/stacks.py)."""
     if result.dry_run:
         show_plan(result.outcomes)
     else:

@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 
 from citycloud import stacks
-from citycloud.cli import audit, gitops, options, output, stack_display, state
+from citycloud.cli import audit, errors, gitops, options, output, stack_display, state
 from citycloud.cli import policies as cli_policies
 from citycloud.stacks import offboarding, operations
 from citycloud.tenants import platform as platform_
@@ -94,10 +94,18 @@ def _apply_tenant(ctx: typer.Context, action: str, tenant: str, platform: platfo
 
 
 def _finish(result: operations.Result, fmt: output.Format) -> None:
+    """Show the result; a failed stack ends the command with exit 3, said once."""
+    names = ", ".join(str(o.ref) for o in result.failed)
+    failure = f"{len(result.failed)} stack(s) not applied: {names}" if result.failed else None
+    if fmt is output.Format.JSON:  # one document: the result, and why it is not ok
+        output.print_json(stack_display.result_json(result), error=failure,
+                          exit_code=errors.APPLY_FAILED)
+        if failure:
+            raise typer.Exit(errors.APPLY_FAILED)
+        return
     stack_display.show_result(result, fmt)
-    if result.failed:
-        names = ", ".join(str(o.ref) for o in result.failed)
-        raise stacks.errors.StackError(f"{len(result.failed)} stack(s) not applied: {names}")
+    if failure:
+        raise stacks.errors.StackError(failure)
 
 
 def apply(
@@ -193,6 +201,9 @@ def offboard(
     force: Annotated[bool, typer.Option(
         "--force", help="Offboard even though its namespaces still hold "
         "PersistentVolumeClaims (their data is deleted).")] = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Show what would be deleted (namespaces, objects, volume claims); "
+        "delete nothing.")] = False,
     yes: Yes = False,
     kubeconfig: Kubeconfig = None,
     context: Context = None,
@@ -209,17 +220,21 @@ def offboard(
     platform = current.platform if (current.registry / platform_.PLATFORM_FILE).exists() else None
     runner = _runner(current, platform, kubeconfig=kubeconfig, context=context,
                      render_to=render_to)
-    with audit.recorded(ctx, action="offboard", target=tenant) as record, \
+    with audit.recorded(ctx, action="offboard", target=tenant, skip=dry_run) as record, \
             stack_display.Display(fmt=fmt, yes=yes) as display:
         result = offboarding.offboard(tenant, runner=runner, reporter=display, force=force,
-                                      platform=platform)
+                                      platform=platform, dry_run=dry_run)
         record.summary = {"confirmed": result.confirmed, "forced": force,
                           "namespaces": result.plan.namespaces,
                           "claims": len(result.plan.claims), "record": result.record}
     if fmt is output.Format.JSON:
-        output.print_json({"tenant": tenant, "offboarded": result.confirmed,
+        output.print_json({"tenant": tenant, "offboarded": result.confirmed, "dryRun": dry_run,
                            "namespaces": result.plan.namespaces, "record": result.record,
+                           "resources": [f"{kind} {name}" for kind, name in result.plan.resources],
                            "persistentVolumeClaims": result.plan.claims})
+    elif dry_run:
+        stack_display.show_offboard(result.plan)
+        output.stdout.print(f"dry run: nothing of {tenant} was deleted", highlight=False)
     elif result.confirmed:
         output.stdout.print(f"offboarded {tenant}; record: {result.record}", highlight=False)
     else:

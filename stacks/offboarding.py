@@ -107,8 +107,13 @@ def _plan(name: str, resources: list[dict[str, Any]], *, claims: ClaimLister,
 
 def offboard(name: str, *, runner: engine.Engine, reporter: Reporter, force: bool = False,
              platform: platform_.Platform | None = None,
-             claims: ClaimLister | None = None) -> Result:
-    """Delete a tenant's stack and everything in it, after the checks above."""
+             claims: ClaimLister | None = None, dry_run: bool = False) -> Result:
+    """Delete a tenant's stack and everything in it, after the checks above.
+
+    With `dry_run`, only find what would be deleted (namespaces, objects, claims, read
+    from the stack's state and the cluster) and return it unconfirmed: nothing changes,
+    not even the recovery of an interrupted run.
+    """
     state = runner.state
     ref = layout.tenant(name)
     operations.require_onboarded(state, name)
@@ -116,9 +121,11 @@ def offboard(name: str, *, runner: engine.Engine, reporter: Reporter, force: boo
     with locks.hold(state.lock_path(ref), stack=str(ref)):
         stack = runner.stack(ref)
         record = state.read_record(ref)
-        if record is None or record.interrupted:
+        if (record is None or record.interrupted) and not dry_run:
             runner.recover(stack, ref, reporter.journal(ref, "recover"))
         plan = _plan(name, runner.resources(stack, ref), claims=lister, platform=platform)
+        if dry_run:
+            return Result(plan, confirmed=False)
         if plan.claims and not force:
             shown = ", ".join(plan.claims[:10]) + (" ..." if len(plan.claims) > 10 else "")
             raise errors.OffboardRefused(

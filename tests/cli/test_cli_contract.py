@@ -149,3 +149,33 @@ def test_ctrl_c_is_interrupted_exit_130(tmp_path: pathlib.Path) -> None:
         stderr = process.stderr.read().decode()
         assert process.wait(timeout=120) == 130
     assert stderr.splitlines() == ["error: interrupted"], stderr
+
+
+@pytest.mark.parametrize("command", [["plan", "--diff"], ["render", "OUT"]],
+                         ids=["plan", "render"])
+def test_long_work_shows_what_it_does_on_a_terminal_only(wuhan: pathlib.Path,
+                                                         tmp_path: pathlib.Path,
+                                                         command: list[str]) -> None:
+    """`script` gives the command a real terminal (a pty); a pipe gets no spinner."""
+    argv = [str(CITYCLOUD), "-r", str(wuhan),
+            *(str(tmp_path / "out") if word == "OUT" else word for word in command)]
+    on_terminal = subprocess.run(["script", "-qec", " ".join(argv), "/dev/null"],
+                                 capture_output=True, text=True, timeout=300, check=False)
+    assert on_terminal.returncode == 0, on_terminal.stdout
+    assert "rendering 85 tenants" in on_terminal.stdout
+    shutil.rmtree(tmp_path / "out", ignore_errors=True)
+    piped = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
+    assert piped.returncode == 0 and "rendering" not in piped.stderr + piped.stdout
+
+
+def test_doctor_says_what_this_install_has(citycloud, tmp_path: pathlib.Path) -> None:
+    result = citycloud("doctor", "-o", "json", "--kubeconfig", tmp_path / "none")
+    assert result.exit_code == 0, result.output
+    report = jsonout.data(result.stdout)
+    checks = {c["name"]: c for c in report["checks"]}
+    assert checks["citycloud"]["version"] == report["version"] == app.doctor.version()
+    assert checks["rules and dashboards"]["found"] is True
+    assert {"extra deploy", "extra nodes", "extra exporter"} <= set(checks)
+    assert all(checks[f"extra {e}"]["found"] for e in ("deploy", "nodes", "exporter"))
+    # A kubeconfig that does not exist: said in one line, not a crash.
+    assert checks["cluster"]["found"] is False and "none" in checks["cluster"]["note"]

@@ -79,6 +79,14 @@ def test_offboard_refuses_while_volumes_exist_and_then_removes_everything(
     # The usual order: the department's pull request removes the file, then offboarding.
     city.remove_tenant(tenant)
 
+    # The preview names what would go, claims included, and changes nothing.
+    preview = city.ok("offboard", tenant, "--dry-run").json
+    assert (preview["dryRun"], preview["offboarded"]) == (True, False)
+    assert preview["namespaces"] == [namespace]
+    assert preview["persistentVolumeClaims"] == [f"{namespace}/farm-records"]
+    assert len(preview["resources"]) >= len(rendered)  # every object it rendered goes
+    assert kube.namespace_phase(namespace) == "Active"
+
     refused = city.citycloud("offboard", tenant, "--yes")
     assert refused.code == 3, str(refused)
     assert f"{namespace}/farm-records" in refused.stderr and "--force" in refused.stderr

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import pathlib
+import signal
+import subprocess
+import sys
 
 import jsonout
 import pytest
@@ -114,3 +117,22 @@ def test_help_teaches() -> None:
     assert result.exit_code == 0
     for words in ("--limit", "--only", "--node-root", "--yes", "MLPS", "xinchuang"):
         assert words in result.stdout
+
+
+def test_ctrl_c_during_a_run_is_interrupted_not_a_failed_run(
+        node_registry: pathlib.Path, tmp_path: pathlib.Path) -> None:
+    """Ctrl-C once Ansible has started on the node: the run stops, exit 130, and it is not
+    reported as a failed run (exit 3, "stopped before the nodes ran")."""
+    root = seed_root(tmp_path / "node-root")
+    argv = [pathlib.Path(sys.executable).parent / "citycloud", "--registry", node_registry,
+            "--state-dir", tmp_path / "state", "nodes", "check", "gov", "--node-root", root]
+    with subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          text=True) as process:
+        assert process.stderr is not None
+        first = process.stderr.readline()  # the first change Ansible reports: it is running
+        assert "gov-here" in first, first
+        process.send_signal(signal.SIGINT)
+        rest = process.stderr.read()
+        code = process.wait(timeout=300)
+    assert (code, rest.splitlines()[-1:]) == (130, ["error: interrupted"]), first + rest
+    assert "stopped before the nodes ran" not in rest and "Traceback" not in rest

@@ -183,3 +183,21 @@ def test_the_deploy_extra_reaches_the_engine_check(core: pathlib.Path, wheel: pa
     [line] = refused.stderr.splitlines()
     assert line.startswith("error: pulumi and pulumi-resource-kubernetes not found")
     assert "citycloud doctor" in line and "Traceback" not in refused.stderr
+
+
+def _readme_block(heading: str) -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index(f"## {heading}\n"):]
+    return section[section.index("```sh\n") + len("```sh\n"):section.index("\n```")]
+
+
+def test_the_readme_quick_start_works_when_pasted(wheel: pathlib.Path,
+                                                  tmp_path: pathlib.Path) -> None:
+    shutil.copy(wheel, tmp_path)
+    python_bin = pathlib.Path(sys.base_prefix) / "bin"  # a python3 outside any virtualenv
+    done = _run(["bash", "-euo", "pipefail", "-c", _readme_block("Quick start")], cwd=tmp_path,
+                env={"PATH": f"{python_bin}:/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "my-city" / "tenants" / "wh-gongan" / "wh-gongan-video.yaml").is_file()
+    assert (tmp_path / "gitops" / "wh-gongan-video").is_dir()
+    assert "1 tenants" in done.stdout and "Plan:" in done.stdout
