@@ -143,7 +143,9 @@ def _keys(found: tuple[Diagnostic, ...]) -> set[tuple[str, str, str, str, str]]:
 def print_review(result: Review, fmt: output.Format) -> None:
     """Print in the chosen format; exit 1 when the change introduces an error."""
     if fmt is output.Format.JSON:
-        output.print_json(_review_json(result))
+        output.print_json(_review_json(result), exit_code=errors.VIOLATIONS,
+                          error=f"the change brings {result.errors} error(s)" if result.errors
+                          else None)
     elif fmt is output.Format.MARKDOWN:
         output.stdout.out(markdown(result), end="", highlight=False)
     elif fmt is output.Format.GITHUB:
@@ -262,7 +264,7 @@ def _tenant_json(effect: effects.TenantEffect) -> dict[str, Any]:
 def _review_json(result: Review) -> dict[str, Any]:
     c = result.changeset
     return {
-        "ok": result.errors == 0, "errors": result.errors,
+        "errors": result.errors,
         "warnings": len(result.findings) - result.errors,
         "since": c.since, "base": c.base, "head": c.head, "dirty": c.dirty,
         "baseNote": result.base_note,

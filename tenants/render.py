@@ -42,9 +42,10 @@ DEFAULT_LIMIT = {"cpu": "500m", "memory": "512Mi", "ephemeral-storage": "4Gi"}
 _MEBIBYTE = 2**20
 
 
-def pod_security_level(classification: int) -> str:
-    """MLPS (等保) level 3 and up runs the Pod Security 'restricted' profile."""
-    return "restricted" if classification >= 3 else "baseline"
+def pod_security_level(classification: int, *, restricted_from: int) -> str:
+    """The Pod Security profile of an MLPS (等保) level: 'restricted' from the registry's
+    policies.security.restrictedFromLevel (3 unless set), 'baseline' below it."""
+    return "restricted" if classification >= restricted_from else "baseline"
 
 
 def standard_labels(tenant: models.Tenant) -> dict[str, str]:
@@ -91,7 +92,9 @@ def _metadata(tenant: models.Tenant, name: str, namespace: str | None = None) ->
 def namespace_object(tenant: models.Tenant, *, namespace: str,
                      platform: platform_.Platform) -> Manifest:
     metadata = _metadata(tenant, namespace)
-    level = pod_security_level(tenant.spec.classification)
+    level = pod_security_level(
+        tenant.spec.classification,
+        restricted_from=platform.spec.spec.policies.security.restricted_from_level)
     metadata["labels"] |= {
         f"pod-security.kubernetes.io/{mode}": level for mode in ("enforce", "audit", "warn")
     }

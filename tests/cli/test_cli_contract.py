@@ -179,3 +179,40 @@ def test_doctor_says_what_this_install_has(citycloud, tmp_path: pathlib.Path) ->
     assert all(checks[f"extra {e}"]["found"] for e in ("deploy", "nodes", "exporter"))
     # A kubeconfig that does not exist: said in one line, not a crash.
     assert checks["cluster"]["found"] is False and "none" in checks["cluster"]["note"]
+
+
+# Every command with -o json that runs without a cluster or nodes, with arguments that make it
+# succeed on the example registry (the cluster commands: tests/e2e and tests/stacks).
+JSON_COMMANDS = [
+    ["validate"], ["plan"], ["pools"], ["capacity"], ["doctor"], ["policies", "list"],
+    ["policies", "explain", "security.default-deny"], ["networks", "check"],
+    ["networks", "report"], ["networks", "allocate", "--prefix-length", "24"],
+    ["audit", "log"], ["audit", "verify"],
+]
+
+
+def test_every_json_command_is_listed() -> None:
+    """A new command with -o json must join JSON_COMMANDS or be a cluster/node command."""
+    group = typer.main.get_command(app.app)
+    ctx = group.make_context("citycloud", ["--help"], resilient_parsing=True)
+    with_json = set()
+    for path in COMMANDS:
+        command = group
+        for word in path:
+            command = command.get_command(ctx, word)  # type: ignore[attr-defined]
+        if any("--output" in getattr(p, "opts", ()) for p in command.params):
+            with_json.add(path[0] if path[0] in {"apply", "onboard", "resize", "offboard",
+                                                 "nodes"} else " ".join(path))
+    listed = {" ".join(c[:2] if c[0] in {"policies", "networks", "audit"} else c[:1])
+              for c in JSON_COMMANDS}
+    assert with_json - listed - {"apply", "onboard", "resize", "offboard", "nodes",
+                                 "audit prune"} == set()
+
+
+@pytest.mark.parametrize("command", [pytest.param(c, id=" ".join(c)) for c in JSON_COMMANDS])
+def test_json_output_is_the_envelope(citycloud, wuhan_copy: pathlib.Path,
+                                     command: list[str]) -> None:
+    result = citycloud("-r", wuhan_copy, *command, "-o", "json")
+    assert result.exit_code == 0, result.output
+    document = jsonout.envelope(result.stdout)
+    assert document["ok"] is True and document["data"] is not None

@@ -11,6 +11,8 @@ preview (every object read back from the cluster) shows no difference.
 
 from __future__ import annotations
 
+import re
+
 import e2ecity
 import kubeops
 import pytest
@@ -48,11 +50,12 @@ def test_tenant_namespaces_carry_the_security_baseline(
         onboarded: e2ecity.City, kube: kubeops.Kube) -> None:
     """Read back from the cluster, not from the renderer: PSA level by MLPS, placement."""
     platform = onboarded.platform()
+    restricted_from = platform.spec.spec.policies.security.restricted_from_level
     for name in e2ecity.BASE_TENANTS:
         tenant = platform.tenants[name]
         for namespace in tenant.namespace_names():
             labels = kube.core.read_namespace(namespace).metadata.labels
-            level = "restricted" if tenant.spec.classification >= 3 else "baseline"
+            level = "restricted" if tenant.spec.classification >= restricted_from else "baseline"
             assert labels["pod-security.kubernetes.io/enforce"] == level, namespace
             assert labels[render.LABEL_DEPARTMENT] == tenant.department
             assert labels[render.LABEL_POOL] == tenant.spec.pool
@@ -99,3 +102,16 @@ def test_apply_again_changes_nothing_and_a_refreshed_preview_shows_no_diff(
 
     plan = onboarded.ok("plan").json
     assert plan["changes"] == []
+
+
+def test_doctor_finds_the_engine_and_the_cluster(city: e2ecity.City) -> None:
+    """What a user pastes into a bug report: the real binaries and cluster, found."""
+    report = city.ok("doctor").json
+    checks = {c["name"]: c for c in report["checks"]}
+    assert checks["pulumi"]["found"] and checks["pulumi"]["version"].startswith("v3.")
+    assert checks["pulumi-resource-kubernetes"]["found"]
+    kubernetes_version = re.search(r"^KUBERNETES_VERSION=(\S+)$", (
+        e2ecity.ROOT / "scripts/controlplane/versions.env").read_text(), re.M)
+    assert kubernetes_version is not None
+    assert checks["cluster"]["found"] and checks["cluster"]["version"] == (
+        kubernetes_version.group(1)), checks["cluster"]

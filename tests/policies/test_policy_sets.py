@@ -9,12 +9,14 @@ no registry input can trip them while the renderer is right.
 
 from __future__ import annotations
 
+import pathlib
 from typing import Any
 
+import jsonout
 import pytest
 from policy_builders import DEPARTMENT, POOL, TODAY, MakeRegistry, codes, tenant
 
-from citycloud import policies
+from citycloud import policies, tenants
 from citycloud.policies import engine
 from citycloud.tenants import render
 
@@ -205,10 +207,17 @@ def _drop_pool_label(tenant_: Any) -> dict[str, str]:
 
 
 ORIGINAL_LABELS = render.standard_labels
+ORIGINAL_NAMESPACE = render.namespace_object
+
+
+def _baseline_namespace(tenant_: Any, **kwargs: Any) -> dict[str, Any]:
+    made = ORIGINAL_NAMESPACE(tenant_, **kwargs)
+    made["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] = "baseline"
+    return made
 
 
 @pytest.mark.parametrize(("target", "broken", "expected"), [
-    pytest.param("pod_security_level", lambda level: "baseline", "security.pod-security",
+    pytest.param("namespace_object", _baseline_namespace, "security.pod-security",
                  id="pod-security"),
     pytest.param("standard_labels", _drop_pool_label, "standards.required-labels",
                  id="required-labels"),
@@ -255,3 +264,22 @@ def test_owner_binding_guard(make_registry: MakeRegistry, monkeypatch: pytest.Mo
 
     monkeypatch.setattr(render, "owner_binding", with_a_user)
     assert evaluate(make_registry(tenant("ct-a-s1"))) == ["security.cross-department-rights"]
+
+
+def test_restricted_from_level_2_restricts_level_2_and_asks_departments_nothing(
+        wuhan_copy: pathlib.Path, citycloud: Any) -> None:
+    """One MLPS -> Pod Security mapping, the registry's: at restrictedFromLevel 2 a level-2
+    tenant's namespaces are restricted, and what is left to fix is the platform team's."""
+    platform_file = wuhan_copy / "platform.yaml"
+    platform_file.write_text(platform_file.read_text().replace(
+        "restrictedFromLevel: 3 ", "restrictedFromLevel: 2 "))
+    platform = tenants.load(wuhan_copy)
+    level_2 = platform.tenants["wh-zwfw-opendata"]
+    assert level_2.spec.classification == 2
+    assert {o["metadata"]["labels"]["pod-security.kubernetes.io/enforce"]
+            for o in render.render_tenant(level_2, platform=platform)
+            if o["kind"] == "Namespace"} == {"restricted"}
+    result = citycloud("-r", wuhan_copy, "validate", "-o", "json")
+    errors = [d for d in jsonout.data(result.stdout)["diagnostics"] if d["severity"] == "error"]
+    assert [(d["file"], d["code"]) for d in errors] == [
+        ("platform.yaml", "security.encrypted-storage")]  # the industry pool needs SM4 now

@@ -79,7 +79,9 @@ def test_quota_split_never_exceeds_the_tenant_quota(cpu: str, memory: str, stora
 def test_namespaces_of_one_tenant_share_one_profile(classification: int, count: int) -> None:
     tenant = make_tenant(classification=classification,
                          namespaces=[f"ns{i}" for i in range(count)])
+    platform = wuhan_platform()
     levels = {o["metadata"]["labels"]["pod-security.kubernetes.io/enforce"]
-              for o in render.render_tenant(tenant, platform=wuhan_platform())
+              for o in render.render_tenant(tenant, platform=platform)
               if o["kind"] == "Namespace"}
-    assert levels == {"restricted" if classification >= 3 else "baseline"}
+    restricted_from = platform.spec.spec.policies.security.restricted_from_level
+    assert levels == {"restricted" if classification >= restricted_from else "baseline"}
