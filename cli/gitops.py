@@ -29,8 +29,7 @@ import typer
 
 from citycloud import policies, tenants
 from citycloud.cli import audit, errors, output, state
-from citycloud.tenants import audit as trail
-from citycloud.tenants import capacity, changes, codeowners, effects, quantities
+from citycloud.tenants import capacity, changes, codeowners, effects, files, quantities
 
 Diagnostic = tenants.Diagnostic
 
@@ -74,7 +73,7 @@ def codeowners_command(
         raise FileExistsError(f"{path} was not written by 'citycloud codeowners' (it does not "
                               "start with its header); pass --force to replace it, or print "
                               "the generated rules with 'citycloud codeowners' and merge them")
-    trail.write_atomic(path, text.encode("utf-8"))
+    files.write_atomic(path, text)
     output.stdout.print(f"wrote {current.registry / codeowners.FILE} "
                         f"({len(platform.departments)} departments)", highlight=False)
     if prefix:

@@ -34,6 +34,7 @@ from pulumi import automation as auto
 
 from citycloud.stacks import binaries as binaries_
 from citycloud.stacks import changes, errors, layout, programs
+from citycloud.tenants import files
 
 _DETAIL_LINES = 15
 
@@ -122,7 +123,7 @@ class Engine:
             project = ref.source_dir / "Pulumi.yaml"
             target = work_dir / "Pulumi.yaml"
             if not target.exists() or target.read_bytes() != project.read_bytes():
-                _atomic_write(target, project.read_text(encoding="utf-8"))
+                files.write_atomic(target, project.read_text(encoding="utf-8"))
         config = layout.stack_config(ref)
         if config:
             self._write_stack_settings(work_dir / f"Pulumi.{ref.name}.yaml", config)
@@ -136,7 +137,7 @@ class Engine:
             document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         if document.get("config") != config:
             document["config"] = config
-            _atomic_write(path, yaml.safe_dump(document, sort_keys=True, allow_unicode=True))
+            files.write_atomic(path, yaml.safe_dump(document, sort_keys=True, allow_unicode=True))
 
     def stack(self, ref: layout.StackRef, program: programs.Program | None = None) -> auto.Stack:
         """Select the stack, creating it (and its workspace) on first use.
@@ -301,14 +302,3 @@ def _detail(err: auto.errors.CommandError, journal: changes.Journal | None) -> s
     if not lines:
         lines = [line for line in str(err).splitlines() if line.strip()]
     return "\n".join(f"  {line}" for line in lines[-_DETAIL_LINES:])
-
-
-def _atomic_write(path: pathlib.Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        pathlib.Path(tmp).unlink(missing_ok=True)
-        raise

@@ -23,12 +23,12 @@ import dataclasses
 import datetime
 import enum
 import json
-import os
 import pathlib
-import tempfile
 from typing import Any
 
 import yaml
+
+from citycloud.tenants import files
 
 PROJECTS_DIR = pathlib.Path(__file__).resolve().parent
 
@@ -181,15 +181,7 @@ class StateDir:
 def write_json(path: pathlib.Path, data: Any) -> None:
     """Atomically: a crash leaves the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, ensure_ascii=False, sort_keys=True)
-            handle.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        pathlib.Path(tmp).unlink(missing_ok=True)
-        raise
+    files.write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
 
 
 def _now() -> str:

@@ -43,6 +43,8 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from citycloud.tenants import files
+
 LOG_FILE = "audit.jsonl"
 HEAD_FILE = "audit.head"
 KEY_FILE = "audit.key"
@@ -173,22 +175,7 @@ def read_head(state_dir: pathlib.Path, *, key: bytes | None) -> tuple[Head | Non
 
 def _write_head(state_dir: pathlib.Path, head: Head, *, key: bytes) -> None:
     data = {"seq": head.seq, "hash": head.hash, "mac": sign(key, f"{head.seq}:{head.hash}")}
-    write_atomic(state_dir / HEAD_FILE, canonical(data) + b"\n")
-
-
-def write_atomic(path: pathlib.Path, data: bytes) -> None:
-    """Replace a file whole: readers see the old or the new content, never half of either."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with temp.open("wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    files.write_atomic(state_dir / HEAD_FILE, canonical(data) + b"\n")
 
 
 @contextlib.contextmanager

@@ -21,7 +21,7 @@ import datetime
 import pathlib
 from typing import Any
 
-from citycloud.tenants import audit, diagnostics
+from citycloud.tenants import audit, diagnostics, files
 
 Diagnostic = diagnostics.Diagnostic
 Entry = audit.Entry
@@ -86,7 +86,7 @@ def prune(state_dir: pathlib.Path, *, older_than_days: int,
             assert key is not None  # the log verified, with records, so the key is there
             checkpoint = _checkpoint(checked.checkpoint, old, now=now,
                                      retention_days=older_than_days, key=key)
-            audit.write_atomic(audit.log_path(state_dir),
+            files.write_atomic(audit.log_path(state_dir),
                                b"".join(line + b"\n" for line in [audit.canonical(checkpoint),
                                                                   *kept]))
             through = checkpoint["pruned_through"]

@@ -33,7 +33,7 @@ import tarfile
 import tempfile
 from collections.abc import Iterator
 
-from citycloud.tenants import audit
+from citycloud.tenants import audit, files
 from citycloud.tenants import platform as platform_
 
 DEPLOYED_FILE = "deployed-commit.json"
@@ -281,7 +281,7 @@ def write_deployed(state_dir: pathlib.Path, *, commit: str, ref: str) -> Deploye
     """Record the commit an apply has fully applied (atomically: old or new, never half)."""
     deployed = Deployed(commit, ref, audit.timestamp(audit.now_utc()))
     state_dir.mkdir(parents=True, exist_ok=True)
-    audit.write_atomic(state_dir / DEPLOYED_FILE, json.dumps(
+    files.write_atomic(state_dir / DEPLOYED_FILE, json.dumps(
         dataclasses.asdict(deployed), indent=2).encode("utf-8") + b"\n")
     return deployed
 

@@ -58,17 +58,19 @@ def writing(path: pathlib.Path) -> Iterator[None]:
         raise WriteError(describe(path, err)) from err
 
 
-def write_atomic(path: pathlib.Path, text: str) -> None:
+def write_atomic(path: pathlib.Path, data: str | bytes) -> None:
     """Replace a file whole: readers see the old content or the new, never half of either.
 
     Written beside the target (same file system, so the rename is atomic), synced to disk
-    before the rename, with the permissions a plain write would give (mkstemp's 0600 would
-    hide the file from reviewers); on any failure the temporary file is removed.
+    before the rename and the rename synced after it (a crash keeps one of the two), with
+    the permissions a plain write would give (mkstemp's 0600 would hide the file from
+    reviewers); on any failure the temporary file is removed. The one way citycloud
+    replaces a file.
     """
     handle, staged = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
+        with os.fdopen(handle, "wb") as out:
+            out.write(data.encode("utf-8") if isinstance(data, str) else data)
             out.flush()
             os.fsync(out.fileno())
         umask = os.umask(0)
@@ -78,3 +80,8 @@ def write_atomic(path: pathlib.Path, text: str) -> None:
     except BaseException:
         pathlib.Path(staged).unlink(missing_ok=True)
         raise
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
