@@ -138,14 +138,17 @@ def cluster_check(*, kubeconfig: pathlib.Path | None, context: str | None) -> Ch
         return Check(name="cluster", found=False, note=str(err))
     if api is None:
         return Check(name="cluster", found=False, note="no kubeconfig found")
+    import kubernetes  # installed: checked above
+
     try:
-        answer = api.call_api("/version", "GET", response_type="object",
-                              _request_timeout=5, _return_http_data_only=True)
+        answer = kubernetes.client.VersionApi(api).get_code(_request_timeout=5)
     except Exception as err:  # any failure to reach it is the answer, said in one line
         return Check(name="cluster", found=False, where=api.configuration.host,
                      note=f"does not answer: {str(err).splitlines()[0]}")
+    finally:
+        api.close()
     return Check(name="cluster", found=True, where=api.configuration.host,
-                 version=str(answer.get("gitVersion", "")))
+                 version=str(answer.git_version))
 
 
 def doctor(

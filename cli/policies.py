@@ -144,7 +144,7 @@ def explanation(rule: policies.Policy) -> dict[str, Any]:
     elif rule.guardrails:
         names = " and ".join(f"citycloud-<pool>-{name}" for name in rule.guardrails)
         details["In the cluster"] = (f"the pool guardrails {names} "
-                                     "(ValidatingAdmissionPolicies; see policies.guardrails)")
+                                     "(ValidatingAdmissionPolicies; see tenants/guardrails.py)")
     if rule.check is None:
         details["Reported by"] = "the engine itself; it cannot be switched off or waived"
     else:

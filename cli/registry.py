@@ -93,7 +93,8 @@ def plan(
         exists=True, file_okay=False, help="Manifests of what is deployed now.",
         show_default="STATE_DIR/deployed, which apply keeps")] = None,
     tenant: Annotated[list[str] | None, typer.Option(
-        "--tenant", "-t", help="Only these tenants (repeatable).")] = None,
+        "--tenant", "-t", help="Only these tenants, or pool.<name> for a pool's own objects "
+        "(repeatable).")] = None,
     show_diff: Annotated[bool, typer.Option(
         "--diff/--no-diff", help="Show the YAML diff of every change, creations too.")] = False,
 ) -> None:
@@ -101,15 +102,17 @@ def plan(
     current = state.get(ctx, fmt)
     with output.working("loading the registry"):
         platform = current.platform
-    with output.working(f"rendering {len(platform.tenants):,} tenants"):
-        desired = tenants.render.render_platform(platform)
+    with output.working(f"rendering {len(platform.pools)} pools and "
+                        f"{len(platform.tenants):,} tenants"):
+        desired = tenants.units.render_all(platform)
     with output.working("reading what is deployed"):
         have = tenants.manifests.read(_deployed_dir(current, deployed))
     with output.working(f"comparing {len(desired):,} objects with {len(have):,} deployed"):
         changes = plan_.diff(desired, have)
     if tenant:
-        _check_tenants(tenant, known={*current.platform.tenants, *(c.tenant for c in changes)})
-        changes = [c for c in changes if c.tenant in tenant]
+        pool_folders = {tenants.units.folder(tenants.units.Kind.POOL, p) for p in platform.pools}
+        _check_tenants(tenant, known={*platform.tenants, *pool_folders, *(c.unit for c in changes)})
+        changes = [c for c in changes if c.unit in tenant]
     _print_plan(changes, fmt, show_diff=show_diff)
 
 
@@ -127,20 +130,21 @@ def _print_plan(changes: list[plan_.Change], fmt: output.Format, *, show_diff: b
     if fmt is output.Format.JSON:
         output.print_json({"summary": counts, "changes": [
             {"action": c.action.value, "apiVersion": c.api_version, "kind": c.kind,
-             "namespace": c.namespace, "name": c.name, "tenant": c.tenant,
+             "namespace": c.namespace, "name": c.name, "unit": c.unit,
              "destructive": c.destructive, "diff": c.diff} for c in changes]})
         return
-    per_tenant: dict[str, dict[str, int]] = {}
-    for change in changes:
-        row = per_tenant.setdefault(change.tenant, {a.value: 0 for a in plan_.Action})
+    per_unit: dict[str, dict[str, int]] = {}  # in the plan's order: pools first
+    for change in sorted(changes, key=lambda c: (not c.unit.startswith(
+            tenants.units.POOL_FOLDER_PREFIX), c.unit)):
+        row = per_unit.setdefault(change.unit, {a.value: 0 for a in plan_.Action})
         row[change.action.value] += 1
-    rows = [(t, r["create"], r["update"], r["delete"]) for t, r in sorted(per_tenant.items())]
-    output.table("Plan by tenant", ["tenant", "create", "update", "delete"], rows, fmt)
+    rows = [(u, r["create"], r["update"], r["delete"]) for u, r in per_unit.items()]
+    output.table("Plan by pool and tenant", ["unit", "create", "update", "delete"], rows, fmt)
     for change in changes:
         if change.destructive:
             output.stderr.print(
-                f"[bold red]DANGER[/bold red] deletes {escape(change.title)} of tenant "
-                f"{escape(change.tenant)} and every workload and volume in it; offboard the "
+                f"[bold red]DANGER[/bold red] deletes {escape(change.title)} of "
+                f"{escape(change.unit)} and every workload and volume in it; offboard the "
                 "tenant instead ('citycloud offboard')")
         if show_diff or change.action is not plan_.Action.CREATE:
             if fmt is output.Format.TABLE:
@@ -154,11 +158,16 @@ def _print_plan(changes: list[plan_.Change], fmt: output.Format, *, show_diff: b
 def render(
     ctx: typer.Context,
     out: Annotated[pathlib.Path, typer.Argument(
-        file_okay=False, help="Directory to write (replaced whole; one folder per tenant).")],
+        file_okay=False, help="Directory to write (replaced whole): one folder per pool and "
+        "per tenant, each with a kustomization.yaml, and one at the top.")],
     force: Annotated[bool, typer.Option(
         "--force", help="Render even when the registry fails the shared policies.")] = False,
 ) -> None:
-    """Write every tenant's Kubernetes manifests to a directory (for Argo CD or Flux).
+    """Write every Kubernetes object of the platform to a directory (for Argo CD or Flux).
+
+    Pools (platform namespace, RBAC, PriorityClasses, contract, admission guardrails) and
+    tenants, in folders a kustomization.yaml at the top lists, pools first: applied with
+    server-side apply it makes the same cluster as 'citycloud apply'.
 
     The registry must pass the shared policies first (as 'citycloud validate'; exit 1):
     Argo CD or Flux would deploy whatever is rendered.
@@ -166,8 +175,9 @@ def render(
     with output.working("loading the registry and checking the shared policies"):
         platform = state.get(ctx).platform
         cli_policies.hold_to_policies(platform, force=force, doing="rendering")
-    with output.working(f"rendering {len(platform.tenants):,} tenants"):
-        manifests = tenants.render.render_platform(platform)
+    with output.working(f"rendering {len(platform.pools)} pools and "
+                        f"{len(platform.tenants):,} tenants"):
+        manifests = tenants.units.render_all(platform)
     with output.working(f"writing {len(manifests):,} manifests to {out}"), files.writing(out):
         count = tenants.manifests.write(out, manifests)
     output.stdout.print(f"wrote {count} manifests to {out}", highlight=False)

@@ -3,14 +3,13 @@
 Importing the package registers every built-in policy set. Other packages use
 these names only: `evaluate` (validate, the exporter, the GitOps flow),
 `Report` and `PolicyViolations` (exit code 1), `POLICIES` and `Policy` (the
-catalogue `citycloud policies` shows) and `render_pool_guardrails` (the pool
-stacks).
+catalogue `citycloud policies` shows). The guardrails that hold the same lines in the
+cluster are rendered with the pools' objects (tenants.guardrails).
 """
 
 from citycloud.policies import (
     capacity,
     engine,
-    guardrails,
     networks,
     placement,
     security,
@@ -18,7 +17,6 @@ from citycloud.policies import (
     waivers,
 )
 from citycloud.policies.engine import POLICIES, Policy, PolicyViolations, Report, Waived, evaluate
-from citycloud.policies.guardrails import render_pool_guardrails
 
 __all__ = [
     "POLICIES",
@@ -29,10 +27,8 @@ __all__ = [
     "capacity",
     "engine",
     "evaluate",
-    "guardrails",
     "networks",
     "placement",
-    "render_pool_guardrails",
     "security",
     "standards",
     "waivers",

@@ -36,7 +36,7 @@ class Policy:
     rationale: str  # why the rule exists, with the regulation or incident behind it
     check: Check | None  # None: the engine itself reports these (settings, waivers)
     settings: tuple[str, ...] = ()  # platform.yaml keys under `policies:` that tune it
-    # The in-cluster admission rules (policies.guardrails) that hold the same line, if any;
+    # The in-cluster admission rules (tenants.guardrails) that hold the same line, if any;
     # ("all",) for the policy that decides whether the guardrails apply at all.
     guardrails: tuple[str, ...] = ()
 

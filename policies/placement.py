@@ -14,8 +14,8 @@ import itertools
 from collections.abc import Iterator
 
 from citycloud import tenants
-from citycloud.policies import engine, guardrails
-from citycloud.tenants import models
+from citycloud.policies import engine
+from citycloud.tenants import guardrails, models
 
 Diagnostic = engine.Diagnostic
 Arch = models.Architecture

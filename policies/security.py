@@ -5,7 +5,7 @@ policies"; these are those policies, checked on the registry before anything
 is applied. Some check the department's request (owners, networks, level vs.
 pool); others check what tenants.render makes of it, so that a change to the
 renderer cannot quietly weaken isolation for every tenant at once. The pool
-guardrails (policies.guardrails) hold the same lines inside the cluster.
+guardrails (tenants.guardrails) hold the same lines inside the cluster.
 """
 
 from __future__ import annotations

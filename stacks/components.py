@@ -1,8 +1,7 @@
 """The two Pulumi components: a Tenant and a Pool, each one node in the resource graph.
 
-A component's children are exactly the manifests it is given by the one
-function that decides them (tenants.render.render_tenant for a tenant,
-stacks.pools.render_pool for a pool), created generically by kind through
+A component's children are exactly the manifests it is given, rendered once by
+tenants.units (the one rendering), created generically by kind through
 stacks.resources: nothing here knows what a ResourceQuota looks like, so a
 plan, an export and an apply cannot disagree.
 
@@ -22,9 +21,8 @@ from typing import Any
 
 import pulumi
 
-from citycloud.stacks import pools, resources
-from citycloud.tenants import models, render
-from citycloud.tenants import platform as platform_
+from citycloud.stacks import resources
+from citycloud.tenants import render
 
 TENANT_TYPE = "citycloud:tenants:Tenant"
 POOL_TYPE = "citycloud:pools:Pool"
@@ -52,37 +50,37 @@ def _children(parent: pulumi.ComponentResource,
     return created
 
 
-class Tenant(pulumi.ComponentResource):
+class _Unit(pulumi.ComponentResource):
+    """The objects of one unit (tenants.units), as children created by kind."""
+
+    manifests: list[render.Manifest]
+    objects: dict[str, pulumi.CustomResource]
+    namespaces: list[str]
+
+    def __init__(self, type_: str, name: str, manifests: Sequence[render.Manifest],
+                 opts: pulumi.ResourceOptions | None) -> None:
+        super().__init__(type_, name, None, opts)
+        self.manifests = list(manifests)
+        self.objects = _children(self, self.manifests)
+        self.namespaces = [m["metadata"]["name"] for m in self.manifests
+                           if m["kind"] == "Namespace" and m["apiVersion"] == "v1"]
+        self.register_outputs(_outputs(self.manifests, namespaces=self.namespaces))
+
+
+class Tenant(_Unit):
     """One department tenant: its namespaces and everything that guards them."""
 
-    manifests: list[render.Manifest]
-    objects: dict[str, pulumi.CustomResource]
-    namespaces: list[str]
-
-    def __init__(self, tenant: models.Tenant, *, platform: platform_.Platform,
+    def __init__(self, name: str, manifests: Sequence[render.Manifest], *,
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TENANT_TYPE, tenant.name, None, opts)
-        self.manifests = render.render_tenant(tenant, platform=platform)
-        self.objects = _children(self, self.manifests)
-        self.namespaces = tenant.namespace_names()
-        self.register_outputs(_outputs(self.manifests, namespaces=self.namespaces))
+        super().__init__(TENANT_TYPE, name, manifests, opts)
 
 
-class Pool(pulumi.ComponentResource):
+class Pool(_Unit):
     """One resource pool's pool-wide objects: platform namespace, RBAC, priorities, guardrails."""
 
-    manifests: list[render.Manifest]
-    objects: dict[str, pulumi.CustomResource]
-    namespaces: list[str]
-
-    def __init__(self, pool: models.Pool, *, platform: platform_.Platform,
-                 settings: pools.PoolSettings,
+    def __init__(self, name: str, manifests: Sequence[render.Manifest], *,
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(POOL_TYPE, pool.name, None, opts)
-        self.manifests = pools.render_pool(pool, platform=platform, settings=settings)
-        self.objects = _children(self, self.manifests)
-        self.namespaces = [pools.platform_namespace(pool)]
-        self.register_outputs(_outputs(self.manifests, namespaces=self.namespaces))
+        super().__init__(POOL_TYPE, name, manifests, opts)
 
 
 def _outputs(manifests: Sequence[render.Manifest], *, namespaces: list[str]) -> dict[str, Any]:

@@ -29,7 +29,6 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import yaml
 from pulumi import automation as auto
 
 from citycloud.stacks import binaries as binaries_
@@ -124,20 +123,7 @@ class Engine:
             target = work_dir / "Pulumi.yaml"
             if not target.exists() or target.read_bytes() != project.read_bytes():
                 files.write_atomic(target, project.read_text(encoding="utf-8"))
-        config = layout.stack_config(ref)
-        if config:
-            self._write_stack_settings(work_dir / f"Pulumi.{ref.name}.yaml", config)
         return work_dir
-
-    @staticmethod
-    def _write_stack_settings(path: pathlib.Path, config: dict[str, Any]) -> None:
-        """The source's stack config wins; keys Pulumi keeps there (encryptionsalt) stay."""
-        document: dict[str, Any] = {}
-        if path.exists():
-            document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        if document.get("config") != config:
-            document["config"] = config
-            files.write_atomic(path, yaml.safe_dump(document, sort_keys=True, allow_unicode=True))
 
     def stack(self, ref: layout.StackRef, program: programs.Program | None = None) -> auto.Stack:
         """Select the stack, creating it (and its workspace) on first use.

@@ -1,7 +1,7 @@
 """Which stacks exist and where their state lives: the stack layout, in one place.
 
 Layout (why: stacks/README.md): one pool stack per pool (project
-citycloud-pool, config in stacks/pool/Pulumi.<pool>.yaml) and one tenant stack
+citycloud-pool) and one tenant stack
 per tenant (project citycloud-tenant), so onboarding a tenant builds one
 tenant's graph no matter how many tenants exist.
 
@@ -26,8 +26,6 @@ import json
 import pathlib
 from typing import Any
 
-import yaml
-
 from citycloud.tenants import files
 
 PROJECTS_DIR = pathlib.Path(__file__).resolve().parent
@@ -49,7 +47,7 @@ class StackRef:
 
     @property
     def source_dir(self) -> pathlib.Path:
-        """The Pulumi project in this package: Pulumi.yaml, __main__.py, stack config."""
+        """The Pulumi project in this package: Pulumi.yaml and __main__.py."""
         return PROJECTS_DIR / self.kind.value
 
     def __str__(self) -> str:
@@ -62,18 +60,6 @@ def pool(name: str) -> StackRef:
 
 def tenant(name: str) -> StackRef:
     return StackRef(Kind.TENANT, name)
-
-
-def stack_config(ref: StackRef) -> dict[str, Any]:
-    """The `config:` of stacks/<kind>/Pulumi.<name>.yaml; {} when the stack has no file."""
-    path = ref.source_dir / f"Pulumi.{ref.name}.yaml"
-    if not path.is_file():
-        return {}
-    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    config = document.get("config") or {}
-    if not isinstance(config, dict):
-        raise ValueError(f"{path}: 'config' must be a mapping")
-    return config
 
 
 @dataclasses.dataclass(frozen=True)

@@ -27,8 +27,8 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from citycloud.stacks import changes, engine, errors, layout, locks, pools, programs
-from citycloud.tenants import manifests, models, render
+from citycloud.stacks import changes, engine, errors, layout, locks, programs
+from citycloud.tenants import manifests, models, render, units
 from citycloud.tenants import platform as platform_
 
 # Bump when the programs change what they register or how (names, options): forces every
@@ -109,30 +109,24 @@ def fingerprint(manifests: Sequence[render.Manifest], *, cluster: programs.Clust
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
 
-def pool_settings(name: str) -> pools.PoolSettings:
-    config = layout.stack_config(layout.pool(name))
-    prefix = programs.CONFIG_NAMESPACE + ":"
-    return pools.PoolSettings.from_config(
-        {key.removeprefix(prefix): value for key, value in config.items()
-         if key.startswith(prefix)})
+def _target(unit: units.Unit, *, platform: platform_.Platform, pool: str,
+            cluster: programs.Cluster) -> Target:
+    """A unit's stack: its program is handed the unit's rendered objects, never renders."""
+    ref = layout.StackRef(layout.Kind(unit.kind.value), unit.name)
+    return Target(ref, programs.program(unit, platform=platform, cluster=cluster),
+                  unit.manifests, fingerprint(unit.manifests, cluster=cluster), pool=pool)
 
 
 def pool_target(platform: platform_.Platform, name: str, *,
                 cluster: programs.Cluster) -> Target:
-    objects = pools.render_pool(platform.pools[name], platform=platform,
-                                settings=pool_settings(name))
-    return Target(layout.pool(name), programs.pool_program(name, platform=platform,
-                                                           cluster=cluster),
-                  objects, fingerprint(objects, cluster=cluster), pool=name)
+    return _target(units.pool_unit(platform, name), platform=platform, pool=name,
+                   cluster=cluster)
 
 
 def tenant_target(platform: platform_.Platform, name: str, *,
                   cluster: programs.Cluster) -> Target:
-    objects = render.render_tenant(platform.tenants[name], platform=platform)
-    return Target(layout.tenant(name), programs.tenant_program(name, platform=platform,
-                                                               cluster=cluster),
-                  objects, fingerprint(objects, cluster=cluster),
-                  pool=platform.tenants[name].spec.pool)
+    return _target(units.tenant_unit(platform, name), platform=platform,
+                   pool=platform.tenants[name].spec.pool, cluster=cluster)
 
 
 def targets(platform: platform_.Platform, *, cluster: programs.Cluster,
@@ -298,16 +292,20 @@ def converge(chosen: Sequence[Target], *, runner: engine.Engine, reporter: Repor
 
 def update_deployed(state: layout.StateDir, *, applied: dict[str, list[render.Manifest]],
                     removed: Sequence[str] = ()) -> None:
-    """Record tenants' applied manifests in STATE/deployed, the snapshot `plan` diffs against."""
+    """Record units' applied manifests in STATE/deployed, the snapshot `plan` diffs against.
+
+    Keyed by unit folder (tenants.units: a tenant's name, pool.<name> for a pool); `removed`
+    names units whose objects are gone (an offboarded tenant)."""
     if not applied and not removed:
         return
     with locks.hold(state.root / "locks" / "deployed.lock", stack="deployed snapshot",
                     wait=300):
         gone = set(applied) | set(removed)
         kept = [m for m in manifests.read(state.deployed_dir)
-                if manifests.tenant_of(m) not in gone]
-        manifests.write(state.deployed_dir,
-                        kept + [m for name in sorted(applied) for m in applied[name]])
+                if units.folder_of(m) not in gone]
+        fresh = [m for name in sorted(applied, key=lambda n: (
+            not n.startswith(units.POOL_FOLDER_PREFIX), n)) for m in applied[name]]
+        manifests.write(state.deployed_dir, fresh + kept)
 
 
 def apply(platform: platform_.Platform, *, runner: engine.Engine, reporter: Reporter,
@@ -323,8 +321,8 @@ def apply(platform: platform_.Platform, *, runner: engine.Engine, reporter: Repo
         good = {Status.APPLIED, Status.IN_SYNC, Status.UNCHANGED}
         by_ref = {o.ref: o for o in result.outcomes}
         update_deployed(runner.state, applied={
-            t.ref.name: t.manifests for t in chosen
-            if t.ref.kind is layout.Kind.TENANT and by_ref[t.ref].status in good})
+            units.folder(units.Kind(t.ref.kind.value), t.ref.name): t.manifests
+            for t in chosen if by_ref[t.ref].status in good})
     return result
 
 
@@ -348,7 +346,7 @@ def quota_changes(state: layout.StateDir, tenant: models.Tenant, *,
     """Per namespace and resource, the quota as last applied and as the registry now says."""
     def hard(objects: Sequence[render.Manifest]) -> dict[str, dict[str, str]]:
         return {m["metadata"]["namespace"]: m["spec"]["hard"] for m in objects
-                if m["kind"] == "ResourceQuota" and manifests.tenant_of(m) == tenant.name}
+                if m["kind"] == "ResourceQuota" and units.folder_of(m) == tenant.name}
 
     before = hard(manifests.read(state.deployed_dir))
     after = hard(render.render_tenant(tenant, platform=platform))

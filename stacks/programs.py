@@ -7,6 +7,9 @@ stacks/pool/__main__.py and stacks/tenant/__main__.py run the same functions
 for anyone using the `pulumi` CLI directly. Only these entry points read
 Config; the components take plain arguments.
 
+Programs are handed the objects tenants.units rendered (the same ones plan, render and the
+fingerprints see) and only create them.
+
 Every stack gets its own explicit Kubernetes provider: its kubeconfig and
 context come from the command line, not from ambient configuration, and its
 `cluster_identifier` is the platform's name, so pointing the same state at a
@@ -25,8 +28,9 @@ import pulumi
 import pulumi_kubernetes as kubernetes
 
 from citycloud import tenants
-from citycloud.stacks import components, pools
+from citycloud.stacks import components
 from citycloud.tenants import platform as platform_
+from citycloud.tenants import units
 
 CONFIG_NAMESPACE = "citycloud"
 Program = Callable[[], None]
@@ -57,40 +61,26 @@ def provider(cluster: Cluster) -> kubernetes.Provider:
     return kubernetes.Provider("kubernetes", **args)
 
 
-def tenant_program(tenant: str, *, platform: platform_.Platform, cluster: Cluster) -> Program:
-    """The program of tenant stack `tenant`: its provider and one Tenant component."""
-    model = platform.tenants[tenant]
+def program(unit: units.Unit, *, platform: platform_.Platform, cluster: Cluster) -> Program:
+    """The program of a unit's stack: its provider and one component holding the unit's
+    rendered objects (tenants.units renders them; nothing here renders again)."""
 
-    def program() -> None:
-        component = components.Tenant(model, platform=platform, opts=pulumi.ResourceOptions(
-            providers=[provider(cluster)]))
+    def run() -> None:
+        opts = pulumi.ResourceOptions(providers=[provider(cluster)])
+        if unit.kind is units.Kind.POOL:
+            pool = components.Pool(unit.name, unit.manifests, opts=opts)
+            pulumi.export("pool", unit.name)
+            pulumi.export("namespaces", pool.namespaces)
+            pulumi.export("objects", len(pool.manifests))
+            return
+        model = platform.tenants[unit.name]
+        tenant = components.Tenant(unit.name, unit.manifests, opts=opts)
         pulumi.export("tenant", model.name)
         pulumi.export("department", model.department)
         pulumi.export("pool", model.spec.pool)
-        pulumi.export("namespaces", component.namespaces)
+        pulumi.export("namespaces", tenant.namespaces)
 
-    return program
-
-
-def pool_settings() -> pools.PoolSettings:
-    """The pool stack's config (Pulumi.<pool>.yaml), read inside a running program."""
-    config = pulumi.Config(CONFIG_NAMESPACE)
-    values = {key: config.get_object(key) for key in ("storageClasses", "adminGroups")}
-    return pools.PoolSettings.from_config({k: v for k, v in values.items() if v is not None})
-
-
-def pool_program(pool: str, *, platform: platform_.Platform, cluster: Cluster) -> Program:
-    """The program of pool stack `pool`: its provider and one Pool component."""
-    model = platform.pools[pool]
-
-    def program() -> None:
-        component = components.Pool(model, platform=platform, settings=pool_settings(),
-                                    opts=pulumi.ResourceOptions(providers=[provider(cluster)]))
-        pulumi.export("pool", model.name)
-        pulumi.export("namespaces", component.namespaces)
-        pulumi.export("objects", len(component.manifests))
-
-    return program
+    return run
 
 
 # ---- entry points for the `pulumi` CLI (stacks/<project>/__main__.py) ------------------------
@@ -108,10 +98,12 @@ def _standalone() -> tuple[platform_.Platform, Cluster]:
 def main_tenant() -> None:
     """`pulumi up` in stacks/tenant: the stack's name is the tenant's."""
     platform, cluster = _standalone()
-    tenant_program(pulumi.get_stack(), platform=platform, cluster=cluster)()
+    unit = units.tenant_unit(platform, pulumi.get_stack())
+    program(unit, platform=platform, cluster=cluster)()
 
 
 def main_pool() -> None:
     """`pulumi up -s gov` in stacks/pool: the stack's name is the pool's."""
     platform, cluster = _standalone()
-    pool_program(pulumi.get_stack(), platform=platform, cluster=cluster)()
+    unit = units.pool_unit(platform, pulumi.get_stack())
+    program(unit, platform=platform, cluster=cluster)()

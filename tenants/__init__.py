@@ -1,14 +1,18 @@
-"""The registry: models, loading, rendering of tenants into Kubernetes objects, plans."""
+"""The registry: models, loading, the rendering of the platform into Kubernetes objects
+(tenants.units: pools and tenants), plans."""
 
 from citycloud.tenants import (
     capacity,
+    guardrails,
     manifests,
     models,
     plan,
+    pools,
     quantities,
     render,
     scaffold,
     schema,
+    units,
 )
 from citycloud.tenants.diagnostics import Diagnostic, RegistryError, Severity
 from citycloud.tenants.loader import load
@@ -20,12 +24,15 @@ __all__ = [
     "RegistryError",
     "Severity",
     "capacity",
+    "guardrails",
     "load",
     "manifests",
     "models",
     "plan",
+    "pools",
     "quantities",
     "render",
     "scaffold",
     "schema",
+    "units",
 ]

@@ -1,8 +1,11 @@
 """Rendered manifests on disk: the export for Argo CD / Flux and the deployed snapshot.
 
-A manifest directory holds one folder per tenant and one YAML file per object.
-Writes are atomic: the new tree is built beside the old one and swapped in,
-so a reader (or a crash) never sees half a render.
+A manifest directory holds one folder per unit (tenants.units: `pool.<name>` for a pool's
+objects, `<tenant>` for a tenant's), one YAML file per object, a kustomization.yaml in each
+folder listing its files, and one at the top listing the folders, pools first: `kubectl
+apply -k DIR` or a Flux Kustomization on DIR applies the whole platform in an order that
+applies cleanly. Writes are atomic: the new tree is built beside the old one and swapped
+in, so a reader (or a crash) never sees half a render.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections.abc import Iterable
 
 import yaml
 
-from citycloud.tenants import render
+from citycloud.tenants import render, units
 
 MARKER = ".citycloud-manifests"  # marks a directory as ours, so we never replace a stranger's
 _MARKER_HEADER = "# written by citycloud render, with the files below; replaced on every render\n"
@@ -36,12 +39,18 @@ def file_name(manifest: render.Manifest) -> str:
     return f"{kind.lower()}-{namespace + '-' if namespace else ''}{name}.yaml"
 
 
-def tenant_of(manifest: render.Manifest) -> str:
-    return str(manifest["metadata"].get("labels", {}).get(render.LABEL_TENANT, "_platform"))
+KUSTOMIZATION = "kustomization.yaml"
+
+
+def _kustomization(resources: list[str]) -> str:
+    document = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+                "resources": resources}
+    return yaml.dump(document, Dumper=_Dumper, sort_keys=False)
 
 
 def write(directory: pathlib.Path, manifests: Iterable[render.Manifest]) -> int:
-    """Replace `directory` with exactly these manifests; return how many were written."""
+    """Replace `directory` with exactly these manifests (and their kustomizations); return
+    how many manifests were written."""
     directory = directory.absolute()
     _check_replaceable(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
@@ -49,12 +58,19 @@ def write(directory: pathlib.Path, manifests: Iterable[render.Manifest]) -> int:
     staging = directory.with_name(f".{directory.name}-new-{os.getpid()}-{secrets.token_hex(4)}")
     staging.mkdir()
     written: list[str] = []
+    folders: dict[str, list[str]] = {}  # in the order of the manifests: pools first
     try:
         for manifest in manifests:
-            rel = f"{tenant_of(manifest)}/{file_name(manifest)}"
-            (staging / rel).parent.mkdir(exist_ok=True)
-            (staging / rel).write_text(to_yaml(manifest), encoding="utf-8")
-            written.append(rel)
+            folder, name = units.folder_of(manifest), file_name(manifest)
+            (staging / folder).mkdir(exist_ok=True)
+            (staging / folder / name).write_text(to_yaml(manifest), encoding="utf-8")
+            folders.setdefault(folder, []).append(name)
+            written.append(f"{folder}/{name}")
+        for folder, names in folders.items():
+            (staging / folder / KUSTOMIZATION).write_text(_kustomization(names))
+        (staging / KUSTOMIZATION).write_text(_kustomization(list(folders)))
+        objects = len(written)
+        written += [f"{folder}/{KUSTOMIZATION}" for folder in folders] + [KUSTOMIZATION]
         # The marker lists what was written: a later render replaces those, and nothing else.
         (staging / MARKER).write_text(_MARKER_HEADER + "".join(f"{r}\n" for r in written))
         if directory.exists():
@@ -63,7 +79,7 @@ def write(directory: pathlib.Path, manifests: Iterable[render.Manifest]) -> int:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return len(written)
+    return objects
 
 
 def _check_replaceable(directory: pathlib.Path) -> None:
@@ -103,6 +119,8 @@ def read(directory: pathlib.Path) -> list[render.Manifest]:
         raise ManifestDirError(f"{directory} was not written by citycloud render")
     found = []
     for path in sorted(directory.glob("*/*.yaml")):
+        if path.name == KUSTOMIZATION:
+            continue
         try:
             manifest = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
         except yaml.MarkedYAMLError as err:

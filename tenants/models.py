@@ -167,6 +167,14 @@ class PoolNodes(Model):
         return self
 
 
+class StorageClassRef(Model):
+    """A StorageClass the pool's storage (CSI) provides: referenced, never created by citycloud."""
+
+    name: fields.DNSLabel
+    default: bool = False
+    description: str = ""
+
+
 class Pool(Model):
     name: fields.DNSLabel
     kind: PoolKind
@@ -178,6 +186,21 @@ class Pool(Model):
     dedicated: bool = False  # MLPS level 4 tenants need a pool of their own
     image_registries: tuple[str, ...] = ()
     nodes: PoolNodes | None = None  # the machines, for `citycloud nodes prepare`
+    # The only classes its tenants' volumes may use (the pool-storage guardrail), published in
+    # the pool's contract; none listed: no such guardrail.
+    storage_classes: tuple[StorageClassRef, ...] = ()
+    # Who administers the platform in this pool: with system:masters, the only ones who may
+    # change the objects citycloud manages in tenant namespaces.
+    admin_groups: tuple[fields.DNSLabel, ...] = pydantic.Field(
+        default=("citycloud-platform-admins",), min_length=1)
+
+    @pydantic.field_validator("storage_classes")
+    @classmethod
+    def _one_default(cls, value: tuple[StorageClassRef, ...]) -> tuple[StorageClassRef, ...]:
+        if sum(ref.default for ref in value) > 1:
+            raise pydantic_core.PydanticCustomError(
+                "several_defaults", "at most one storage class may be the default")
+        return value
 
 
 class SharedNetwork(Model):

@@ -11,7 +11,7 @@ import dataclasses
 import difflib
 import enum
 
-from citycloud.tenants import manifests, render
+from citycloud.tenants import manifests, render, units
 
 
 class Action(enum.StrEnum):
@@ -27,7 +27,7 @@ class Change:
     kind: str
     namespace: str
     name: str
-    tenant: str
+    unit: str  # the tenant's name, or pool.<name> for a pool's objects (tenants.units)
     diff: str  # unified diff of the YAML, "" when nothing to show
 
     @property
@@ -56,7 +56,8 @@ def diff(desired: list[render.Manifest], deployed: list[render.Manifest]) -> lis
         if key not in want:
             changes.append(_change(Action.DELETE, manifest, manifest))
     order = {Action.CREATE: 0, Action.UPDATE: 1, Action.DELETE: 2}
-    return sorted(changes, key=lambda c: (order[c.action], c.tenant, c.namespace, c.kind, c.name))
+    return sorted(changes, key=lambda c: (order[c.action], not c.unit.startswith(
+        units.POOL_FOLDER_PREFIX), c.unit, c.namespace, c.kind, c.name))
 
 
 def _change(action: Action, manifest: render.Manifest, before: render.Manifest | None) -> Change:
@@ -65,7 +66,7 @@ def _change(action: Action, manifest: render.Manifest, before: render.Manifest |
     new = manifests.to_yaml(manifest).splitlines(keepends=True) if action != Action.DELETE else []
     label = f"{kind}/{namespace + '/' if namespace else ''}{name}"
     text = "".join(difflib.unified_diff(old, new, f"deployed/{label}", f"desired/{label}", n=2))
-    return Change(action, api_version, kind, namespace, name, manifests.tenant_of(manifest), text)
+    return Change(action, api_version, kind, namespace, name, units.folder_of(manifest), text)
 
 
 def summary(changes: list[Change]) -> dict[str, int]:

@@ -25,7 +25,7 @@ LABEL_CLASSIFICATION = "citycloud.io/classification"
 # monitoring agents run: the one place outside the tenant that may reach tenant pods.
 LABEL_PLATFORM_POOL = "citycloud.io/platform-pool"
 # On each namespace: who owns the tenant, and all its namespaces, so the pool guardrails
-# (policies.guardrails) can tell the tenant's own principals from everyone else's.
+# (tenants.guardrails) can tell the tenant's own principals from everyone else's.
 ANNOTATION_OWNERS = "citycloud.io/owners"
 ANNOTATION_NAMESPACES = "citycloud.io/tenant-namespaces"
 ANNOTATION_HOSTS = "citycloud.io/hosts"  # only where the tenant registered host names
@@ -70,10 +70,6 @@ def render_tenant(tenant: models.Tenant, *, platform: platform_.Platform) -> lis
     return objects
 
 
-def render_platform(platform: platform_.Platform) -> list[Manifest]:
-    return [obj for t in platform.tenants.values() for obj in render_tenant(t, platform=platform)]
-
-
 def key(manifest: Manifest) -> tuple[str, str, str, str]:
     """What identifies an object in a cluster: group/version, kind, namespace, name."""
     metadata = manifest["metadata"]
@@ -115,7 +111,7 @@ def namespace_object(tenant: models.Tenant, *, namespace: str,
 def placement_annotations(pool: models.Pool) -> dict[str, str]:
     """A pool's placement as the namespace's pod defaults (PodNodeSelector and
     PodTolerationRestriction admission plugins): a pod that states nothing lands on its
-    pool's nodes. The pool guardrail (policies.guardrails) enforces the same selector. A
+    pool's nodes. The pool guardrail (tenants.guardrails) enforces the same selector. A
     pool of several CPU architectures leaves `kubernetes.io/arch` free: images are multi-arch.
     """
     selector = dict(pool.placement.node_selector)

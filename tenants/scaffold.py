@@ -42,6 +42,10 @@ spec:
         architectures: [amd64]
       maxClassification: 3
       imageRegistries: [registry.example.gov.cn]  # the city's own registry: replace
+      # The StorageClasses the pool's storage offers (its tenants' volumes may use only these)
+      # and who administers the platform in it; both end up in the pool's objects.
+      storageClasses: [{{name: gov-encrypted, default: true, description: SM4 at rest}}]
+      adminGroups: [citycloud-platform-admins]
     - name: industry
       kind: industry
       displayName: 产业域资源池

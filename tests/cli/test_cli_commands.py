@@ -11,9 +11,10 @@ import pathlib
 
 import jsonout
 import pytest
+import yaml
 
 from citycloud import tenants
-from citycloud.tenants import capacity, manifests, render
+from citycloud.tenants import capacity, manifests, render, units
 
 FORMATS = ["table", "json", "markdown", "github"]
 
@@ -93,10 +94,19 @@ def test_render_writes_every_object(wuhan: pathlib.Path, tmp_path: pathlib.Path,
     out = tmp_path / "manifests"
     result = citycloud("-r", wuhan, "render", out)
     assert result.exit_code == 0, result.output
-    expected = render.render_platform(platform)
+    expected = units.render_all(platform)
     assert f"wrote {len(expected)} manifests" in result.stdout
     assert sorted(map(render.key, manifests.read(out))) == sorted(map(render.key, expected))
-    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == sorted(platform.tenants)
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == sorted(
+        [*platform.tenants, *(f"pool.{name}" for name in platform.pools)])
+    # The top kustomization lists the pools first: their namespaces and guardrails come
+    # before any tenant's objects.
+    top = yaml.safe_load((out / "kustomization.yaml").read_text())
+    assert top["resources"][:3] == ["pool.gov", "pool.industry", "pool.xinchuang"]
+    assert sorted(top["resources"][3:]) == sorted(platform.tenants)
+    video = yaml.safe_load((out / "wh-gongan-video" / "kustomization.yaml").read_text())
+    assert sorted(video["resources"]) == sorted(
+        p.name for p in (out / "wh-gongan-video").glob("*.yaml") if p.name != "kustomization.yaml")
     # Rendering again replaces the directory whole, and the output is identical.
     before = {p: p.read_bytes() for p in out.rglob("*.yaml")}
     assert citycloud("-r", wuhan, "render", out).exit_code == 0
@@ -114,7 +124,7 @@ def test_render_refuses_a_directory_it_did_not_write(wuhan: pathlib.Path, tmp_pa
 
 
 @pytest.mark.parametrize("foreign", [
-    "kustomization.yaml", ".git/", "extra/", "wh-gongan-video/notes.txt",
+    "overlay.yaml", ".git/", "extra/", "wh-gongan-video/notes.txt",
     "wh-gongan-video/hand-written-ingress.yaml", "kustomize/kustomization.yaml"])
 def test_render_again_keeps_what_it_did_not_write(wuhan: pathlib.Path, tmp_path: pathlib.Path,
                                                   citycloud, foreign: str) -> None:
@@ -143,7 +153,7 @@ def test_plan_names_the_line_of_a_broken_deployed_manifest(
         wuhan: pathlib.Path, tmp_path: pathlib.Path, citycloud) -> None:
     out = tmp_path / "deployed"
     assert citycloud("-r", wuhan, "render", out).exit_code == 0
-    broken = sorted((out / "wh-gongan-video").glob("*.yaml"))[0]
+    broken = sorted((out / "wh-gongan-video").glob("namespace-*.yaml"))[0]
     broken.write_text("kind: Namespace\n  metadata: indented wrong\n")
     result = citycloud("-r", wuhan, "plan", "--deployed", out)
     assert result.exit_code == 2
@@ -173,7 +183,7 @@ def test_plan_of_a_new_cluster_creates_everything(wuhan: pathlib.Path, tmp_path:
                                                   fmt: str) -> None:
     result = citycloud("-r", wuhan, "--state-dir", tmp_path / "state", "plan", "-o", fmt)
     assert result.exit_code == 0, result.output
-    count = len(render.render_platform(platform))
+    count = len(units.render_all(platform))
     if fmt == "json":
         assert jsonout.data(result.stdout)["summary"] == {"create": count, "update": 0, "delete": 0}
     else:

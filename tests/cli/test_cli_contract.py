@@ -162,7 +162,7 @@ def test_long_work_shows_what_it_does_on_a_terminal_only(wuhan: pathlib.Path,
     on_terminal = subprocess.run(["script", "-qec", " ".join(argv), "/dev/null"],
                                  capture_output=True, text=True, timeout=300, check=False)
     assert on_terminal.returncode == 0, on_terminal.stdout
-    assert "rendering 85 tenants" in on_terminal.stdout
+    assert "rendering 3 pools and 85 tenants" in on_terminal.stdout
     shutil.rmtree(tmp_path / "out", ignore_errors=True)
     piped = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
     assert piped.returncode == 0 and "rendering" not in piped.stderr + piped.stdout

@@ -97,7 +97,8 @@ def test_tenant_new_writes_a_request_that_validates(registry: pathlib.Path, city
     assert jsonout.data(validated.stdout)["tenants"] == 1
 
     planned = citycloud("-r", registry, "plan", "-o", "json")
-    assert {c["tenant"] for c in jsonout.data(planned.stdout)["changes"]} == {"mc-zwfw-portal"}
+    assert {c["unit"] for c in jsonout.data(planned.stdout)["changes"]} == {
+        "mc-zwfw-portal", "pool.gov", "pool.industry", "pool.xinchuang"}
 
 
 def test_tenant_new_on_the_wuhan_example(wuhan_copy: pathlib.Path, citycloud) -> None:

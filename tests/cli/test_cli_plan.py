@@ -51,7 +51,7 @@ def test_a_resized_quota_updates_that_tenants_quotas_only(
     assert code == 0
     assert report["summary"] == {"create": 0, "update": 2, "delete": 0}
     changes = report["changes"]
-    assert {(c["action"], c["kind"], c["namespace"], c["tenant"], c["destructive"])
+    assert {(c["action"], c["kind"], c["namespace"], c["unit"], c["destructive"])
             for c in changes} == {
         ("update", "ResourceQuota", "wh-gongan-video-video", "wh-gongan-video", False),
         ("update", "ResourceQuota", "wh-gongan-video-analytics", "wh-gongan-video", False),
@@ -72,7 +72,7 @@ def test_a_deleted_tenant_is_a_destructive_deletion(wuhan_copy: pathlib.Path,
     assert code == 0
     objects = len(render.render_tenant(gone, platform=before))
     assert report["summary"] == {"create": 0, "update": 0, "delete": objects}
-    assert {c["tenant"] for c in report["changes"]} == {"wh-gongan-video"}
+    assert {c["unit"] for c in report["changes"]} == {"wh-gongan-video"}
     destructive = sorted(c["name"] for c in report["changes"] if c["destructive"])
     assert destructive == sorted(gone.namespace_names())
     assert all(c["kind"] == "Namespace" for c in report["changes"] if c["destructive"])
@@ -128,3 +128,29 @@ def test_plan_refuses_a_directory_render_did_not_write(wuhan_copy: pathlib.Path,
     result = citycloud("-r", wuhan_copy, "plan", "--deployed", stranger)
     assert result.exit_code == 2
     assert "Traceback" not in result.output
+
+
+def test_a_changed_pool_setting_shows_as_its_pools_guardrail_and_contract(
+        wuhan_copy: pathlib.Path, deployed: pathlib.Path, citycloud) -> None:
+    """plan covers pools: a new registry for the gov pool's images changes its guardrail
+    (approved-images) and its contract, in that pool only."""
+    path = wuhan_copy / "platform.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert "imageRegistries: [registry.gov.whcloud.cn]" in text
+    path.write_text(text.replace("imageRegistries: [registry.gov.whcloud.cn]",
+                                 "imageRegistries: [registry.gov.whcloud.cn, harbor.gov.cn]"),
+                    encoding="utf-8")
+
+    code, report = plan(citycloud, wuhan_copy, deployed)
+
+    assert code == 0
+    assert {(c["action"], c["kind"], c["name"], c["unit"]) for c in report["changes"]} == {
+        ("update", "ValidatingAdmissionPolicy", "citycloud-gov-approved-images", "pool.gov"),
+        ("update", "ConfigMap", "citycloud-pool", "pool.gov"),
+    }
+    [guardrail] = [c for c in report["changes"] if c["kind"] == "ValidatingAdmissionPolicy"]
+    assert "harbor.gov.cn" in guardrail["diff"]
+    # Only that pool: `plan -t pool.gov` shows the same, `-t pool.industry` nothing.
+    assert plan(citycloud, wuhan_copy, deployed, "-t", "pool.gov")[1]["changes"] == (
+        report["changes"])
+    assert plan(citycloud, wuhan_copy, deployed, "-t", "pool.industry")[1]["changes"] == []

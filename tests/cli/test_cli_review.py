@@ -37,7 +37,7 @@ def test_plan_of_an_unknown_tenant_is_a_usage_error(wuhan: pathlib.Path, cityclo
 def test_plan_of_a_known_tenant_still_plans_it(wuhan: pathlib.Path, citycloud) -> None:
     result = citycloud("-r", wuhan, "plan", "-t", "wh-gongan-video", "-o", "json")
     assert result.exit_code == 0, result.output
-    assert {c["tenant"] for c in jsonout.data(result.stdout)["changes"]} == {"wh-gongan-video"}
+    assert {c["unit"] for c in jsonout.data(result.stdout)["changes"]} == {"wh-gongan-video"}
 
 
 def test_plan_with_a_missing_deployed_folder_is_a_usage_error(

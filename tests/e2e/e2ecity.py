@@ -110,7 +110,7 @@ class City:
     def command(self, *args: str) -> list[str]:
         script = pathlib.Path(sys.executable).parent / "citycloud"
         entry = [str(script)] if script.exists() else [
-            sys.executable, "-c", "from cli.app import main; main()"]
+            sys.executable, "-c", "from citycloud.cli.app import main; main()"]
         return [*entry, "--registry", str(self.registry), "--state-dir", str(self.state),
                 *args]
 

@@ -17,8 +17,7 @@ import e2ecity
 import kubeops
 import pytest
 
-from citycloud.stacks import operations, pools
-from citycloud.tenants import render
+from citycloud.tenants import render, units
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -69,8 +68,7 @@ def test_tenant_namespaces_carry_the_security_baseline(
 def test_pool_stack_objects_exist_as_rendered(
         onboarded: e2ecity.City, kube: kubeops.Kube, pool: str) -> None:
     platform = onboarded.platform()
-    rendered = pools.render_pool(platform.pools[pool], platform=platform,
-                                 settings=operations.pool_settings(pool))
+    rendered = units.pool_unit(platform, pool).manifests
     kinds = {m["kind"] for m in rendered}
     assert {"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
             "PriorityClass", "Namespace"} <= kinds

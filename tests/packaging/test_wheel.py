@@ -188,7 +188,10 @@ def test_the_deploy_extra_reaches_the_engine_check(core: pathlib.Path, wheel: pa
 def _readme_block(heading: str) -> str:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     section = text[text.index(f"## {heading}\n"):]
-    return section[section.index("```sh\n") + len("```sh\n"):section.index("\n```")]
+    start = section.index("```sh\n") + len("```sh\n")
+    block = section[start:section.index("\n```", start)]
+    assert block.strip(), f"no sh block under '## {heading}'"
+    return block
 
 
 def test_the_readme_quick_start_works_when_pasted(wheel: pathlib.Path,

@@ -21,7 +21,7 @@ import pytest
 from policy_builders import BAD
 
 from citycloud import policies, tenants
-from citycloud.tenants import render
+from citycloud.tenants import guardrails, render
 
 WUHAN = pathlib.Path(__file__).resolve().parents[2] / "examples" / "wuhan"
 
@@ -33,16 +33,16 @@ def platform() -> tenants.Platform:
 
 @pytest.fixture(scope="module")
 def gov(platform: tenants.Platform) -> list[dict[str, Any]]:
-    return policies.render_pool_guardrails(platform.pools["gov"], platform=platform)
+    # Without the pool's storage classes: the volume rules are seen on their own here.
+    bare = platform.pools["gov"].model_copy(update={"storage_classes": ()})
+    return guardrails.render_pool_guardrails(bare, platform=platform)
 
 
 @pytest.fixture(scope="module")
 def gov_deployed(platform: tenants.Platform) -> list[dict[str, Any]]:
-    """As the pool stack renders them: with its adminGroups and storage classes
-    (stacks.pools.PoolSettings, from stacks/pool/Pulumi.gov.yaml)."""
-    return policies.render_pool_guardrails(
-        platform.pools["gov"], platform=platform, platform_groups=("citycloud-platform-admins",),
-        storage_classes=("gov-ceph-sm4", "gov-ceph-hdd-sm4"))
+    """As the pool renders them: with the adminGroups and storageClasses of platform.yaml."""
+    assert platform.pools["gov"].storage_classes and platform.pools["gov"].admin_groups
+    return guardrails.render_pool_guardrails(platform.pools["gov"], platform=platform)
 
 
 def namespace(platform: tenants.Platform, tenant: str, index: int = 0) -> dict[str, Any]:
@@ -59,7 +59,7 @@ LEVEL2 = "wh-tongji-shuju"  # gov pool, MLPS 2
 def test_every_guardrail_is_a_valid_kubernetes_object(registry: pathlib.Path) -> None:
     platform = tenants.load(registry)
     objects = [o for pool in platform.pools.values()
-               for o in policies.render_pool_guardrails(pool, platform=platform)]
+               for o in guardrails.render_pool_guardrails(pool, platform=platform)]
     assert {o["kind"] for o in objects} == {"ValidatingAdmissionPolicy",
                                            "ValidatingAdmissionPolicyBinding"}
     assert {o["metadata"]["name"]: kube_schemas.errors(o) for o in objects} == {
@@ -75,8 +75,8 @@ def test_the_schema_check_can_fail(gov: list[dict[str, Any]]) -> None:
 
 def test_each_pool_binds_only_its_own_tenant_namespaces(platform: tenants.Platform) -> None:
     for pool in platform.pools.values():
-        guardrails = policies.render_pool_guardrails(pool, platform=platform)
-        selector = next(o for o in guardrails if o["kind"] == "ValidatingAdmissionPolicyBinding"
+        objects = guardrails.render_pool_guardrails(pool, platform=platform)
+        selector = next(o for o in objects if o["kind"] == "ValidatingAdmissionPolicyBinding"
                         and o["metadata"]["name"].endswith("approved-images"))
         for tenant in platform.tenants.values():
             selected = admission._selects(selector, namespace(platform, tenant.name))
@@ -274,7 +274,7 @@ def test_the_renderers_own_owner_binding_is_admitted(platform: tenants.Platform,
 MANAGED_REFUSED = ["objects managed by citycloud (app.kubernetes.io/managed-by=citycloud) are "
                    "changed through the registry: open a pull request against the tenant's "
                    "file (citycloud applies it as system:masters or a group of the pool's "
-                   "citycloud:adminGroups)"]
+                   "adminGroups in platform.yaml)"]
 OWNER = ("li.wei", ("wh-gongan-admins", "system:authenticated"))
 OWN_ACCOUNT = ("system:serviceaccount:wh-gongan-video-analytics:deployer",
                ("system:serviceaccounts", "system:authenticated"))
@@ -496,8 +496,7 @@ def test_the_platform_writes_the_granted_networks(platform: tenants.Platform,
 def test_every_guardrail_names_a_policy_that_names_it(platform: tenants.Platform) -> None:
     """`policies explain` tells the in-cluster rule of a policy, and the guardrail the policy."""
     rules = {rule.name: rule.policy for pool in platform.pools.values()
-             for rule in policies.guardrails.rules(pool, platform=platform,
-                                                   storage_classes=("any-class",))}
+             for rule in guardrails.rules(pool, platform=platform)}
     assert {name: name in policies.POLICIES[policy].guardrails
             for name, policy in rules.items()} == dict.fromkeys(rules, True)
     named = {name for rule in policies.POLICIES.values() for name in rule.guardrails}

@@ -17,8 +17,6 @@ from typing import Any
 import pulumi
 from pulumi.runtime import mocks, rpc
 
-from citycloud.stacks import layout
-
 WUHAN = pathlib.Path(__file__).resolve().parents[2] / "examples" / "wuhan"
 
 
@@ -89,7 +87,3 @@ def run(program: Callable[[], None]) -> None:
 
     body()
 
-
-def pool_config(pool: str) -> dict[str, Any]:
-    """The real stacks/pool/Pulumi.<pool>.yaml config, as the engine would pass it."""
-    return layout.stack_config(layout.pool(pool))

@@ -11,12 +11,13 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+import jsonout
 import pytest
-from stack_mocks import WUHAN, MockEngine, pool_config, run
+from stack_mocks import WUHAN, MockEngine, run
 
-from citycloud import policies, tenants
-from citycloud.stacks import components, layout, operations, pools, programs, resources
-from citycloud.tenants import render
+from citycloud import tenants
+from citycloud.stacks import components, programs, resources
+from citycloud.tenants import guardrails, pools, render, units
 
 WUHAN_TENANTS = sorted(tenants.load(WUHAN).tenants)
 NAMESPACE = "kubernetes:core/v1:Namespace"
@@ -35,13 +36,13 @@ def _by_key(objects: Iterable[dict[str, Any]]) -> dict[tuple[str, str, str, str]
 
 def _tenant_stack(mock_engine: MockEngine, platform: tenants.Platform, name: str):  # type: ignore[no-untyped-def]
     monitor = mock_engine("citycloud-tenant", name)
-    run(programs.tenant_program(name, platform=platform, cluster=CLUSTER))
+    run(programs.program(units.tenant_unit(platform, name), platform=platform, cluster=CLUSTER))
     return monitor
 
 
 def _pool_stack(mock_engine: MockEngine, platform: tenants.Platform, name: str):  # type: ignore[no-untyped-def]
-    monitor = mock_engine("citycloud-pool", name, pool_config(name))
-    run(programs.pool_program(name, platform=platform, cluster=CLUSTER))
+    monitor = mock_engine("citycloud-pool", name)
+    run(programs.program(units.pool_unit(platform, name), platform=platform, cluster=CLUSTER))
     return monitor
 
 
@@ -116,8 +117,7 @@ def test_pool_stack_registers_the_pool_objects_under_one_component(
     monitor = _pool_stack(mock_engine, wuhan_platform, pool)
     [component] = monitor.of_type(components.POOL_TYPE)
     assert component.name == pool
-    expected = pools.render_pool(wuhan_platform.pools[pool], platform=wuhan_platform,
-                                 settings=operations.pool_settings(pool))
+    expected = pools.render_pool(wuhan_platform.pools[pool], platform=wuhan_platform)
     sent = [r.manifest() for r in monitor.kubernetes_objects]
     assert _by_key(sent) == _by_key(expected)
     assert {r.parent for r in monitor.kubernetes_objects} == {component.urn}
@@ -125,13 +125,10 @@ def test_pool_stack_registers_the_pool_objects_under_one_component(
     assert kinds.count("PriorityClass") == len(pools.PRIORITIES)
     assert kinds.count("ValidatingAdmissionPolicy") == kinds.count(
         "ValidatingAdmissionPolicyBinding") > 0
-    settings = operations.pool_settings(pool)
-    guardrails = policies.render_pool_guardrails(
-        wuhan_platform.pools[pool], platform=wuhan_platform,
-        platform_groups=settings.admin_groups,
-        storage_classes=tuple(ref.name for ref in settings.storage_classes))
+    rendered = guardrails.render_pool_guardrails(wuhan_platform.pools[pool],
+                                                 platform=wuhan_platform)
     assert _by_key(m for m in sent if m["apiVersion"].startswith("admissionregistration")
-                   ) == _by_key(guardrails)
+                   ) == _by_key(rendered)
     [namespace] = [r for r in monitor.kubernetes_objects if r.type == NAMESPACE]
     assert (namespace.name, namespace.protect, namespace.retain_on_delete) == (
         f"citycloud-pool-{pool}", True, True)
@@ -139,21 +136,21 @@ def test_pool_stack_registers_the_pool_objects_under_one_component(
 
 
 @pytest.mark.parametrize("pool", [pytest.param(p, id=p) for p in ("gov", "industry", "xinchuang")])
-def test_pool_config_file_reaches_the_contract(
+def test_the_pools_registry_settings_reach_the_contract(
         mock_engine: MockEngine, wuhan_platform: tenants.Platform, pool: str) -> None:
     monitor = _pool_stack(mock_engine, wuhan_platform, pool)
     [contract] = [r.inputs for r in monitor.kubernetes_objects
                   if r.type == "kubernetes:core/v1:ConfigMap"]
-    config = layout.stack_config(layout.pool(pool))["citycloud:storageClasses"]
+    classes = wuhan_platform.pools[pool].storage_classes
+    assert classes, "the Wuhan example names its pools' storage classes in platform.yaml"
     assert contract["metadata"]["namespace"] == f"citycloud-pool-{pool}"
     assert [c["name"] for c in json.loads(contract["data"]["storageClasses"])] == [
-        c["name"] for c in config]
-    assert contract["data"]["defaultStorageClass"] == next(
-        c["name"] for c in config if c.get("default"))
+        c.name for c in classes]
+    assert contract["data"]["defaultStorageClass"] == next(c.name for c in classes if c.default)
     [admins] = [r.inputs for r in monitor.kubernetes_objects
                 if r.type == "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"]
-    assert [s["name"] for s in admins["subjects"]] == layout.stack_config(
-        layout.pool(pool))["citycloud:adminGroups"]
+    assert [s["name"] for s in admins["subjects"]] == list(
+        wuhan_platform.pools[pool].admin_groups)
 
 
 def _objects(monitor, kind: str) -> list[dict]:  # type: ignore[no-untyped-def,type-arg]
@@ -199,8 +196,7 @@ def test_xinchuang_placement_holds_pods_to_the_pools_nodes_and_architectures(
 def test_pool_objects_never_collide_across_pools(wuhan_platform: tenants.Platform) -> None:
     seen: dict[tuple[str, str, str, str], str] = {}
     for name in wuhan_platform.pools:
-        for manifest in pools.render_pool(wuhan_platform.pools[name], platform=wuhan_platform,
-                                          settings=operations.pool_settings(name)):
+        for manifest in pools.render_pool(wuhan_platform.pools[name], platform=wuhan_platform):
             key = render.key(manifest)
             assert key not in seen, f"{key} is in pools {seen[key]} and {name}"
             seen[key] = name
@@ -225,7 +221,7 @@ def test_tenants_may_use_exactly_the_tenant_priority_classes(
     """The guardrail admits the tenant classes the pool stack makes, and not the platform's."""
     for name, pool in wuhan_platform.pools.items():
         made = {m["metadata"]["name"]: m["value"] for m in pools.priority_classes(pool)}
-        prefix = policies.guardrails.tenant_priority_prefix(pool)
+        prefix = guardrails.tenant_priority_prefix(pool)
         assert {n for n in made if n.startswith(prefix)} == {
             f"citycloud-{name}-tenant-{s}" for s in ("critical", "standard", "batch")}
         assert made[f"citycloud-{name}-platform"] > max(
@@ -234,27 +230,32 @@ def test_tenants_may_use_exactly_the_tenant_priority_classes(
 
 def test_every_kind_the_stacks_create_is_preloaded(wuhan_platform: tenants.Platform) -> None:
     """Parallel stacks must not import pulumi_kubernetes modules themselves (resources.py)."""
-    manifests = [m for name, pool in wuhan_platform.pools.items()
-                 for m in pools.render_pool(pool, platform=wuhan_platform,
-                                            settings=operations.pool_settings(name))]
-    manifests += render.render_platform(wuhan_platform)
+    manifests = units.render_all(wuhan_platform)
     preloaded = {module.__name__ for module in resources.PRELOADED}
     used = {resources.resource_class(m["apiVersion"], m["kind"]).__module__.rsplit(".", 1)[0]
             for m in manifests}
     assert used == preloaded - {"pulumi_kubernetes.meta.v1"}
 
 
-@pytest.mark.parametrize(("config", "message"), [
-    pytest.param({"storageClasses": [{"name": "a", "default": True},
-                                     {"name": "b", "default": True}]},
-                 "at most one", id="two-defaults"),
-    pytest.param({"storageClasses": "ssd"}, "must be a list", id="not-a-list"),
-    pytest.param({"storageClasses": [{"default": True}]}, "needs a name", id="no-name"),
-    pytest.param({"adminGroups": "admins"}, "adminGroups", id="groups-not-a-list"),
+@pytest.mark.parametrize(("before", "after", "code"), [
+    pytest.param("{name: industry-ceph-hdd,", "{name: industry-ceph-hdd, default: true,",
+                 "several_defaults", id="two-defaults"),
+    pytest.param("adminGroups: [citycloud-platform-admins, citycloud-industry-operators]",
+                 "adminGroups: []", "too_short", id="no-admin-group"),
+    pytest.param("{name: industry-ceph-ssd,", "{name: Industry_SSD,", "invalid_name",
+                 id="bad-class-name"),
 ])
-def test_pool_settings_refuse_bad_config(config: dict, message: str) -> None:  # type: ignore[type-arg]
-    with pytest.raises(ValueError, match=message):
-        pools.PoolSettings.from_config(config)
+def test_pool_settings_in_the_registry_are_checked(
+        wuhan_copy: Any, citycloud: Any, before: str, after: str, code: str) -> None:
+    """storageClasses and adminGroups live in platform.yaml: a mistake is the registry's,
+    with file and line."""
+    path = wuhan_copy / "platform.yaml"
+    path.write_text(path.read_text().replace(before, after))
+    result = citycloud("-r", wuhan_copy, "validate", "-o", "json")
+    assert result.exit_code == 2, result.output
+    [found] = [d for d in jsonout.data(result.stdout)["diagnostics"] if d["severity"] == "error"]
+    assert (found["file"], found["code"]) == ("platform.yaml", code)
+    assert found["field"].startswith("spec.pools[1].")
 
 
 @pytest.mark.parametrize(("pool", "selector"), [
@@ -285,15 +286,12 @@ def test_the_pulumi_cli_entry_points_build_the_same_stacks(
         mock_engine: MockEngine, wuhan_platform: tenants.Platform, project: str, stack: str,
         entry: Any) -> None:
     """What stacks/<project>/__main__.py runs: the registry path comes from stack config."""
-    config = {"citycloud:registry": str(WUHAN), **(pool_config(stack) if "pool" in project
-                                                    else {})}
-    monitor = mock_engine(project, stack, config)
+    monitor = mock_engine(project, stack, {"citycloud:registry": str(WUHAN)})
     run(entry)
     sent = _by_key(r.manifest() for r in monitor.kubernetes_objects)
     expected = (render.render_tenant(wuhan_platform.tenants[stack], platform=wuhan_platform)
                 if "tenant" in project else pools.render_pool(
-                    wuhan_platform.pools[stack], platform=wuhan_platform,
-                    settings=operations.pool_settings(stack)))
+                    wuhan_platform.pools[stack], platform=wuhan_platform))
     assert sent == _by_key(expected)
     [provider] = monitor.of_type("pulumi:providers:kubernetes")
     assert provider.inputs["clusterIdentifier"] == wuhan_platform.name
@@ -303,8 +301,7 @@ def test_the_pulumi_cli_entry_points_build_the_same_stacks(
 def test_no_guardrail_binds_the_platforms_own_namespace(
         wuhan_platform: tenants.Platform, pool: str) -> None:
     """Found on a real API server: the pool's RoleBinding for platform admins was refused."""
-    objects = pools.render_pool(wuhan_platform.pools[pool], platform=wuhan_platform,
-                                settings=operations.pool_settings(pool))
+    objects = pools.render_pool(wuhan_platform.pools[pool], platform=wuhan_platform)
     [namespace] = [m for m in objects if m["kind"] == "Namespace"]
     for binding in (m for m in objects if m["kind"] == "ValidatingAdmissionPolicyBinding"):
         selector = binding["spec"]["matchResources"]["namespaceSelector"]
@@ -317,8 +314,8 @@ def test_every_encrypted_storage_class_the_policies_demand_is_in_its_pool_stack(
     demanded = wuhan_platform.spec.spec.policies.security.encrypted_storage_classes
     assert demanded
     for pool, classes in demanded.items():
-        offered = {ref.name for ref in operations.pool_settings(pool).storage_classes}
+        offered = {ref.name for ref in wuhan_platform.pools[pool].storage_classes}
         assert set(classes) <= offered, pool
-        default = next(r.name for r in operations.pool_settings(pool).storage_classes
+        default = next(r.name for r in wuhan_platform.pools[pool].storage_classes
                        if r.default)
         assert default in classes, f"{pool}: the default class should be an encrypted one"

@@ -9,7 +9,8 @@ selector, architectures) and are written into the CEL as literals. Bindings
 select a pool's tenant namespaces by the labels tenants.render puts on them
 (policies.placement checks that every namespace is selected).
 
-The pool stacks call `render_pool_guardrails` and apply what it returns.
+Rendered with the rest of a pool's objects (tenants.pools); the policies say, for each
+rule, which guardrails hold the same line in the cluster.
 """
 
 from __future__ import annotations
@@ -19,9 +20,8 @@ import dataclasses
 import json
 from typing import Any
 
-from citycloud import tenants
-from citycloud.policies import engine
 from citycloud.tenants import models, render
+from citycloud.tenants import platform as platform_
 
 API_VERSION = "admissionregistration.k8s.io/v1"
 LABEL_GUARDRAIL = "citycloud.io/guardrail"
@@ -116,7 +116,7 @@ def approved_images(pool: models.Pool) -> Rule:
     )
 
 
-def pool_placement(pool: models.Pool, *, platform: tenants.Platform) -> Rule:
+def pool_placement(pool: models.Pool, *, platform: platform_.Platform) -> Rule:
     own = dict(sorted(pool.placement.node_selector.items()))
     foreign = sorted({(k, v) for other in platform.pools.values() if other.name != pool.name
                       for k, v in other.placement.node_selector.items() if own.get(k) != v})
@@ -276,7 +276,7 @@ def managed_objects(platform_groups: tuple[str, ...]) -> Rule:
         (("!variables.managed || variables.byPlatform || variables.byNamespaceCleaner",
           f"objects managed by citycloud ({key}={render.MANAGED_BY}) are changed through the "
           "registry: open a pull request against the tenant's file (citycloud applies it as "
-          "system:masters or a group of the pool's citycloud:adminGroups)"),),
+          "system:masters or a group of the pool's adminGroups in platform.yaml)"),),
         variables=(("managed", managed), _by_platform(platform_groups), _BY_NAMESPACE_CLEANER),
     )
 
@@ -378,11 +378,13 @@ def no_inline_volumes(min_level: int) -> Rule:
     )
 
 
-def rules(pool: models.Pool, *, platform: tenants.Platform,
-          platform_groups: tuple[str, ...] = (),
-          storage_classes: tuple[str, ...] = ()) -> list[Rule]:
-    security = engine.settings(platform).security
+def rules(pool: models.Pool, *, platform: platform_.Platform) -> list[Rule]:
+    """Every guardrail of one pool, from the registry: its pool settings (adminGroups,
+    storageClasses) and the platform's security settings."""
+    security = platform.spec.spec.policies.security
     level = security.restricted_from_level
+    platform_groups = pool.admin_groups
+    storage_classes = tuple(ref.name for ref in pool.storage_classes)
     found = [no_privileged(level), approved_images(pool),
              pool_placement(pool, platform=platform), no_host_network(),
              no_network_attachments(), no_exposed_services(), tenant_rolebindings(),
@@ -396,18 +398,16 @@ def rules(pool: models.Pool, *, platform: tenants.Platform,
     return found
 
 
-def render_pool_guardrails(pool: models.Pool, *, platform: tenants.Platform,
-                           platform_groups: tuple[str, ...] = (),
-                           storage_classes: tuple[str, ...] = ()) -> list[Manifest]:
+def render_pool_guardrails(pool: models.Pool, *,
+                           platform: platform_.Platform) -> list[Manifest]:
     """The ValidatingAdmissionPolicy and binding of every guardrail of one pool.
 
-    From the pool stack's config: `platform_groups`, its adminGroups, who with
-    system:masters may change the objects citycloud manages in tenant namespaces, and
-    `storage_classes`, the only classes its tenants' volumes may use (none: no such rule).
+    The pool's adminGroups (with system:masters) are who may change the objects citycloud
+    manages in tenant namespaces; its storageClasses the only classes its tenants' volumes
+    may use (none listed: no such rule).
     """
     objects: list[Manifest] = []
-    for rule in rules(pool, platform=platform, platform_groups=platform_groups,
-                      storage_classes=storage_classes):
+    for rule in rules(pool, platform=platform):
         name = f"citycloud-{pool.name}-{rule.name}"
         metadata = {"name": name, "labels": {**pool_selector(pool), LABEL_GUARDRAIL: rule.name},
                     "annotations": {"citycloud.io/policy": rule.policy}}

@@ -1,27 +1,21 @@
-"""A resource pool -> the pool-wide Kubernetes objects its stack owns. Pure, like render.py.
+"""A resource pool -> the pool-wide Kubernetes objects. Pure, like render.py.
 
 Tenant objects come from tenants.render; these are the objects that exist once
 per pool, before any tenant: the platform's own namespace and RBAC in the pool,
 PriorityClasses, the pool's contract (placement, architectures, storage
 classes, image registries, shared networks) published as a ConfigMap for node
-preparation, the exporter and people, and the pool's admission guardrails,
-which policies.guardrails renders. Every name carries the pool's name, because
-three pool stacks share one cluster and must never own the same object.
-
-Settings that are not in the registry (which StorageClasses the pool's storage
-team provides, who administers the platform) come from the pool stack's config,
-stacks/pool/Pulumi.<pool>.yaml, read by the program's entry point.
+preparation, the exporter and people, and the pool's admission guardrails
+(tenants.guardrails). Every name carries the pool's name, because three pools
+may share one cluster and must never own the same object. Everything comes from
+the registry: the pool's storageClasses and adminGroups are in platform.yaml.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from collections.abc import Mapping
 from typing import Any
 
-from citycloud.policies import guardrails
-from citycloud.tenants import models, render
+from citycloud.tenants import guardrails, models, render
 from citycloud.tenants import platform as platform_
 
 ROLE_LABEL = "citycloud.io/role"
@@ -35,42 +29,6 @@ PRIORITIES = (
     ("standard", True, 1_000, "PreemptLowerPriority", "tenant services (the usual choice)"),
     ("batch", True, 100, "Never", "tenant batch jobs; they never preempt anything"),
 )
-
-
-@dataclasses.dataclass(frozen=True)
-class StorageClassRef:
-    """A StorageClass the pool's storage provides; the pool stack references, never creates it."""
-
-    name: str
-    default: bool = False
-    description: str = ""
-
-
-@dataclasses.dataclass(frozen=True)
-class PoolSettings:
-    storage_classes: tuple[StorageClassRef, ...] = ()
-    admin_groups: tuple[str, ...] = ("citycloud-platform-admins",)
-
-    @classmethod
-    def from_config(cls, values: Mapping[str, Any]) -> PoolSettings:
-        """From the pool stack's config (keys without the `citycloud:` namespace)."""
-        classes = values.get("storageClasses") or []
-        if not isinstance(classes, list):
-            raise ValueError("citycloud:storageClasses must be a list of {name, default}")
-        refs = []
-        for entry in classes:
-            if isinstance(entry, str):
-                entry = {"name": entry}
-            if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
-                raise ValueError("each citycloud:storageClasses entry needs a name")
-            refs.append(StorageClassRef(entry["name"], bool(entry.get("default", False)),
-                                        str(entry.get("description", ""))))
-        if sum(ref.default for ref in refs) > 1:
-            raise ValueError("at most one of citycloud:storageClasses may be the default")
-        groups = values.get("adminGroups", list(cls.admin_groups))
-        if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
-            raise ValueError("citycloud:adminGroups must be a list of group names")
-        return cls(storage_classes=tuple(refs), admin_groups=tuple(groups))
 
 
 def platform_namespace(pool: models.Pool) -> str:
@@ -92,17 +50,14 @@ def _metadata(pool: models.Pool, name: str, namespace: str | None = None) -> dic
     return metadata
 
 
-def render_pool(pool: models.Pool, *, platform: platform_.Platform,
-                settings: PoolSettings) -> list[render.Manifest]:
+def render_pool(pool: models.Pool, *, platform: platform_.Platform) -> list[render.Manifest]:
     """Every pool-wide object of one pool, in a stable order (namespace first)."""
     return [
         namespace_object(pool),
         *priority_classes(pool),
-        *platform_rbac(pool, settings=settings),
-        contract(pool, platform=platform, settings=settings),
-        *guardrails.render_pool_guardrails(
-            pool, platform=platform, platform_groups=settings.admin_groups,
-            storage_classes=tuple(ref.name for ref in settings.storage_classes)),
+        *platform_rbac(pool),
+        contract(pool, platform=platform),
+        *guardrails.render_pool_guardrails(pool, platform=platform),
     ]
 
 
@@ -132,7 +87,7 @@ def priority_classes(pool: models.Pool) -> list[render.Manifest]:
     } for suffix, tenant, value, preemption, description in PRIORITIES]
 
 
-def platform_rbac(pool: models.Pool, *, settings: PoolSettings) -> list[render.Manifest]:
+def platform_rbac(pool: models.Pool) -> list[render.Manifest]:
     """The platform's agent account (read-only, cluster-wide) and its admins' namespace rights."""
     namespace = platform_namespace(pool)
     reader = f"citycloud:{pool.name}:reader"
@@ -161,12 +116,11 @@ def platform_rbac(pool: models.Pool, *, settings: PoolSettings) -> list[render.M
          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
                      "name": render.OWNER_CLUSTER_ROLE},
          "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": group}
-                      for group in settings.admin_groups]},
+                      for group in pool.admin_groups]},
     ]
 
 
-def contract(pool: models.Pool, *, platform: platform_.Platform,
-             settings: PoolSettings) -> render.Manifest:
+def contract(pool: models.Pool, *, platform: platform_.Platform) -> render.Manifest:
     """What the pool promises, for node preparation, the exporter and people to read."""
     placement = pool.placement
     taint = placement.taint.model_dump(mode="json") if placement.taint else None
@@ -181,8 +135,8 @@ def contract(pool: models.Pool, *, platform: platform_.Platform,
         "architectures": ",".join(a.value for a in placement.architectures),
         "maxClassification": str(pool.max_classification),
         "imageRegistries": ",".join(pool.image_registries),
-        "storageClasses": _json([dataclasses.asdict(ref) for ref in settings.storage_classes]),
-        "defaultStorageClass": next((r.name for r in settings.storage_classes if r.default), ""),
+        "storageClasses": _json([ref.model_dump(mode="json") for ref in pool.storage_classes]),
+        "defaultStorageClass": next((r.name for r in pool.storage_classes if r.default), ""),
         "priorityClasses": ",".join(m["metadata"]["name"] for m in priority_classes(pool)),
         "sharedNetworks": _json(shared),
     }
