@@ -11,7 +11,7 @@ import typer
 from citycloud import tenants
 from citycloud.cli import options, output, state
 from citycloud.tenants import capacity as capacity_
-from citycloud.tenants import files
+from citycloud.tenants import files, quantities
 
 _UNITS = {"cpu": ("cores", 1), "memory": ("GiB", 2**30), "storage": ("TiB", 2**40)}
 
@@ -86,16 +86,12 @@ def _num(value: Fraction, scale: int) -> str:
 
 
 def _pool_json(pool: tenants.capacity.PoolCapacity) -> dict[str, object]:
+    exact = quantities.json_number
     return {
         "pool": pool.pool.name, "kind": pool.pool.kind.value, "tenants": pool.tenants,
         "departments": pool.departments,
         # cores for cpu, bytes for memory and storage (Prometheus base units)
-        "resources": {r: {"physical": _exact(u.physical), "allocatable": _exact(u.allocatable),
-                          "allocated": _exact(u.allocated), "headroom": _exact(u.headroom),
+        "resources": {r: {"physical": exact(u.physical), "allocatable": exact(u.allocatable),
+                          "allocated": exact(u.allocated), "headroom": exact(u.headroom),
                           "ratio": u.ratio} for r, u in pool.usage.items()},
     }
-
-
-def _exact(value: Fraction) -> int | float:
-    """Whole amounts as JSON integers: a float loses bytes beyond 2**53 (8 PiB)."""
-    return value.numerator // value.denominator if value.denominator == 1 else float(value)

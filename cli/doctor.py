@@ -138,17 +138,14 @@ def cluster_check(*, kubeconfig: pathlib.Path | None, context: str | None) -> Ch
         return Check(name="cluster", found=False, note=str(err))
     if api is None:
         return Check(name="cluster", found=False, note="no kubeconfig found")
-    import kubernetes  # installed: checked above
-
+    where = api.configuration.host
     try:
-        answer = kubernetes.client.VersionApi(api).get_code(_request_timeout=5)
-    except Exception as err:  # any failure to reach it is the answer, said in one line
-        return Check(name="cluster", found=False, where=api.configuration.host,
-                     note=f"does not answer: {str(err).splitlines()[0]}")
+        version = cluster.server_version(api, timeout=5)
+    except cluster.ClusterError as err:
+        return Check(name="cluster", found=False, where=where, note=str(err))
     finally:
         api.close()
-    return Check(name="cluster", found=True, where=api.configuration.host,
-                 version=str(answer.git_version))
+    return Check(name="cluster", found=True, where=where, version=version)
 
 
 def doctor(

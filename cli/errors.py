@@ -1,8 +1,9 @@
 """The one place where domain errors become exit codes.
 
 Exit codes (the CLI contract): 0 ok; 1 policy violations found; 2 invalid
-input or usage; 3 apply failed. Commands raise their domain's exceptions; the
-app's group catches them here, prints them in the chosen format and exits.
+input or usage; 3 apply failed. Commands raise their domain's exceptions, one
+family (tenants.errors) with the exit code on each class; the app's group
+catches them here, prints them in the chosen format and exits.
 """
 
 from __future__ import annotations
@@ -17,57 +18,31 @@ from typer import rich_utils
 from citycloud import policies, tenants
 from citycloud.cli import output
 from citycloud.cli import policies as cli_policies
+from citycloud.tenants import errors as domain
 
-OK = 0
-VIOLATIONS = 1
-INVALID = 2
-APPLY_FAILED = 3
+OK = domain.OK
+VIOLATIONS = domain.VIOLATIONS
+INVALID = domain.INVALID
+APPLY_FAILED = domain.APPLY_FAILED
 INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
 CLOSED_PIPE = 141  # 128 + SIGPIPE: the reader went away (`citycloud plan --diff | head`)
 
 NO_ANSWER = ("no answer to the confirmation (no terminal, or the input ended): pass --yes "
              "to go ahead without asking")
 
-# Exceptions of each boundary and the exit code they mean; the first match wins. Named as
-# "module:Class" so that this table imports nothing: mapping the errors of `citycloud validate`
-# must not load pulumi or kubernetes, and a class whose module was never imported cannot have
-# been raised. tests/cli checks that every name resolves.
-EXIT_CODES: dict[str, int] = {
-    "citycloud.tenants.diagnostics:RegistryError": INVALID,
-    "citycloud.policies.engine:PolicyViolations": VIOLATIONS,
-    "citycloud.tenants.scaffold:ScaffoldError": INVALID,
-    "citycloud.tenants.manifests:ManifestDirError": INVALID,
-    "citycloud.policies.network_plans:AllocationError": INVALID,
-    "citycloud.tenants.audit:AuditError": INVALID,  # a damaged log or a refused prune
-    # unknown ref, no history, an out-of-order apply
-    "citycloud.tenants.changes:GitError": INVALID,
-    "citycloud.cli.extras:MissingExtra": INVALID,  # pip install 'citycloud[<extra>]'
-    "citycloud.tenants.files:WriteError": INVALID,  # full disk, read-only, a file in the way
-    # Before StackError: the first match wins. PulumiMissing is a UsageError.
-    # unknown tenant, not onboarded, no pulumi CLI
-    "citycloud.stacks.errors:UsageError": INVALID,
-    # engine failed, protected namespace, locked
-    "citycloud.stacks.errors:StackError": APPLY_FAILED,
-    "citycloud.stacks.nodes:InvalidRequest": INVALID,  # unknown pool or node, not confirmed
-    "citycloud.stacks.nodes:NodesError": APPLY_FAILED,  # a node failed or was unreachable
-    # Last: a path given to a command that cannot be read or written (a file where a folder
-    # should be, a folder where a file should be, no permission) is bad input, said in one
-    # line. Not every OSError: a refused connection is no mistake in the input.
-    "builtins:FileNotFoundError": INVALID,
-    "builtins:FileExistsError": INVALID,
-    "builtins:NotADirectoryError": INVALID,
-    "builtins:IsADirectoryError": INVALID,
-    "builtins:PermissionError": INVALID,
-}
+# A path given to a command that cannot be read or written (a file where a folder should be,
+# a folder where a file should be, no permission) is bad input, said in one line. Not every
+# OSError: a refused connection is no mistake in the input.
+PATH_ERRORS = (FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError,
+               PermissionError)
 
 
 def exit_code(err: BaseException) -> int | None:
-    """The exit code EXIT_CODES gives `err`, None when it is not a domain error."""
-    for name, code in EXIT_CODES.items():
-        module_name, _, class_name = name.partition(":")
-        module = sys.modules.get(module_name)
-        if module is not None and isinstance(err, getattr(module, class_name)):
-            return code
+    """The exit code of one of our errors (tenants.errors) or of a bad path; None otherwise."""
+    if isinstance(err, domain.CitycloudError):
+        return err.exit_code
+    if isinstance(err, PATH_ERRORS):
+        return INVALID
     return None
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import importlib.util
 
+from citycloud.tenants import errors
+
 # Extra -> the import names of the packages it brings, as pyproject.toml declares them.
 # tests/packaging checks this table against pyproject.toml and every module's imports.
 PACKAGES: dict[str, tuple[str, ...]] = {
@@ -20,7 +22,7 @@ PACKAGES: dict[str, tuple[str, ...]] = {
 }
 
 
-class MissingExtra(Exception):
+class MissingExtra(errors.InputError):
     """A command needs packages this install does not have (exit 2)."""
 
     def __init__(self, command: str, extra: str, missing: list[str]) -> None:

@@ -279,12 +279,13 @@ def _review_json(result: Review) -> dict[str, Any]:
     }
 
 
-def _usage(usage: capacity.Usage | None) -> dict[str, float] | None:
+def _usage(usage: capacity.Usage | None) -> dict[str, int | float] | None:
     if usage is None:
         return None
-    # cores for cpu, bytes for memory and storage, as `citycloud capacity -o json`
-    return {"allocated": float(usage.allocated), "allocatable": float(usage.allocatable),
-            "headroom": float(usage.headroom), "ratio": usage.ratio}
+    # cores for cpu, bytes for memory and storage, exact, as `citycloud capacity -o json`
+    exact = quantities.json_number
+    return {"allocated": exact(usage.allocated), "allocatable": exact(usage.allocatable),
+            "headroom": exact(usage.headroom), "ratio": usage.ratio}
 
 
 # ---- apply --from-git ---------------------------------------------------------

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Mapping
 from fractions import Fraction
 from typing import Any
 
-from citycloud.tenants import quantities, render
+from citycloud.tenants import errors, quantities, render
 
 # The quota keys that measure what a tenant's quota grants (render.resource_quota writes them).
 QUOTA_KEYS = {"cpu": "requests.cpu", "memory": "requests.memory", "storage": "requests.storage"}
@@ -42,12 +42,14 @@ NAD_GROUP, NAD_VERSION, NAD_PLURAL = "k8s.cni.cncf.io", "v1", "network-attachmen
 _PAGE = 500  # list in pages so a large cluster never answers with one huge body
 
 
-class ClusterError(Exception):
+class ClusterError(errors.KubernetesError):
     """The cluster could not be read; the message says why, for people and for logs."""
 
 
-class ClusterConfigError(ClusterError):
+class ClusterConfigError(ClusterError, errors.InputError):
     """No usable kubeconfig or in-cluster service account: a usage error, not an outage."""
+
+    exit_code = errors.INVALID
 
 
 @dataclasses.dataclass(frozen=True)
@@ -213,6 +215,17 @@ def _list(call: Callable[..., Any], timeout: float, **kwargs: Any) -> dict[str, 
 def _short(err: Exception) -> str:
     reason = getattr(err, "reason", None)  # MaxRetryError wraps the error that matters
     return str(reason or err).splitlines()[0][:200]
+
+
+def server_version(api: Any, *, timeout: float) -> str:
+    """The cluster's Kubernetes version (its /version), or ClusterError saying why not."""
+    import kubernetes  # see read()
+
+    try:
+        answer = kubernetes.client.VersionApi(api).get_code(_request_timeout=timeout)
+    except Exception as err:  # any failure to reach it is the answer, said in one line
+        raise ClusterError(f"does not answer: {str(err).splitlines()[0]}") from err
+    return str(answer.git_version)
 
 
 def api_client(*, kubeconfig: pathlib.Path | None = None, context: str | None = None) -> Any:

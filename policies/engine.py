@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from citycloud import tenants
-from citycloud.tenants import capacity, diagnostics, models, render, sources
+from citycloud.tenants import capacity, diagnostics, errors, models, render, sources
 
 Check = Callable[[tenants.Platform], Iterable[diagnostics.Diagnostic]]
 Diagnostic = diagnostics.Diagnostic
@@ -193,8 +193,10 @@ class Report:
         return self.errors == 0
 
 
-class PolicyViolations(Exception):
+class PolicyViolations(errors.CitycloudError):
     """Error-level findings stand: nothing may be applied (exit code 1)."""
+
+    exit_code = errors.VIOLATIONS
 
     def __init__(self, report: Report) -> None:
         self.report = report

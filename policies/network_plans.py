@@ -14,7 +14,7 @@ import dataclasses
 
 from citycloud import tenants
 from citycloud.policies import _prefixes, networks
-from citycloud.tenants import fields
+from citycloud.tenants import errors, fields
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,7 +84,7 @@ def _shared_sites(group: list[networks.Segment]) -> tuple[str, ...]:
 # ---- allocation ---------------------------------------------------------------
 
 
-class AllocationError(Exception):
+class AllocationError(errors.InputError):
     """No range can be suggested: bad size, no pool of that family, or all taken."""
 
 

@@ -4,20 +4,24 @@ Everything that goes wrong between citycloud and the Pulumi engine or the
 Kubernetes API surfaces as a StackError subclass; foreign errors (the
 Automation API's CommandError, the kubernetes client's ApiException) are
 wrapped with `raise ... from err`, so the CLI never shows a traceback for them.
-Exit codes: UsageError and PulumiMissing mean "invalid input or usage" (2);
-every other StackError means "apply failed" (3): nothing, or not everything,
-was changed.
+Exit codes (on the classes, tenants.errors): UsageError and PulumiMissing mean "invalid
+input or usage" (2); every other StackError means "apply failed" (3): nothing, or not
+everything, was changed.
 """
 
 from __future__ import annotations
 
+from citycloud.tenants import errors
 
-class StackError(Exception):
+
+class StackError(errors.EngineError):
     """Something between citycloud and the cluster failed; the message says what to do."""
 
 
 class UsageError(StackError):
     """The command cannot run as asked (unknown tenant, tenant never onboarded, no terminal)."""
+
+    exit_code = errors.INVALID
 
 
 class PulumiMissing(UsageError):
@@ -64,5 +68,5 @@ class OffboardRefused(StackError):
     """Offboarding would destroy data (PersistentVolumeClaims) and --force was not given."""
 
 
-class ClusterError(StackError):
+class ClusterError(StackError, errors.KubernetesError):
     """The Kubernetes API could not be read (unreachable, forbidden, bad kubeconfig)."""

@@ -43,7 +43,7 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from citycloud.tenants import files
+from citycloud.tenants import errors, files
 
 LOG_FILE = "audit.jsonl"
 HEAD_FILE = "audit.head"
@@ -59,7 +59,7 @@ MAX_RECORD_BYTES = 64 * 1024  # a record is a summary, not a plan; bounds every 
 Entry = dict[str, Any]
 
 
-class AuditError(Exception):
+class AuditError(errors.InputError):
     """The audit log cannot be written or pruned; the command must not go on."""
 
 

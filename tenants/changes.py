@@ -33,14 +33,14 @@ import tarfile
 import tempfile
 from collections.abc import Iterator
 
-from citycloud.tenants import audit, files
+from citycloud.tenants import audit, errors, files
 from citycloud.tenants import platform as platform_
 
 DEPLOYED_FILE = "deployed-commit.json"
 GIT_TIMEOUT = 120  # seconds; a registry repo is small, a hung git is not
 
 
-class GitError(Exception):
+class GitError(errors.InputError):
     """git cannot answer: not a repository, an unknown ref, history missing."""
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 import enum
 
+from citycloud.tenants import errors
+
 
 class Severity(enum.StrEnum):
     ERROR = "error"
@@ -39,7 +41,7 @@ class Diagnostic:
         return f"{where} {self.message}{hint} [{self.code}]"
 
 
-class RegistryError(Exception):
+class RegistryError(errors.InputError):
     """The registry cannot be read or is not valid; nothing may be written."""
 
     def __init__(self, diagnostics: list[Diagnostic]) -> None:

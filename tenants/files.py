@@ -15,6 +15,8 @@ import pathlib
 import tempfile
 from collections.abc import Iterator
 
+from citycloud.tenants import errors
+
 _REASONS = {
     errno.ENOSPC: "the disk is full; free space or choose another path",
     errno.EDQUOT: "the disk quota is used up; free space or choose another path",
@@ -25,7 +27,7 @@ _REASONS = {
 }
 
 
-class WriteError(Exception):
+class WriteError(errors.InputError):
     """A path given to a command cannot be written (exit 2)."""
 
 

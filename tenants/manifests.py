@@ -18,7 +18,7 @@ from collections.abc import Iterable
 
 import yaml
 
-from citycloud.tenants import render, units
+from citycloud.tenants import errors, render, units
 
 MARKER = ".citycloud-manifests"  # marks a directory as ours, so we never replace a stranger's
 _MARKER_HEADER = "# written by citycloud render, with the files below; replaced on every render\n"
@@ -26,7 +26,7 @@ _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class ManifestDirError(Exception):
+class ManifestDirError(errors.InputError):
     pass
 
 

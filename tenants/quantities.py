@@ -106,3 +106,9 @@ def format_cpu(value: Fraction) -> str:
     if value.denominator == 1:
         return str(value.numerator)
     return format_plain(value)
+
+
+def json_number(value: Fraction) -> int | float:
+    """An exact amount for JSON: whole amounts as integers (a float loses bytes beyond 2**53,
+    8 PiB); the rest as floats. Every -o json amount goes through here."""
+    return value.numerator // value.denominator if value.denominator == 1 else float(value)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import pydantic
 import yaml
 
-from citycloud.tenants import ci, fields, loader, models, schema
+from citycloud.tenants import ci, errors, fields, loader, models, schema
 from citycloud.tenants import platform as platform_
 
 MODELINE = "# yaml-language-server: $schema=../../schema/{name}.schema.json\n"
@@ -99,7 +99,7 @@ GITIGNORE = ".citycloud/\n"
 _NAME = pydantic.TypeAdapter(fields.DNSLabel)
 
 
-class ScaffoldError(Exception):
+class ScaffoldError(errors.InputError):
     pass
 
 

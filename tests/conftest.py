@@ -6,15 +6,13 @@ them by module name (`import kube_schema`): pytest puts tests/ on sys.path.
 
 from __future__ import annotations
 
-import os
 import pathlib
 import shutil
 from collections.abc import Callable
 
+import clirun
 import pytest
-from typer.testing import CliRunner, Result
-
-from citycloud.cli import app
+from typer.testing import Result
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 WUHAN = ROOT / "examples" / "wuhan"
@@ -41,10 +39,4 @@ def citycloud() -> Citycloud:
 
     Exceptions are not caught: a traceback a user would see fails the test.
     """
-    runner = CliRunner()
-
-    def run(*args: str | os.PathLike[str], input: str | None = None) -> Result:
-        return runner.invoke(app.app, [os.fspath(a) for a in args], input=input,
-                             catch_exceptions=False)
-
-    return run
+    return clirun.invoke

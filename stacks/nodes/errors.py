@@ -14,16 +14,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from citycloud.tenants import errors
+
 if TYPE_CHECKING:
     from citycloud.stacks.nodes import runs
 
 
-class NodesError(Exception):
+class NodesError(errors.AnsibleError):
     """Preparing nodes failed; the message says where and what to do."""
 
 
 class InvalidRequest(NodesError):
     """The command cannot run as asked: an unknown node in --limit, a relative node root."""
+
+    exit_code = errors.INVALID
 
 
 class RunnerFailed(NodesError):

@@ -20,6 +20,7 @@ import time
 
 import jsonout
 import pytest
+import realparts
 import typer
 
 from citycloud.cli import app
@@ -64,7 +65,8 @@ def _in_a_small_disk(tmp_path: pathlib.Path, script: str, *, read_only: bool,
                      env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """Run `script` (sh) with DISK mounted as a 64 KiB tmpfs, read-only if asked."""
     if shutil.which("unshare") is None:
-        pytest.fail("unshare (util-linux) is needed to mount a small disk")
+        realparts.unavailable("unshare (util-linux) is not installed",
+                              how="apt-get install util-linux")
     disk = tmp_path / "disk"
     disk.mkdir()
     remount = f"mount -o remount,ro {disk} && " if read_only else ""

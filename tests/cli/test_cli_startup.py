@@ -1,15 +1,16 @@
 """The CLI starts fast: `validate` in CI must not import the cluster libraries.
 
 Command modules that need pulumi, ansible-runner or prometheus_client are loaded
-when one of their commands runs (cli/app.py LAZY_COMMANDS), and exit codes are
-mapped by class name (cli/errors.py EXIT_CODES): both tables are checked here
-against the modules they name, so they cannot silently go stale.
+when one of their commands runs (cli/app.py LAZY_COMMANDS), checked here against
+the modules it names, so it cannot silently go stale. Exit codes are on the error
+classes (tenants.errors), checked here too.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import pkgutil
 import subprocess
 import sys
 
@@ -48,11 +49,44 @@ def test_registry_commands_import_no_cluster_library(wuhan, command: list[str]) 
     assert report == {"code": 0, "heavy": []}
 
 
-def test_exit_codes_name_real_exceptions() -> None:
-    for name in errors.EXIT_CODES:
-        module, _, cls = name.partition(":")
-        found = getattr(importlib.import_module(module), cls)
-        assert isinstance(found, type) and issubclass(found, Exception), name
+# Raised and caught inside one package, never shown to a user as such.
+INTERNAL_ERRORS = {"citycloud.tenants.sources.SourceError",
+                   "citycloud.tenants.quantities.QuantityError",
+                   "citycloud.monitoring.server.ServeError"}  # the command says which port
+
+
+def test_every_error_a_user_can_meet_is_of_the_one_family() -> None:
+    import citycloud
+    from citycloud.tenants import errors as domain
+
+    found = set()
+    for module in pkgutil.walk_packages(citycloud.__path__, "citycloud."):
+        loaded = importlib.import_module(module.name)
+        for value in vars(loaded).values():
+            if (isinstance(value, type) and issubclass(value, Exception)
+                    and value.__module__ == module.name):
+                found.add(value)
+    outside = {f"{e.__module__}.{e.__qualname__}" for e in found
+               if not issubclass(e, domain.CitycloudError)}
+    assert outside == INTERNAL_ERRORS
+
+
+def test_each_error_ends_with_its_exit_code() -> None:
+    from citycloud.cli import extras
+    from citycloud.stacks import errors as stack_errors
+    from citycloud.stacks.nodes import errors as node_errors
+    from citycloud.tenants import files
+
+    cases = [(files.WriteError("/x: the disk is full"), 2),
+             (extras.MissingExtra("apply", "deploy", ["pulumi"]), 2),
+             (stack_errors.UsageError("unknown tenant"), 2),
+             (stack_errors.PulumiMissing("no pulumi"), 2),
+             (stack_errors.StackLocked("tenant/x", holder="pid 1"), 3),
+             (stack_errors.ClusterError("unreachable"), 3),
+             (node_errors.InvalidRequest("unknown node"), 2),
+             (node_errors.RunnerFailed("no ansible-playbook"), 3),
+             (PermissionError(13, "Permission denied", "/etc/x"), 2)]
+    assert [errors.exit_code(err) for err, _ in cases] == [code for _, code in cases]
 
 
 def test_exit_codes_map_the_registry_error() -> None:

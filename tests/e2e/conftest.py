@@ -13,7 +13,6 @@ and FAIL in CI (CI=true): an end-to-end suite that silently skips proves nothing
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -22,19 +21,13 @@ import controlplane
 import e2ecity
 import kubeops
 import pytest
+import realparts
 
 TIMINGS: dict[str, float] = {}
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
-
-
 def _unavailable(reason: str) -> None:
-    if _in_ci():
-        pytest.fail(f"{reason}. CI=true: the end-to-end tests must run; build the binaries "
-                    "with `make controlplane` first", pytrace=False)
-    pytest.skip(f"{reason}; run `make controlplane` to build them")
+    realparts.unavailable(reason, how="run `make controlplane` to build the binaries")
 
 
 @pytest.fixture(scope="session")

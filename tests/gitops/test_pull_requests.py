@@ -47,6 +47,14 @@ def test_new_tenant(citycloud: Any, repo: gitrepos.Repo) -> None:
     assert "cpu 20, memory 40Gi, storage 1Ti" in effect["details"]
     assert pool(data, "gov", "cpu") == (0.08, 0.28)  # 8 of 100 cores, then 28
     assert {p["pool"] for p in data["pools"]} == {"gov"}  # xinchuang is untouched
+    # The review's figures are `capacity -o json`'s, exact integers alike (bytes as ints).
+    after = {row["resource"]: row["after"] for row in data["pools"]}
+    capacity = jsonout.data(citycloud("-r", repo.registry, "capacity", "-o", "json").stdout)
+    [gov] = [p for p in capacity if p["pool"] == "gov"]
+    for resource, figures in after.items():
+        for key in ("allocated", "allocatable", "headroom"):
+            assert figures[key] == gov["resources"][resource][key], (resource, key)
+            assert type(figures[key]) is type(gov["resources"][resource][key]), (resource, key)
 
 
 def test_resize(citycloud: Any, repo: gitrepos.Repo) -> None:

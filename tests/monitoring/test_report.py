@@ -6,17 +6,15 @@ import pathlib
 import re
 import xml.etree.ElementTree as ElementTree
 
+import clirun
 import pytest
-from typer.testing import CliRunner
 
 from citycloud import tenants
-from citycloud.cli import app as cli_app
 from citycloud.tenants import capacity
 
 
 def write_report(registry: pathlib.Path, out: pathlib.Path) -> str:
-    result = CliRunner().invoke(cli_app.app, ["--registry", str(registry), "capacity",
-                                              "--html", str(out)])
+    result = clirun.invoke("--registry", registry, "capacity", "--html", out)
     assert result.exit_code == 0, result.output
     return out.read_text(encoding="utf-8")
 
@@ -62,7 +60,7 @@ def test_registry_text_is_escaped(registry_copy: pathlib.Path, tmp_path: pathlib
 
 
 def test_an_unwritable_path_exits_2(wuhan: pathlib.Path, tmp_path: pathlib.Path) -> None:
-    result = CliRunner().invoke(cli_app.app, ["--registry", str(wuhan), "capacity", "--html",
-                                              str(tmp_path / "missing" / "report.html")])
+    result = clirun.invoke("--registry", wuhan, "capacity", "--html",
+                           tmp_path / "missing" / "report.html")
     assert result.exit_code == 2
     assert "cannot write" in result.output

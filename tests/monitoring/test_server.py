@@ -9,11 +9,10 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 
+import clirun
 import pytest
 from exporter_fixtures import TODAY
-from typer.testing import CliRunner
 
-from citycloud.cli import app as cli_app
 from citycloud.monitoring import exporter, server
 
 
@@ -84,22 +83,22 @@ def test_a_port_in_use_exits_2_with_the_reason(wuhan: pathlib.Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = CliRunner().invoke(cli_app.app, [
-            "--registry", str(wuhan), "exporter", "--port", str(port), "--no-cluster"])
+        result = clirun.invoke(
+            "--registry", str(wuhan), "exporter", "--port", str(port), "--no-cluster")
     assert result.exit_code == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.output
 
 
 def test_a_missing_kubeconfig_exits_2(wuhan: pathlib.Path, tmp_path: pathlib.Path) -> None:
-    result = CliRunner().invoke(cli_app.app, [
-        "--registry", str(wuhan), "exporter", "--kubeconfig", str(tmp_path / "nope")])
+    result = clirun.invoke(
+            "--registry", str(wuhan), "exporter", "--kubeconfig", str(tmp_path / "nope"))
     assert result.exit_code == 2
     assert "nope" in result.output
 
 
 def test_an_invalid_registry_exits_2_before_serving(tmp_path: pathlib.Path) -> None:
     (tmp_path / "platform.yaml").write_text("apiVersion: citycloud.io/v1\nkind: Platform\n")
-    result = CliRunner().invoke(cli_app.app, [
-        "--registry", str(tmp_path), "exporter", "--no-cluster", "--port", "0"])
+    result = clirun.invoke(
+            "--registry", str(tmp_path), "exporter", "--no-cluster", "--port", "0")
     assert result.exit_code == 2
     assert "departments.yaml" in result.output

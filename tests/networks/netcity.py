@@ -13,11 +13,10 @@ import json
 import pathlib
 from collections.abc import Sequence
 
+import clirun
 import jsonout
-from typer.testing import CliRunner
 
 from citycloud import tenants
-from citycloud.cli import app as cli_app
 from citycloud.policies import engine
 from citycloud.tenants import diagnostics
 
@@ -145,6 +144,5 @@ class Run:
 
 
 def citycloud(registry: pathlib.Path, *args: str) -> Run:
-    result = CliRunner().invoke(cli_app.app, ["--registry", str(registry), *args],
-                                env={"COLUMNS": "300"})
+    result = clirun.invoke("--registry", registry, *args, env={"COLUMNS": "300"})
     return Run(result.exit_code, result.output)

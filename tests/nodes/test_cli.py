@@ -12,12 +12,11 @@ import signal
 import subprocess
 import sys
 
+import clirun
 import jsonout
 import pytest
 from nodecity import machine_os, seed_root, snapshot
-from typer.testing import CliRunner
 
-from citycloud.cli import app
 from citycloud.tenants import audit as trail
 
 pytestmark = pytest.mark.slow
@@ -25,8 +24,7 @@ pytestmark = pytest.mark.slow
 
 def citycloud(registry: pathlib.Path, state: pathlib.Path, *args: str,
               stdin: str | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(
-        app.app, ["--registry", str(registry), "--state-dir", str(state), *args], input=stdin)
+    result = clirun.invoke("--registry", registry, "--state-dir", state, *args, input=stdin)
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -113,7 +111,7 @@ def test_invalid_requests_exit_2_before_ansible_runs(
 
 
 def test_help_teaches() -> None:
-    result = CliRunner().invoke(app.app, ["nodes", "prepare", "--help"])
+    result = clirun.invoke("nodes", "prepare", "--help")
     assert result.exit_code == 0
     for words in ("--limit", "--only", "--node-root", "--yes", "MLPS", "xinchuang"):
         assert words in result.stdout

@@ -11,6 +11,7 @@ import pathlib
 from collections.abc import Callable
 from typing import Any
 
+import clirun
 import pytest
 from nodecity import edit_platform, pools_of
 
@@ -126,11 +127,7 @@ def test_errors_in_an_inventory_file_name_that_file_and_line(
 
 
 def test_validate_reports_node_errors_like_any_other(wuhan_copy: pathlib.Path) -> None:
-    from typer.testing import CliRunner
-
-    from citycloud.cli import app
-
     edit_platform(wuhan_copy, with_nodes("gov", {"hosts": [kunpeng("gov-arm-01")]}))
-    result = CliRunner().invoke(app.app, ["--registry", str(wuhan_copy), "validate"])
+    result = clirun.invoke("--registry", wuhan_copy, "validate")
     assert result.exit_code == 2
     assert "platform.yaml:" in result.output and "[node_arch]" in result.output

@@ -10,18 +10,14 @@ from __future__ import annotations
 import pathlib
 import re
 
+import clirun
 import jsonout
 import pytest
 from policy_builders import BAD
-from typer.testing import CliRunner
-
-from citycloud.cli import app
-
-runner = CliRunner()
 
 
 def citycloud(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app.app, list(args))
+    result = clirun.invoke(*args)
     return result.exit_code, result.stdout, result.stderr
 
 

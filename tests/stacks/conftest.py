@@ -17,6 +17,7 @@ from typing import Any
 
 import pulumi
 import pytest
+import realparts
 from pulumi.runtime import settings as pulumi_settings
 from stack_mocks import MockEngine, Mocks, RecordingMonitor
 
@@ -55,4 +56,5 @@ def pulumi_bin() -> binaries.Binaries:
     try:
         return binaries.find()
     except errors.PulumiMissing as err:
-        pytest.skip(f"real Pulumi engine not available: {str(err)[:160]}")
+        realparts.unavailable(f"real Pulumi engine not available: {str(err)[:160]}",
+                              how="run `make controlplane` to build it")

@@ -24,13 +24,12 @@ import sys
 import time
 from typing import Any
 
+import clirun
 import jsonout
 import pytest
 import yaml
-from typer.testing import CliRunner
 
 from citycloud import tenants
-from citycloud.cli import app as cli_app
 from citycloud.stacks import (
     binaries,
     changes,
@@ -75,9 +74,8 @@ class Env:
 
     def cli(self, *args: str, input: str | None = None) -> Any:
         engine = ["--render-yaml-to", str(self.out)] if args[0] in STACK_COMMANDS else []
-        return CliRunner().invoke(cli_app.app, [
-            "-r", str(self.registry), "--state-dir", str(self.state), *args, *engine],
-            input=input)
+        return clirun.invoke("-r", self.registry, "--state-dir", self.state, *args, *engine,
+                             input=input)
 
     def json(self, *args: str) -> tuple[int, dict[str, Any]]:
         result = self.cli(*args, "-o", "json")

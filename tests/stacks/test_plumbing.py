@@ -10,15 +10,12 @@ import stat
 import threading
 import time
 
+import clirun
 import jsonout
 import pytest
 from pulumi.automation import events
-from typer.testing import CliRunner
 
-from citycloud.cli import app as cli_app
 from citycloud.stacks import binaries, changes, errors, layout, locks, operations, programs
-
-runner = CliRunner()
 
 
 def _hold_in_child(path: str, ready: multiprocessing.synchronize.Event,  # type: ignore[name-defined]
@@ -163,7 +160,7 @@ def test_a_missing_provider_is_named_with_how_to_get_it(
 ])
 def test_without_pulumi_commands_that_need_it_exit_2_and_say_how_to_get_it(
         no_pulumi: pathlib.Path, wuhan_copy: pathlib.Path, command: list[str]) -> None:
-    result = runner.invoke(cli_app.app, ["-r", str(wuhan_copy), *command])
+    result = clirun.invoke("-r", str(wuhan_copy), *command)
     assert result.exit_code == 2, result.output
     assert "pulumi and pulumi-resource-kubernetes not found" in result.output
     assert "make controlplane" in result.output
@@ -172,11 +169,11 @@ def test_without_pulumi_commands_that_need_it_exit_2_and_say_how_to_get_it(
 
 def test_without_pulumi_render_and_plan_still_work(
         no_pulumi: pathlib.Path, wuhan_copy: pathlib.Path) -> None:
-    result = runner.invoke(cli_app.app, ["-r", str(wuhan_copy), "plan", "-o", "json"])
+    result = clirun.invoke("-r", str(wuhan_copy), "plan", "-o", "json")
     assert result.exit_code == 0, result.output
     assert jsonout.data(result.output)["summary"]["create"] > 0
-    result = runner.invoke(cli_app.app, ["-r", str(wuhan_copy), "render",
-                                         str(no_pulumi / "out")])
+    result = clirun.invoke("-r", str(wuhan_copy), "render",
+                                         str(no_pulumi / "out"))
     assert result.exit_code == 0, result.output
 
 
@@ -186,7 +183,7 @@ def test_without_pulumi_render_and_plan_still_work(
 ])
 def test_unknown_tenants_are_usage_errors(wuhan_copy: pathlib.Path, command: list[str],
                                           message: str) -> None:
-    result = runner.invoke(cli_app.app, ["-r", str(wuhan_copy), *command])
+    result = clirun.invoke("-r", str(wuhan_copy), *command)
     assert result.exit_code == 2
     assert message in result.output
 

@@ -1,0 +1,22 @@
+"""The one rule for a real component a test needs (control plane, Pulumi engine, promtool,
+prometheus, a mount namespace): missing on a developer's machine, the test is skipped and
+says how to get it; missing under CI=true, it fails, because a suite that skips in CI proves
+nothing (.ci/run installs and builds every one of them)."""
+
+from __future__ import annotations
+
+import os
+from typing import NoReturn
+
+import pytest
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+
+
+def unavailable(what: str, *, how: str) -> NoReturn:
+    """Skip (on a developer's machine) or fail (under CI=true): `what` is missing."""
+    if in_ci():
+        pytest.fail(f"{what}. CI=true: this test must run; {how}", pytrace=False)
+    pytest.skip(f"{what}; {how}")
