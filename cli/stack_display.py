@@ -16,9 +16,9 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
-from citycloud import stacks
 from citycloud.cli import output
 from citycloud.stacks import changes, layout, offboarding, operations
+from citycloud.stacks import errors as stack_errors
 
 _DETAIL_LIMIT = 60  # more steps than this and the diff is summarised per stack
 _OP_STYLE = {"create": "green", "update": "yellow", "delete": "red", "replace": "red",
@@ -86,7 +86,7 @@ class Display:
             answer = typer.prompt(f"Type the tenant's name ({plan.tenant}) to delete it",
                                   default="", show_default=False, err=True)
         except typer.Abort:
-            raise stacks.errors.UsageError(
+            raise stack_errors.UsageError(
                 "no confirmation (no terminal); pass --yes to offboard without asking") from None
         return bool(answer.strip() == plan.tenant)
 
@@ -97,14 +97,14 @@ class Display:
         try:
             return typer.confirm(question, default=False, err=True)
         except typer.Abort:
-            raise stacks.errors.UsageError(
+            raise stack_errors.UsageError(
                 "no confirmation (no terminal); review with --dry-run, then pass --yes"
             ) from None
 
 
     def _refuse_unattended(self) -> None:
         if self.fmt is output.Format.JSON:
-            raise stacks.errors.UsageError(
+            raise stack_errors.UsageError(
                 "--output json has no one to confirm changes: pass --yes (or --dry-run)")
 
 

@@ -16,10 +16,10 @@ from typing import Annotated
 
 import typer
 
-from citycloud import stacks
 from citycloud.cli import audit, errors, gitops, options, output, stack_display, state
 from citycloud.cli import policies as cli_policies
-from citycloud.stacks import offboarding, operations
+from citycloud.stacks import engine, layout, offboarding, operations, programs
+from citycloud.stacks import errors as stack_errors
 from citycloud.tenants import platform as platform_
 
 Kubeconfig = Annotated[str | None, typer.Option(
@@ -45,16 +45,16 @@ def register(app: typer.Typer) -> None:
 
 def _runner(current: state.State, platform: platform_.Platform | None, *,
             kubeconfig: str | None, context: str | None,
-            render_to: pathlib.Path | None) -> stacks.Engine:
+            render_to: pathlib.Path | None) -> engine.Engine:
     # One kubeconfig file is passed on as an absolute path (the engine runs elsewhere); a
     # KUBECONFIG list is left to the environment, which the provider reads too.
     config = (str(pathlib.Path(kubeconfig).expanduser().absolute())
               if kubeconfig and os.pathsep not in kubeconfig else None)
-    cluster = stacks.Cluster(
+    cluster = programs.Cluster(
         kubeconfig=config, context=context,
         identifier=platform.name if platform else "citycloud",
         render_to=str(render_to.absolute()) if render_to else None)
-    return stacks.Engine(stacks.StateDir(current.state_path), cluster=cluster)
+    return engine.Engine(layout.StateDir(current.state_path), cluster=cluster)
 
 
 def _checked(current: state.State) -> platform_.Platform:
@@ -65,14 +65,14 @@ def _checked(current: state.State) -> platform_.Platform:
 
 def _known(platform: platform_.Platform, tenant: str) -> None:
     if tenant not in platform.tenants:
-        raise stacks.errors.UsageError(
+        raise stack_errors.UsageError(
             f"{tenant} is not in the registry (tenants/<department>/<tenant>.yaml)"
             f"{output.did_you_mean(tenant, platform.tenants)}")
 
 
 def _tenant_engine(ctx: typer.Context, fmt: output.Format, tenant: str, *,
                    kubeconfig: str | None, context: str | None,
-                   render_to: pathlib.Path | None) -> tuple[platform_.Platform, stacks.Engine]:
+                   render_to: pathlib.Path | None) -> tuple[platform_.Platform, engine.Engine]:
     """The checked registry, which must hold `tenant`, and the engine to apply it with."""
     current = state.get(ctx, fmt)
     platform = _checked(current)
@@ -82,7 +82,7 @@ def _tenant_engine(ctx: typer.Context, fmt: output.Format, tenant: str, *,
 
 
 def _apply_tenant(ctx: typer.Context, action: str, tenant: str, platform: platform_.Platform,
-                  runner: stacks.Engine, *, fmt: output.Format, yes: bool,
+                  runner: engine.Engine, *, fmt: output.Format, yes: bool,
                   dry_run: bool) -> None:
     """Preview, confirm and apply one tenant's stack, recorded in the audit trail."""
     with audit.recorded(ctx, action=action, target=tenant, skip=dry_run) as record:
@@ -105,7 +105,7 @@ def _finish(result: operations.Result, fmt: output.Format) -> None:
         return
     stack_display.show_result(result, fmt)
     if failure:
-        raise stacks.errors.StackError(failure)
+        raise stack_errors.StackError(failure)
 
 
 def apply(

@@ -13,9 +13,12 @@ from typing import Any
 import gitrepos
 import jsonout
 import pytest
+import realparts
 from gitrepos import GONGAN_AUTHOR, VIDEO_FILE, tenant
 
-from citycloud import stacks, tenants
+from citycloud import tenants
+from citycloud.stacks import binaries
+from citycloud.stacks import errors as stack_errors
 from citycloud.tenants import changes
 
 
@@ -133,9 +136,10 @@ def test_cli_applies_merges_in_order(citycloud: Any, repo: gitrepos.Repo,
     """The real engine (skipped where `make controlplane` has not built it), writing YAML
     instead of talking to a cluster (--render-yaml-to)."""
     try:
-        stacks.binaries.find()
-    except stacks.errors.PulumiMissing as err:
-        pytest.skip(f"real Pulumi engine not available: {str(err)[:120]}")
+        binaries.find()
+    except stack_errors.PulumiMissing as err:
+        realparts.unavailable(f"real Pulumi engine not available: {str(err)[:120]}",
+                              how="run `make controlplane` to build it")
     _, first, second = merged_pull_requests(repo)
     state, out = tmp_path / "state", tmp_path / "yaml"
 

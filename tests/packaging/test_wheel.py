@@ -204,3 +204,27 @@ def test_the_readme_quick_start_works_when_pasted(wheel: pathlib.Path,
     assert (tmp_path / "my-city" / "tenants" / "wh-gongan" / "wh-gongan-video.yaml").is_file()
     assert (tmp_path / "gitops" / "wh-gongan-video").is_dir()
     assert "1 tenants" in done.stdout and "Plan:" in done.stdout
+
+
+BLOCK_DEPLOY = """
+import sys, importlib.abc
+class Missing(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in {"pulumi", "pulumi_kubernetes"}:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, Missing())
+from citycloud.cli.app import main
+sys.argv = ["citycloud", *sys.argv[1:]]
+main()
+"""
+
+
+@pytest.mark.parametrize("command", [["nodes", "check", "--help"], ["exporter", "--help"]],
+                         ids=["nodes", "exporter"])
+def test_the_nodes_and_exporter_extras_need_no_pulumi(command: list[str],
+                                                       tmp_path: pathlib.Path) -> None:
+    """`pip install citycloud[nodes]` has no Pulumi SDK: its commands must not load it (the
+    stacks package used to import its engine first). Pulumi is made unimportable here."""
+    done = _run([sys.executable, "-c", BLOCK_DEPLOY, *command], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Usage: citycloud" in done.stdout and "Traceback" not in done.stderr
