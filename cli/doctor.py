@@ -163,16 +163,17 @@ def doctor(
     """
     state.get(ctx, fmt)
     package = pathlib.Path(citycloud.__file__).parent
+    built_from = commit()
     checks = [
         Check(name="citycloud", found=True, version=version(), where=str(package),
-              note=f"commit {commit() or 'unknown (not built from a git checkout)'}"),
+              note=f"commit {built_from or 'unknown (not built from a git checkout)'}"),
         Check(name="rules and dashboards", found=(package / "monitoring" / "rules").is_dir(),
               where=str(package / "monitoring")),
         *extra_checks(), *pulumi_checks(), *tool_checks(),
         cluster_check(kubeconfig=kubeconfig, context=context),
     ]
     if fmt is output.Format.JSON:
-        output.print_json({"version": version(), "commit": commit() or None,
+        output.print_json({"version": version(), "commit": built_from or None,
                            "checks": [dataclasses.asdict(c) for c in checks]})
         return
     for check in checks:

@@ -134,8 +134,7 @@ def _print_plan(changes: list[plan_.Change], fmt: output.Format, *, show_diff: b
              "destructive": c.destructive, "diff": c.diff} for c in changes]})
         return
     per_unit: dict[str, dict[str, int]] = {}  # in the plan's order: pools first
-    for change in sorted(changes, key=lambda c: (not c.unit.startswith(
-            tenants.units.POOL_FOLDER_PREFIX), c.unit)):
+    for change in sorted(changes, key=lambda c: tenants.units.apply_order(c.unit)):
         row = per_unit.setdefault(change.unit, {a.value: 0 for a in plan_.Action})
         row[change.action.value] += 1
     rows = [(u, r["create"], r["update"], r["delete"]) for u, r in per_unit.items()]

@@ -167,7 +167,7 @@ def _summary(result: operations.Result) -> dict[str, int]:
     return counts
 
 
-def show_result(result: operations.Result, fmt: output.Format) -> None:
+def show_result(result: operations.Result) -> None:
     """For people: the plan or what was blocked, failures, orphans (JSON: cli/stacks.py)."""
     if result.dry_run:
         show_plan(result.outcomes)

@@ -103,7 +103,7 @@ def _finish(result: operations.Result, fmt: output.Format) -> None:
         if failure:
             raise typer.Exit(errors.APPLY_FAILED)
         return
-    stack_display.show_result(result, fmt)
+    stack_display.show_result(result)
     if failure:
         raise stack_errors.StackError(failure)
 

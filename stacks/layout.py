@@ -21,19 +21,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import enum
 import json
 import pathlib
 from typing import Any
 
-from citycloud.tenants import files
+from citycloud.tenants import files, units
 
 PROJECTS_DIR = pathlib.Path(__file__).resolve().parent
 
 
-class Kind(enum.StrEnum):
-    POOL = "pool"
-    TENANT = "tenant"
+Kind = units.Kind  # a stack holds one unit: a pool's or a tenant's objects
 
 
 @dataclasses.dataclass(frozen=True, order=True)

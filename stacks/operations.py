@@ -112,7 +112,7 @@ def fingerprint(manifests: Sequence[render.Manifest], *, cluster: programs.Clust
 def _target(unit: units.Unit, *, platform: platform_.Platform, pool: str,
             cluster: programs.Cluster) -> Target:
     """A unit's stack: its program is handed the unit's rendered objects, never renders."""
-    ref = layout.StackRef(layout.Kind(unit.kind.value), unit.name)
+    ref = layout.StackRef(unit.kind, unit.name)
     return Target(ref, programs.program(unit, platform=platform, cluster=cluster),
                   unit.manifests, fingerprint(unit.manifests, cluster=cluster), pool=pool)
 
@@ -303,8 +303,7 @@ def update_deployed(state: layout.StateDir, *, applied: dict[str, list[render.Ma
         gone = set(applied) | set(removed)
         kept = [m for m in manifests.read(state.deployed_dir)
                 if units.folder_of(m) not in gone]
-        fresh = [m for name in sorted(applied, key=lambda n: (
-            not n.startswith(units.POOL_FOLDER_PREFIX), n)) for m in applied[name]]
+        fresh = [m for name in sorted(applied, key=units.apply_order) for m in applied[name]]
         manifests.write(state.deployed_dir, fresh + kept)
 
 
@@ -321,7 +320,7 @@ def apply(platform: platform_.Platform, *, runner: engine.Engine, reporter: Repo
         good = {Status.APPLIED, Status.IN_SYNC, Status.UNCHANGED}
         by_ref = {o.ref: o for o in result.outcomes}
         update_deployed(runner.state, applied={
-            units.folder(units.Kind(t.ref.kind.value), t.ref.name): t.manifests
+            units.folder(t.ref.kind, t.ref.name): t.manifests
             for t in chosen if by_ref[t.ref].status in good})
     return result
 

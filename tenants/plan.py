@@ -56,8 +56,8 @@ def diff(desired: list[render.Manifest], deployed: list[render.Manifest]) -> lis
         if key not in want:
             changes.append(_change(Action.DELETE, manifest, manifest))
     order = {Action.CREATE: 0, Action.UPDATE: 1, Action.DELETE: 2}
-    return sorted(changes, key=lambda c: (order[c.action], not c.unit.startswith(
-        units.POOL_FOLDER_PREFIX), c.unit, c.namespace, c.kind, c.name))
+    return sorted(changes, key=lambda c: (order[c.action], units.apply_order(c.unit),
+                                          c.namespace, c.kind, c.name))
 
 
 def _change(action: Action, manifest: render.Manifest, before: render.Manifest | None) -> Change:

@@ -43,11 +43,7 @@ def labels(pool: models.Pool) -> dict[str, str]:
 
 
 def _metadata(pool: models.Pool, name: str, namespace: str | None = None) -> dict[str, Any]:
-    metadata: dict[str, Any] = {"name": name}
-    if namespace is not None:
-        metadata["namespace"] = namespace
-    metadata["labels"] = labels(pool)
-    return metadata
+    return render.object_metadata(name, namespace=namespace, labels=labels(pool))
 
 
 def render_pool(pool: models.Pool, *, platform: platform_.Platform) -> list[render.Manifest]:

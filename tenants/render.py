@@ -77,12 +77,18 @@ def key(manifest: Manifest) -> tuple[str, str, str, str]:
             metadata["name"])
 
 
-def _metadata(tenant: models.Tenant, name: str, namespace: str | None = None) -> dict[str, Any]:
+def object_metadata(name: str, *, namespace: str | None,
+                    labels: dict[str, str]) -> dict[str, Any]:
+    """The metadata of an object citycloud renders (a tenant's or a pool's)."""
     metadata: dict[str, Any] = {"name": name}
     if namespace is not None:
         metadata["namespace"] = namespace
-    metadata["labels"] = standard_labels(tenant)
+    metadata["labels"] = labels
     return metadata
+
+
+def _metadata(tenant: models.Tenant, name: str, namespace: str | None = None) -> dict[str, Any]:
+    return object_metadata(name, namespace=namespace, labels=standard_labels(tenant))
 
 
 def namespace_object(tenant: models.Tenant, *, namespace: str,

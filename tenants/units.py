@@ -62,6 +62,12 @@ def render_all(platform: platform_.Platform) -> list[render.Manifest]:
     return [m for unit in render_units(platform) for m in unit.manifests]
 
 
+def apply_order(folder: str) -> tuple[bool, str]:
+    """Sort key of unit folders: pools before tenants (their namespaces, priority classes and
+    guardrails must exist first), then by name."""
+    return (not folder.startswith(POOL_FOLDER_PREFIX), folder)
+
+
 def folder_of(manifest: render.Manifest) -> str:
     """The unit folder an object belongs to, read from the labels the rendering gives it."""
     labels = manifest["metadata"].get("labels", {})
