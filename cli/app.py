@@ -1,7 +1,7 @@
 """The `citycloud` command: global options, command groups, exit codes.
 
 Commands only parse arguments, call one importable function and print its
-result. Domain errors become exit codes in `errors.handle`, called from the
+result. Domain errors become exit codes in `exits.handle`, called from the
 root group so every command and sub-command shares it.
 """
 
@@ -20,7 +20,7 @@ from citycloud.cli import (
     audit,
     capacity,
     doctor,
-    errors,
+    exits,
     extras,
     gitops,
     networks,
@@ -91,19 +91,19 @@ class _Group(typer.core.TyperGroup):
 
         typer would print "Aborted!" with exit 1 for a prompt that gets no answer and exit
         130 without a word on Ctrl-C; usage errors under -o json would be text. Here each
-        ends as errors.py says (a closed pipe: invoke below).
+        ends as exits.py says (a closed pipe: invoke below).
         """
         argv = list(sys.argv[1:] if args is None else args)
         try:
             code = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
         except typer.Abort:
             output.stderr.print()  # the prompt's line was left open
-            code = errors.report(errors.NO_ANSWER, argv=argv, code=errors.INVALID)
+            code = exits.report(exits.NO_ANSWER, argv=argv, code=exits.INVALID)
         except typer.TyperException as err:  # usage: bad option, missing argument
-            code = errors.usage(err, argv=argv)
-        if code == errors.INTERRUPTED:  # typer turns KeyboardInterrupt into Exit(130)
-            errors.report("interrupted", argv=argv, code=code)
-        code = code if isinstance(code, int) else errors.OK
+            code = exits.usage(err, argv=argv)
+        if code == exits.INTERRUPTED:  # typer turns KeyboardInterrupt into Exit(130)
+            exits.report("interrupted", argv=argv, code=code)
+        code = code if isinstance(code, int) else exits.OK
         if standalone_mode:
             sys.exit(code)
         return code
@@ -112,10 +112,10 @@ class _Group(typer.core.TyperGroup):
         try:
             return super().invoke(ctx)
         except BrokenPipeError:  # before typer, which would make it exit 1
-            raise typer.Exit(errors.closed_pipe()) from None
+            raise typer.Exit(exits.closed_pipe()) from None
         except Exception as err:
             current = ctx.find_object(state.State)
-            code = errors.handle(
+            code = exits.handle(
                 err,
                 fmt=current.output if current else output.Format.TABLE,
                 debug=bool(current and current.debug),
@@ -154,7 +154,7 @@ def main_options(
         help="Where deployed state and records are kept.",
         show_default="REGISTRY/.citycloud")] = None,
     debug: Annotated[bool, typer.Option(
-        "--debug", help="Show tracebacks for errors.")] = False,
+        "--debug", help="Show tracebacks for exits.")] = False,
     version: Annotated[bool, typer.Option(
         "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
 ) -> None:

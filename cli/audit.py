@@ -16,9 +16,10 @@ from typing import Annotated, Any
 
 import typer
 
-from citycloud.cli import errors, options, output, state
-from citycloud.tenants import audit as trail
-from citycloud.tenants import audit_chain, changes, files
+from citycloud.cli import exits, options, output, state
+from citycloud.tenants import files
+from citycloud.tenants.audit import chain, trail
+from citycloud.tenants.gitops import git
 
 app = typer.Typer(no_args_is_help=True, help="The audit trail of every change citycloud made.")
 
@@ -61,12 +62,12 @@ def recorded(ctx: typer.Context, *, action: str, target: str = "",
         outcome.result = f"failed: {type(err).__name__}: {err}"[:1000]
         raise
     finally:
-        commit = outcome.commit or changes.head_commit(repo)
+        commit = outcome.commit or git.head_commit(repo)
         with files.writing(where):
             trail.record(where, action=action, target=target, commit=commit,
                          args={"registry": str(current.registry), **ctx.params},
                          summary=outcome.summary, result=outcome.result,
-                         git_author=changes.author(repo, commit=outcome.commit))
+                         git_author=git.author(repo, commit=outcome.commit))
 
 
 @app.command("log")
@@ -113,14 +114,14 @@ def verify(
         "into a CI log); the log must still hold it.")] = None,
 ) -> None:
     """Check the hash chain: finds edited, removed, reordered and cut-off records (exit 1)."""
-    result = audit_chain.verify(state.get(ctx, fmt).state_path, expect=expect)
-    summary = audit_chain.summary(result)
+    result = chain.verify(state.get(ctx, fmt).state_path, expect=expect)
+    summary = chain.summary(result)
     title = (f"audit log {result.log}: {result.records} records"
              + (f", #{result.first}..#{result.last.seq}" if result.last else "")
              + (f", head {result.last.hash}" if result.last else ""))
     output.report_diagnostics(result.problems, fmt, title=title, summary=summary)
     if not result.ok:
-        raise typer.Exit(errors.VIOLATIONS)
+        raise typer.Exit(exits.VIOLATIONS)
 
 
 @app.command("prune")
@@ -145,8 +146,8 @@ def prune(
             "them longer", err=True):
         output.stderr.print("cancelled: nothing pruned", highlight=False)
         return
-    result = audit_chain.prune(current.state_path, older_than_days=older_than,
-                               git_author=changes.author(current.registry))
+    result = chain.prune(current.state_path, older_than_days=older_than,
+                               git_author=git.author(current.registry))
     if fmt is output.Format.JSON:
         output.print_json({"pruned": result.count, "through": result.through,
                            "record": result.record})
@@ -163,9 +164,9 @@ def record(ctx: typer.Context, *, action: str, target: str, summary: Any = None,
     current = state.get(ctx)
     repo = registry or current.registry
     trail.record(state_dir or current.state_path, action=action, target=target,
-                 commit=changes.head_commit(repo), summary=summary,
+                 commit=git.head_commit(repo), summary=summary,
                  args={"registry": str(current.registry), **ctx.params},
-                 git_author=changes.author(repo))
+                 git_author=git.author(repo))
 
 
 def stack_summary(result: Any) -> dict[str, Any]:

@@ -10,8 +10,7 @@ import typer
 
 from citycloud import tenants
 from citycloud.cli import options, output, state
-from citycloud.tenants import capacity as capacity_
-from citycloud.tenants import files, quantities
+from citycloud.tenants import allocation, files, quantities
 
 _UNITS = {"cpu": ("cores", 1), "memory": ("GiB", 2**30), "storage": ("TiB", 2**40)}
 
@@ -28,8 +27,8 @@ def pools(ctx: typer.Context, fmt: options.Output = output.Format.TABLE) -> None
         output.print_json([{
             "pool": p.name, "kind": p.kind.value, "name": p.display_name,
             "architectures": [a.value for a in p.placement.architectures],
-            "capacity": {r: str(getattr(p.capacity, r)) for r in capacity_.RESOURCES},
-            "overcommit": {r: getattr(p.overcommit, r) for r in capacity_.RESOURCES},
+            "capacity": {r: str(getattr(p.capacity, r)) for r in allocation.RESOURCES},
+            "overcommit": {r: getattr(p.overcommit, r) for r in allocation.RESOURCES},
             "maxClassification": p.max_classification, "dedicated": p.dedicated,
             "tenants": len(platform.tenants_in(p.name)),
         } for p in platform.pools.values()])
@@ -65,7 +64,7 @@ def capacity(
             raise typer.BadParameter(f"cannot write {html}: {err.strerror or err}",
                                      param_hint="--html") from None
         output.stderr.print(f"wrote {html} ({size:,} bytes)", highlight=False)
-    report = capacity_.report(platform)
+    report = allocation.report(platform)
     if fmt is output.Format.JSON:
         output.print_json([_pool_json(p) for p in report])
         return
@@ -85,7 +84,7 @@ def _num(value: Fraction, scale: int) -> str:
     return f"{float(value / scale):,.1f}"
 
 
-def _pool_json(pool: tenants.capacity.PoolCapacity) -> dict[str, object]:
+def _pool_json(pool: tenants.allocation.PoolCapacity) -> dict[str, object]:
     exact = quantities.json_number
     return {
         "pool": pool.pool.name, "kind": pool.pool.kind.value, "tenants": pool.tenants,

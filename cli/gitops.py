@@ -2,9 +2,9 @@
 side of `apply --from-git REF` (`applying`, `mark_deployed`).
 
 `review` answers what a pull request changes and whether it may be merged:
-the files it touches (tenants.changes), what they do to tenants and pools
-(tenants.effects), whether they stay inside the author's department
-(tenants.codeowners), and the policy findings the change introduces. Findings
+the files it touches (tenants.gitops.git), what they do to tenants and pools
+(tenants.gitops.effects), whether they stay inside the author's department
+(tenants.gitops.codeowners), and the policy findings the change introduces. Findings
 that already stand on the base are listed as pre-existing but do not fail the
 pull request: one department's request is not blocked by another's old
 problem (plain `validate` still reports those). Output: a table, JSON,
@@ -28,8 +28,9 @@ from typing import Annotated, Any
 import typer
 
 from citycloud import policies, tenants
-from citycloud.cli import audit, errors, output, state
-from citycloud.tenants import capacity, changes, codeowners, effects, files, quantities
+from citycloud.cli import audit, exits, output, state
+from citycloud.tenants import allocation, files, quantities
+from citycloud.tenants.gitops import codeowners, effects, git
 
 Diagnostic = tenants.Diagnostic
 
@@ -59,8 +60,8 @@ def codeowners_command(
     current = state.get(ctx)
     platform = current.platform
     try:
-        prefix = changes.prefix_of(current.registry)
-    except changes.GitError:
+        prefix = git.prefix_of(current.registry)
+    except git.GitError:
         prefix = ""  # not in git yet: paths relative to the registry, which will be the root
     text = codeowners.generate(platform.departments, platform_team=platform_team, org=org,
                                prefix=prefix)
@@ -84,7 +85,7 @@ def codeowners_command(
 
 @dataclasses.dataclass(frozen=True)
 class Review:
-    changeset: changes.Changeset
+    changeset: git.Changeset
     effects: effects.Effects
     findings: list[Diagnostic]  # introduced by the change, and ownership: these decide
     preexisting: list[Diagnostic]  # already on the base: reported, not counted
@@ -102,7 +103,7 @@ def review(platform: tenants.Platform, *, since: str, author_department: str | N
     if author_department is not None and author_department not in platform.departments:
         raise typer.BadParameter(f"{author_department!r} is not in departments.yaml",
                                  param_hint="--author-department")
-    changeset = changes.changed_files(platform.root, since=since)
+    changeset = git.changed_files(platform.root, since=since)
     base, note = _load_base(platform.root, changeset.base)
     found = list(policies.evaluate(platform, today=today).findings)
     old = _keys(policies.evaluate(base, today=today).findings) if base else set()
@@ -117,7 +118,7 @@ def review(platform: tenants.Platform, *, since: str, author_department: str | N
 
 def _load_base(root: pathlib.Path, commit: str) -> tuple[tenants.Platform | None, str]:
     with tempfile.TemporaryDirectory(prefix="citycloud-base-") as temp:
-        base = changes.export(root, commit, pathlib.Path(temp) / "registry")
+        base = git.export(root, commit, pathlib.Path(temp) / "registry")
         if base is None:
             return None, f"there is no registry at {commit[:12]}: everything is new"
         try:
@@ -142,7 +143,7 @@ def _keys(found: tuple[Diagnostic, ...]) -> set[tuple[str, str, str, str, str]]:
 def print_review(result: Review, fmt: output.Format) -> None:
     """Print in the chosen format; exit 1 when the change introduces an error."""
     if fmt is output.Format.JSON:
-        output.print_json(_review_json(result), exit_code=errors.VIOLATIONS,
+        output.print_json(_review_json(result), exit_code=exits.VIOLATIONS,
                           error=f"the change brings {result.errors} error(s)" if result.errors
                           else None)
     elif fmt is output.Format.MARKDOWN:
@@ -152,7 +153,7 @@ def print_review(result: Review, fmt: output.Format) -> None:
     else:
         _tables(result)
     if result.errors:
-        raise typer.Exit(errors.VIOLATIONS)
+        raise typer.Exit(exits.VIOLATIONS)
 
 
 def _title(result: Review) -> str:
@@ -268,7 +269,7 @@ def _review_json(result: Review) -> dict[str, Any]:
         "since": c.since, "base": c.base, "head": c.head, "dirty": c.dirty,
         "baseNote": result.base_note,
         "files": [{"status": f.status.value, "path": f.path, "oldPath": f.old_path or None,
-                   "kind": changes.kind_of(f.path).value} for f in c.files],
+                   "kind": git.kind_of(f.path).value} for f in c.files],
         "tenants": [_tenant_json(e) for e in result.effects.tenants],
         "pools": [{"pool": p.pool, "resource": p.resource,
                    "before": _usage(p.before), "after": _usage(p.after)}
@@ -279,7 +280,7 @@ def _review_json(result: Review) -> dict[str, Any]:
     }
 
 
-def _usage(usage: capacity.Usage | None) -> dict[str, int | float] | None:
+def _usage(usage: allocation.Usage | None) -> dict[str, int | float] | None:
     if usage is None:
         return None
     # cores for cpu, bytes for memory and storage, exact, as `citycloud capacity -o json`
@@ -304,14 +305,14 @@ def applying(current: state.State, *, ref: str | None,
     if ref is None:
         yield current, None
         return
-    with changes.checkout(current.registry, ref=ref) as target:
+    with git.checkout(current.registry, ref=ref) as target:
         record.commit = target.commit
-        changes.check_order(current.registry, commit=target.commit,
-                            deployed=changes.read_deployed(current.state_path))
+        git.check_order(current.registry, commit=target.commit,
+                            deployed=git.read_deployed(current.state_path))
         yield dataclasses.replace(current, registry=target.root,
                                   state_dir=current.state_path), target.commit
 
 
 def mark_deployed(current: state.State, *, commit: str, ref: str) -> None:
     """Record a fully applied commit; the next apply --from-git must descend from it."""
-    changes.write_deployed(current.state_path, commit=commit, ref=ref)
+    git.write_deployed(current.state_path, commit=commit, ref=ref)

@@ -115,7 +115,7 @@ def _run(ctx: typer.Context, pool: str, *, mode: nodes.Mode, fmt: output.Format,
             _show_diffs(result, fmt)
         _show_summary(result, fmt)
     if not result.ok:
-        raise nodes.PreparationFailed(result)  # cli.errors prints what failed, exit 3
+        raise nodes.PreparationFailed(result)  # cli.exits prints what failed, exit 3
     if fmt is output.Format.JSON:
         output.print_json(result.as_dict())
 

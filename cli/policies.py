@@ -21,19 +21,19 @@ from rich.text import Text
 from citycloud import policies
 from citycloud.cli import options, output, state
 from citycloud.policies import engine
-from citycloud.tenants import platform as platform_
+from citycloud.tenants.platform import PLATFORM_FILE, Platform
 
 app = typer.Typer(no_args_is_help=True, help="The shared policies: what they demand and why.")
 
 
-def _platform_if_any(current: state.State) -> platform_.Platform | None:
+def _platform_if_any(current: state.State) -> Platform | None:
     """The registry's platform when --registry points at one; the catalogue alone otherwise."""
-    if not (current.registry / platform_.PLATFORM_FILE).exists():
+    if not (current.registry / PLATFORM_FILE).exists():
         return None
     return current.platform
 
 
-def catalogue(platform: platform_.Platform | None, *, only_set: str | None = None,
+def catalogue(platform: Platform | None, *, only_set: str | None = None,
               ) -> list[dict[str, Any]]:
     on = {rule.id for rule in engine.enabled(platform)} if platform else None
     rows = []
@@ -121,7 +121,7 @@ def explain(
         output.stdout.print(f"\n[bold]{escape(key)}[/bold]\n  {escape(value)}")
 
 
-def hold_to_policies(platform: platform_.Platform, *, force: bool = False,
+def hold_to_policies(platform: Platform, *, force: bool = False,
                      doing: str = "") -> None:
     """Refuse (exit 1, with the report) a registry that fails the shared policies, as
     'citycloud validate' would; with `force`, say that `doing` goes on despite them."""

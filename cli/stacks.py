@@ -16,11 +16,11 @@ from typing import Annotated
 
 import typer
 
-from citycloud.cli import audit, errors, gitops, options, output, stack_display, state
+from citycloud.cli import audit, exits, gitops, options, output, stack_display, state
 from citycloud.cli import policies as cli_policies
 from citycloud.stacks import engine, layout, offboarding, operations, programs
 from citycloud.stacks import errors as stack_errors
-from citycloud.tenants import platform as platform_
+from citycloud.tenants.platform import PLATFORM_FILE, Platform
 
 Kubeconfig = Annotated[str | None, typer.Option(
     "--kubeconfig", envvar="KUBECONFIG", show_envvar=True,
@@ -43,7 +43,7 @@ def register(app: typer.Typer) -> None:
         app.command()(command)
 
 
-def _runner(current: state.State, platform: platform_.Platform | None, *,
+def _runner(current: state.State, platform: Platform | None, *,
             kubeconfig: str | None, context: str | None,
             render_to: pathlib.Path | None) -> engine.Engine:
     # One kubeconfig file is passed on as an absolute path (the engine runs elsewhere); a
@@ -57,13 +57,13 @@ def _runner(current: state.State, platform: platform_.Platform | None, *,
     return engine.Engine(layout.StateDir(current.state_path), cluster=cluster)
 
 
-def _checked(current: state.State) -> platform_.Platform:
+def _checked(current: state.State) -> Platform:
     """The registry, loaded and held to the shared policies: nothing invalid is applied."""
     cli_policies.hold_to_policies(current.platform)
     return current.platform
 
 
-def _known(platform: platform_.Platform, tenant: str) -> None:
+def _known(platform: Platform, tenant: str) -> None:
     if tenant not in platform.tenants:
         raise stack_errors.UsageError(
             f"{tenant} is not in the registry (tenants/<department>/<tenant>.yaml)"
@@ -72,7 +72,7 @@ def _known(platform: platform_.Platform, tenant: str) -> None:
 
 def _tenant_engine(ctx: typer.Context, fmt: output.Format, tenant: str, *,
                    kubeconfig: str | None, context: str | None,
-                   render_to: pathlib.Path | None) -> tuple[platform_.Platform, engine.Engine]:
+                   render_to: pathlib.Path | None) -> tuple[Platform, engine.Engine]:
     """The checked registry, which must hold `tenant`, and the engine to apply it with."""
     current = state.get(ctx, fmt)
     platform = _checked(current)
@@ -81,7 +81,7 @@ def _tenant_engine(ctx: typer.Context, fmt: output.Format, tenant: str, *,
                              render_to=render_to)
 
 
-def _apply_tenant(ctx: typer.Context, action: str, tenant: str, platform: platform_.Platform,
+def _apply_tenant(ctx: typer.Context, action: str, tenant: str, platform: Platform,
                   runner: engine.Engine, *, fmt: output.Format, yes: bool,
                   dry_run: bool) -> None:
     """Preview, confirm and apply one tenant's stack, recorded in the audit trail."""
@@ -99,9 +99,9 @@ def _finish(result: operations.Result, fmt: output.Format) -> None:
     failure = f"{len(result.failed)} stack(s) not applied: {names}" if result.failed else None
     if fmt is output.Format.JSON:  # one document: the result, and why it is not ok
         output.print_json(stack_display.result_json(result), error=failure,
-                          exit_code=errors.APPLY_FAILED)
+                          exit_code=exits.APPLY_FAILED)
         if failure:
-            raise typer.Exit(errors.APPLY_FAILED)
+            raise typer.Exit(exits.APPLY_FAILED)
         return
     stack_display.show_result(result)
     if failure:
@@ -217,7 +217,7 @@ def offboard(
     STATE_DIR/offboarded/. Works for tenants already removed from the registry.
     """
     current = state.get(ctx, fmt)
-    platform = current.platform if (current.registry / platform_.PLATFORM_FILE).exists() else None
+    platform = current.platform if (current.registry / PLATFORM_FILE).exists() else None
     runner = _runner(current, platform, kubeconfig=kubeconfig, context=context,
                      render_to=render_to)
     with audit.recorded(ctx, action="offboard", target=tenant, skip=dry_run) as record, \

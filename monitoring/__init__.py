@@ -7,16 +7,16 @@ beside the code in rules/ and dashboards/ (see their README).
 """
 
 from citycloud.monitoring import (
-           capacity,
            cluster,
            exporter,
            findings,
            live,
-           networks,
+           network_metrics,
+           pool_metrics,
            report,
            server,
            sources,
 )
 
-__all__ = ["capacity", "cluster", "exporter", "findings", "live", "networks", "report", "server",
-           "sources"]
+__all__ = ["cluster", "exporter", "findings", "live", "network_metrics", "pool_metrics", "report",
+           "server", "sources"]

@@ -26,7 +26,15 @@ from collections.abc import Callable
 from prometheus_client import registry
 
 from citycloud import tenants
-from citycloud.monitoring import _families, capacity, cluster, findings, live, networks, sources
+from citycloud.monitoring import (
+    _families,
+    cluster,
+    findings,
+    live,
+    network_metrics,
+    pool_metrics,
+    sources,
+)
 
 log = logging.getLogger(__name__)
 
@@ -155,10 +163,10 @@ def build(root: pathlib.Path, *, reader: cluster.Reader | None,
     evaluator = findings.Evaluator(platform, today=today)
     stats = Stats()
     collectors: dict[str, _families.Collector] = {
-        "pools": capacity.PoolCollector(platform),
-        "tenants": capacity.TenantCollector(platform),
-        "departments": capacity.DepartmentCollector(platform),
-        "networks": networks.NetworkCollector(platform, report=evaluator.report),
+        "pools": pool_metrics.PoolCollector(platform),
+        "tenants": pool_metrics.TenantCollector(platform),
+        "departments": pool_metrics.DepartmentCollector(platform),
+        "networks": network_metrics.NetworkCollector(platform, report=evaluator.report),
         "findings": findings.FindingsCollector(evaluator),
         "cluster": live.LiveCollector(platform, cluster_state=cluster_source.get),
     }

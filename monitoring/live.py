@@ -24,7 +24,7 @@ from collections.abc import Callable
 from fractions import Fraction
 
 from citycloud import tenants
-from citycloud.monitoring import _families, capacity, cluster, sources
+from citycloud.monitoring import _families, cluster, pool_metrics, sources
 
 ClusterGetter = Callable[[], sources.ClusterState]
 
@@ -71,7 +71,7 @@ def status_families(state: sources.ClusterState) -> list[_families.Family]:
     return families
 
 
-Owner = _families.Labels  # tenant, department, pool: the tenant labels of capacity.py
+Owner = _families.Labels  # tenant, department, pool: the tenant labels of pool_metrics.py
 
 _MEASURES = {
     "used": "Quota in use, summed over the tenant's namespaces (status.used)",
@@ -81,7 +81,7 @@ _MEASURES = {
 
 
 def namespace_owners(platform: tenants.Platform) -> dict[str, Owner]:
-    return {namespace: capacity.tenant_labels(tenant)
+    return {namespace: pool_metrics.tenant_labels(tenant)
             for tenant in platform.tenants.values() for namespace in tenant.namespace_names()}
 
 
@@ -109,7 +109,7 @@ def usage_families(snapshot: cluster.Snapshot, *,
         for resource, unit in _families.UNITS.items():
             families.append(_families.Family(
                 f"citycloud_tenant_quota_{measure}_{unit}", f"{documentation} ({resource})",
-                capacity.TENANT_LABELS,
+                pool_metrics.TENANT_LABELS,
                 [(owner, _families.number(_families.exact_sum(values)))
                  for owner, values in sorted(figures[measure][resource].items())]))
     plumbing: collections.Counter[tuple[str, str, str]] = collections.Counter()

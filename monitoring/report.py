@@ -1,6 +1,6 @@
 """A static capacity report in one HTML file, for people without Grafana.
 
-The same figures as the exporter and `citycloud capacity` (tenants.capacity),
+The same figures as the exporter and `citycloud capacity` (tenants.allocation),
 drawn as inline SVG bar charts with plain HTML tables beside them. The file
 has no scripts, fonts, stylesheets or images to fetch: it can be mailed,
 attached to a ticket or opened on an air-gapped machine as it is.
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from fractions import Fraction
 
 from citycloud import tenants
-from citycloud.monitoring import capacity as capacity_metrics
-from citycloud.tenants import capacity, files
+from citycloud.monitoring import pool_metrics
+from citycloud.tenants import allocation, files
 
 # How each resource is shown to people: unit and its size in base units.
 UNITS = {"cpu": ("cores", 1), "memory": ("GiB", 2**30), "storage": ("TiB", 2**40)}
@@ -39,7 +39,7 @@ th:first-child, td:first-child, td.text { text-align: left; }
 def render(platform: tenants.Platform, *, generated: datetime.datetime | None = None) -> str:
     """The whole report as one HTML document."""
     when = (generated or datetime.datetime.now().astimezone()).strftime("%Y-%m-%d %H:%M %Z")
-    report = capacity.report(platform)
+    report = allocation.report(platform)
     colours = {p.pool.name: POOL_COLOURS[i % len(POOL_COLOURS)] for i, p in enumerate(report)}
     title = f"{platform.spec.metadata.display_name or platform.name} — capacity"
     parts = [
@@ -69,14 +69,14 @@ def _amount(value: Fraction, resource: str) -> str:
     return f"{float(value / scale):,.1f} {unit}"
 
 
-def _pool_section(pool: capacity.PoolCapacity) -> str:
+def _pool_section(pool: allocation.PoolCapacity) -> str:
     name = pool.pool.display_name or pool.pool.name
     heading = (f"<h3>{_e(pool.pool.name)} <small>{_e(name)} · {_e(pool.pool.kind.value)} · "
                f"{pool.tenants} tenants of {pool.departments} departments</small></h3>")
     return heading + _usage_chart(pool)
 
 
-def _usage_chart(pool: capacity.PoolCapacity) -> str:
+def _usage_chart(pool: allocation.PoolCapacity) -> str:
     """One bar per resource: allocated (dark) over allocatable (light), physical as a line."""
     label_w, bar_w, row_h, text_w = 90, 560, 36, 290
     width, height = label_w + bar_w + text_w, row_h * len(pool.usage) + 10
@@ -113,7 +113,7 @@ def _usage_chart(pool: capacity.PoolCapacity) -> str:
             '<span><i style="background:#333;width:2px"></i>physical</span></p>')
 
 
-def _pool_table(report: Sequence[capacity.PoolCapacity]) -> str:
+def _pool_table(report: Sequence[allocation.PoolCapacity]) -> str:
     rows = []
     for pool in report:
         for resource, usage in pool.usage.items():
@@ -130,7 +130,7 @@ def _pool_table(report: Sequence[capacity.PoolCapacity]) -> str:
 
 
 def _departments_section(platform: tenants.Platform, colours: dict[str, str]) -> str:
-    totals = capacity_metrics.department_totals(platform)
+    totals = pool_metrics.department_totals(platform)
     per_department: dict[str, dict[str, dict[str, Fraction]]] = {}
     for (department, pool), total in totals.items():
         per_department.setdefault(department, {})[pool] = {

@@ -2,7 +2,7 @@
 
 A quota is a promise of capacity. The registry may promise more than the
 hardware holds only by the pool's overcommit ratio; beyond that, quotas are
-promises the platform cannot keep. Every figure comes from tenants.capacity,
+promises the platform cannot keep. Every figure comes from tenants.allocation,
 which sums Kubernetes quantities as exact Fractions: a pool that is exactly
 full is reported as full, never as 0.0000001 over or under.
 """
@@ -14,8 +14,7 @@ from fractions import Fraction
 
 from citycloud import tenants
 from citycloud.policies import engine
-from citycloud.tenants import capacity as capacity_
-from citycloud.tenants import models, quantities
+from citycloud.tenants import allocation, models, quantities
 
 Diagnostic = engine.Diagnostic
 
@@ -52,7 +51,7 @@ def pool_allocatable(platform: tenants.Platform) -> Iterator[Diagnostic]:
     "time before a pool is full and new departments have to wait.",
     settings=("capacity.poolWarning",))
 def pool_headroom(platform: tenants.Platform) -> Iterator[Diagnostic]:
-    threshold = capacity_.ratio(engine.settings(platform).capacity.pool_warning)
+    threshold = allocation.ratio(engine.settings(platform).capacity.pool_warning)
     for index, pool in enumerate(engine.capacity_report(platform)):
         for resource, usage in pool.usage.items():
             if usage.allocatable * threshold < usage.allocated <= usage.allocatable:
@@ -72,12 +71,12 @@ def pool_headroom(platform: tenants.Platform) -> Iterator[Diagnostic]:
     "policies.capacity.maxTenantShare caps the share one tenant may hold.",
     settings=("capacity.maxTenantShare",))
 def tenant_fits(platform: tenants.Platform) -> Iterator[Diagnostic]:
-    share = capacity_.ratio(engine.settings(platform).capacity.max_tenant_share)
+    share = allocation.ratio(engine.settings(platform).capacity.max_tenant_share)
     pools = {p.pool.name: p for p in engine.capacity_report(platform)}
     for tenant in platform.tenants.values():
         pool = pools[tenant.spec.pool]
         for resource, usage in pool.usage.items():
-            asked = capacity_.tenant_quota(tenant, resource)
+            asked = allocation.tenant_quota(tenant, resource)
             limit = usage.allocatable * share
             if asked > limit:
                 part = "" if share == 1 else f"{float(share):.0%} of "
@@ -100,13 +99,13 @@ def department_ceiling(platform: tenants.Platform) -> Iterator[Diagnostic]:
     ceilings = engine.settings(platform).capacity.department_ceilings
     for code, ceiling in ceilings.items():
         held = [t for t in platform.tenants.values() if t.department == code]
-        for resource in capacity_.RESOURCES:
+        for resource in allocation.RESOURCES:
             limit: quantities.Quantity | None = getattr(ceiling, resource)
             if limit is None:
                 continue
             total = _department_total(platform, held, resource)
             if total > limit.value:
-                largest = sorted(held, key=lambda t: capacity_.tenant_quota(t, resource),
+                largest = sorted(held, key=lambda t: allocation.tenant_quota(t, resource),
                                  reverse=True)[:3]
                 yield engine.platform_finding(
                     platform, ("spec", "policies", "capacity", "departmentCeilings", code,
@@ -119,7 +118,7 @@ def department_ceiling(platform: tenants.Platform) -> Iterator[Diagnostic]:
 
 def _department_total(platform: tenants.Platform, held: list[models.Tenant],
                       resource: str) -> Fraction:
-    """What a department holds across pools: tenants.capacity's exact sum per pool, added."""
-    totals = (capacity_.pool_capacity(pool, [t for t in held if t.spec.pool == name])
+    """What a department holds across pools: tenants.allocation's exact sum per pool, added."""
+    totals = (allocation.pool_capacity(pool, [t for t in held if t.spec.pool == name])
               .usage[resource].allocated for name, pool in platform.pools.items())
     return sum(totals, Fraction(0))

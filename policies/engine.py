@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from citycloud import tenants
-from citycloud.tenants import capacity, diagnostics, errors, models, render, sources
+from citycloud.tenants import allocation, diagnostics, errors, models, render, sources
 
 Check = Callable[[tenants.Platform], Iterable[diagnostics.Diagnostic]]
 Diagnostic = diagnostics.Diagnostic
@@ -109,12 +109,12 @@ def rendered(platform: tenants.Platform, tenant: models.Tenant) -> list[render.M
     return result
 
 
-def capacity_report(platform: tenants.Platform) -> list[capacity.PoolCapacity]:
-    """tenants.capacity's report, summed once per Platform for all capacity checks."""
+def capacity_report(platform: tenants.Platform) -> list[allocation.PoolCapacity]:
+    """tenants.allocation's report, summed once per Platform for all capacity checks."""
     memory = _memory(platform)
     if "capacity" not in memory:
-        memory["capacity"] = capacity.report(platform)
-    result: list[capacity.PoolCapacity] = memory["capacity"]
+        memory["capacity"] = allocation.report(platform)
+    result: list[allocation.PoolCapacity] = memory["capacity"]
     return result
 
 

@@ -1,4 +1,4 @@
-"""The stacks boundary's exceptions: one family, mapped to exit codes by cli/errors.py.
+"""The stacks boundary's exceptions: one family, mapped to exit codes by cli/exits.py.
 
 Everything that goes wrong between citycloud and the Pulumi engine or the
 Kubernetes API surfaces as a StackError subclass; foreign errors (the

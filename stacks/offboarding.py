@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from citycloud.stacks import changes, engine, errors, layout, locks, operations, programs
-from citycloud.tenants import platform as platform_
+from citycloud.tenants.platform import Platform
 
 NAMESPACE_TYPE = changes.NAMESPACE_TYPE
 ClaimLister = Callable[[Sequence[str]], list[str]]
@@ -93,7 +93,7 @@ def volume_claims(namespaces: Sequence[str], *, cluster: programs.Cluster) -> li
 
 
 def _plan(name: str, resources: list[dict[str, Any]], *, claims: ClaimLister,
-          platform: platform_.Platform | None) -> Plan:
+          platform: Platform | None) -> Plan:
     namespaces = sorted(str(r.get("outputs", {}).get("metadata", {}).get("name")
                             or r["urn"].rsplit("::", 1)[-1])
                         for r in resources if r.get("type") == NAMESPACE_TYPE)
@@ -106,7 +106,7 @@ def _plan(name: str, resources: list[dict[str, Any]], *, claims: ClaimLister,
 
 
 def offboard(name: str, *, runner: engine.Engine, reporter: Reporter, force: bool = False,
-             platform: platform_.Platform | None = None,
+             platform: Platform | None = None,
              claims: ClaimLister | None = None, dry_run: bool = False) -> Result:
     """Delete a tenant's stack and everything in it, after the checks above.
 

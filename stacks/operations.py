@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 from citycloud.stacks import changes, engine, errors, layout, locks, programs
 from citycloud.tenants import manifests, models, render, units
-from citycloud.tenants import platform as platform_
+from citycloud.tenants.platform import Platform
 
 # Bump when the programs change what they register or how (names, options): forces every
 # stack through the engine once, even where the rendered objects did not change.
@@ -109,7 +109,7 @@ def fingerprint(manifests: Sequence[render.Manifest], *, cluster: programs.Clust
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
 
-def _target(unit: units.Unit, *, platform: platform_.Platform, pool: str,
+def _target(unit: units.Unit, *, platform: Platform, pool: str,
             cluster: programs.Cluster) -> Target:
     """A unit's stack: its program is handed the unit's rendered objects, never renders."""
     ref = layout.StackRef(unit.kind, unit.name)
@@ -117,19 +117,19 @@ def _target(unit: units.Unit, *, platform: platform_.Platform, pool: str,
                   unit.manifests, fingerprint(unit.manifests, cluster=cluster), pool=pool)
 
 
-def pool_target(platform: platform_.Platform, name: str, *,
+def pool_target(platform: Platform, name: str, *,
                 cluster: programs.Cluster) -> Target:
     return _target(units.pool_unit(platform, name), platform=platform, pool=name,
                    cluster=cluster)
 
 
-def tenant_target(platform: platform_.Platform, name: str, *,
+def tenant_target(platform: Platform, name: str, *,
                   cluster: programs.Cluster) -> Target:
     return _target(units.tenant_unit(platform, name), platform=platform,
                    pool=platform.tenants[name].spec.pool, cluster=cluster)
 
 
-def targets(platform: platform_.Platform, *, cluster: programs.Cluster,
+def targets(platform: Platform, *, cluster: programs.Cluster,
             tenants: Sequence[str] | None = None) -> list[Target]:
     """Pool stacks first (of the named tenants' pools, or all), then tenant stacks."""
     chosen = list(platform.tenants) if tenants is None else list(tenants)
@@ -144,7 +144,7 @@ def targets(platform: platform_.Platform, *, cluster: programs.Cluster,
             + [tenant_target(platform, name, cluster=cluster) for name in chosen])
 
 
-def orphans(platform: platform_.Platform, state: layout.StateDir) -> list[str]:
+def orphans(platform: Platform, state: layout.StateDir) -> list[str]:
     """Tenant stacks whose tenant left the registry: reported, never deleted by apply."""
     return sorted(state.stack_names(layout.Kind.TENANT) - set(platform.tenants))
 
@@ -307,7 +307,7 @@ def update_deployed(state: layout.StateDir, *, applied: dict[str, list[render.Ma
         manifests.write(state.deployed_dir, fresh + kept)
 
 
-def apply(platform: platform_.Platform, *, runner: engine.Engine, reporter: Reporter,
+def apply(platform: Platform, *, runner: engine.Engine, reporter: Reporter,
           tenants: Sequence[str] | None = None, dry_run: bool = False, force: bool = False,
           refresh: bool = False, parallel: int = 1) -> Result:
     """Converge the stacks of `tenants` (default: the whole registry) and their pools."""
@@ -341,7 +341,7 @@ class QuotaChange:
 
 
 def quota_changes(state: layout.StateDir, tenant: models.Tenant, *,
-                  platform: platform_.Platform) -> list[QuotaChange]:
+                  platform: Platform) -> list[QuotaChange]:
     """Per namespace and resource, the quota as last applied and as the registry now says."""
     def hard(objects: Sequence[render.Manifest]) -> dict[str, dict[str, str]]:
         return {m["metadata"]["namespace"]: m["spec"]["hard"] for m in objects

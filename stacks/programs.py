@@ -29,8 +29,8 @@ import pulumi_kubernetes as kubernetes
 
 from citycloud import tenants
 from citycloud.stacks import components
-from citycloud.tenants import platform as platform_
 from citycloud.tenants import units
+from citycloud.tenants.platform import Platform
 
 CONFIG_NAMESPACE = "citycloud"
 Program = Callable[[], None]
@@ -61,7 +61,7 @@ def provider(cluster: Cluster) -> kubernetes.Provider:
     return kubernetes.Provider("kubernetes", **args)
 
 
-def program(unit: units.Unit, *, platform: platform_.Platform, cluster: Cluster) -> Program:
+def program(unit: units.Unit, *, platform: Platform, cluster: Cluster) -> Program:
     """The program of a unit's stack: its provider and one component holding the unit's
     rendered objects (tenants.units renders them; nothing here renders again)."""
 
@@ -86,7 +86,7 @@ def program(unit: units.Unit, *, platform: platform_.Platform, cluster: Cluster)
 # ---- entry points for the `pulumi` CLI (stacks/<project>/__main__.py) ------------------------
 
 
-def _standalone() -> tuple[platform_.Platform, Cluster]:
+def _standalone() -> tuple[Platform, Cluster]:
     config = pulumi.Config(CONFIG_NAMESPACE)
     registry = config.get("registry") or os.environ.get("CITYCLOUD_REGISTRY", ".")
     platform = tenants.load(pathlib.Path(registry))

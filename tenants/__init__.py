@@ -2,7 +2,7 @@
 (tenants.units: pools and tenants), plans."""
 
 from citycloud.tenants import (
-    capacity,
+    allocation,
     guardrails,
     manifests,
     models,
@@ -23,7 +23,7 @@ __all__ = [
     "Platform",
     "RegistryError",
     "Severity",
-    "capacity",
+    "allocation",
     "guardrails",
     "load",
     "manifests",

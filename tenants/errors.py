@@ -9,7 +9,7 @@
     └── AnsibleError    3     node preparation failed (stacks.nodes.errors)
 
 Each boundary raises its own subclass, mapping foreign errors in with `raise ... from err`;
-cli/errors.py prints them and exits with `exit_code`, in one place. Lowest layer, so every
+cli/exits.py prints them and exits with `exit_code`, in one place. Lowest layer, so every
 package may raise into the family.
 """
 

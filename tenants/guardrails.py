@@ -21,7 +21,7 @@ import json
 from typing import Any
 
 from citycloud.tenants import models, render
-from citycloud.tenants import platform as platform_
+from citycloud.tenants.platform import Platform
 
 API_VERSION = "admissionregistration.k8s.io/v1"
 LABEL_GUARDRAIL = "citycloud.io/guardrail"
@@ -116,7 +116,7 @@ def approved_images(pool: models.Pool) -> Rule:
     )
 
 
-def pool_placement(pool: models.Pool, *, platform: platform_.Platform) -> Rule:
+def pool_placement(pool: models.Pool, *, platform: Platform) -> Rule:
     own = dict(sorted(pool.placement.node_selector.items()))
     foreign = sorted({(k, v) for other in platform.pools.values() if other.name != pool.name
                       for k, v in other.placement.node_selector.items() if own.get(k) != v})
@@ -378,7 +378,7 @@ def no_inline_volumes(min_level: int) -> Rule:
     )
 
 
-def rules(pool: models.Pool, *, platform: platform_.Platform) -> list[Rule]:
+def rules(pool: models.Pool, *, platform: Platform) -> list[Rule]:
     """Every guardrail of one pool, from the registry: its pool settings (adminGroups,
     storageClasses) and the platform's security settings."""
     security = platform.spec.spec.policies.security
@@ -399,7 +399,7 @@ def rules(pool: models.Pool, *, platform: platform_.Platform) -> list[Rule]:
 
 
 def render_pool_guardrails(pool: models.Pool, *,
-                           platform: platform_.Platform) -> list[Manifest]:
+                           platform: Platform) -> list[Manifest]:
     """The ValidatingAdmissionPolicy and binding of every guardrail of one pool.
 
     The pool's adminGroups (with system:masters) are who may change the objects citycloud

@@ -17,7 +17,13 @@ from typing import Any, TypeVar
 import pydantic
 
 from citycloud.tenants import diagnostics, models, sources
-from citycloud.tenants import platform as platform_
+from citycloud.tenants.platform import (
+    DEPARTMENTS_FILE,
+    PLATFORM_FILE,
+    TENANTS_DIR,
+    WAIVERS_FILE,
+    Platform,
+)
 
 MAX_TENANT_FILES = 50_000
 
@@ -25,7 +31,7 @@ M = TypeVar("M", bound=models.Model)
 Diagnostic = diagnostics.Diagnostic
 
 
-def load(root: pathlib.Path, *, pending: Mapping[str, str] | None = None) -> platform_.Platform:
+def load(root: pathlib.Path, *, pending: Mapping[str, str] | None = None) -> Platform:
     """Read and check a registry; raise RegistryError listing every problem found.
 
     `pending` holds tenant files not written yet (name relative to the root -> text): the
@@ -39,10 +45,10 @@ def load(root: pathlib.Path, *, pending: Mapping[str, str] | None = None) -> pla
             hint="pass --registry PATH, or run 'citycloud init PATH' to create one")])
     problems: list[Diagnostic] = []
     read: dict[str, sources.Source] = {}
-    spec = _read_model(root / platform_.PLATFORM_FILE, models.PlatformFile, root, read, problems)
+    spec = _read_model(root / PLATFORM_FILE, models.PlatformFile, root, read, problems)
     departments_file = _read_model(
-        root / platform_.DEPARTMENTS_FILE, models.DepartmentsFile, root, read, problems)
-    waivers_path = root / platform_.WAIVERS_FILE
+        root / DEPARTMENTS_FILE, models.DepartmentsFile, root, read, problems)
+    waivers_path = root / WAIVERS_FILE
     waivers = None
     if waivers_path.exists() or waivers_path.is_symlink():  # optional, unlike the two above
         waivers = _read_model(waivers_path, models.WaiverList, root, read, problems)
@@ -70,7 +76,7 @@ def load(root: pathlib.Path, *, pending: Mapping[str, str] | None = None) -> pla
     if spec is None or departments_file is None:
         raise diagnostics.RegistryError(problems)
     departments = {d.code: d for d in departments_file.departments}
-    platform = platform_.Platform(
+    platform = Platform(
         root=root,
         spec=spec,
         departments=departments,
@@ -98,17 +104,17 @@ def load(root: pathlib.Path, *, pending: Mapping[str, str] | None = None) -> pla
 
 
 def _tenant_paths(root: pathlib.Path, problems: list[Diagnostic]) -> list[pathlib.Path]:
-    folder = root / platform_.TENANTS_DIR
+    folder = root / TENANTS_DIR
     if not folder.is_dir():
         if folder.exists() or folder.is_symlink():
             problems.append(Diagnostic(
-                platform_.TENANTS_DIR, 0, "", "is not a folder", "tenants_not_a_folder",
+                TENANTS_DIR, 0, "", "is not a folder", "tenants_not_a_folder",
                 hint="move it away; tenant files live at tenants/<department>/<tenant>.yaml"))
         return []
     found: list[pathlib.Path] = []
     for parts in _walk(folder):
         path = folder.joinpath(*parts)
-        rel = "/".join((platform_.TENANTS_DIR, *parts))
+        rel = "/".join((TENANTS_DIR, *parts))
         name = parts[-1]
         if name.startswith(".") or name.lower() in {"readme.md", "codeowners"}:
             continue
@@ -120,18 +126,18 @@ def _tenant_paths(root: pathlib.Path, problems: list[Diagnostic]) -> list[pathli
         found.append(path)
         if len(found) > MAX_TENANT_FILES:
             problems.append(Diagnostic(
-                platform_.TENANTS_DIR, 0, "", f"holds more than {MAX_TENANT_FILES} tenant files",
+                TENANTS_DIR, 0, "", f"holds more than {MAX_TENANT_FILES} tenant files",
                 "too_many_files"))
             return []
     return found
 
 
-def warnings(platform: platform_.Platform) -> list[Diagnostic]:
+def warnings(platform: Platform) -> list[Diagnostic]:
     """What loads but is likely a mistake: a registry with departments and no tenants/
     folder (say, the wrong --registry) would otherwise validate as a city of no tenants."""
-    if platform.departments and not (platform.root / platform_.TENANTS_DIR).exists():
+    if platform.departments and not (platform.root / TENANTS_DIR).exists():
         return [Diagnostic(
-            platform_.TENANTS_DIR, 0, "", "no tenant files were found at "
+            TENANTS_DIR, 0, "", "no tenant files were found at "
             "tenants/<department>/<tenant>.yaml: the folder is missing", "no_tenants",
             severity=diagnostics.Severity.WARNING,
             hint="check --registry; 'citycloud tenant new' writes the first request")]
@@ -284,9 +290,9 @@ def _duplicates(names: Iterable[str]) -> Iterator[tuple[int, str]]:
         seen.add(name)
 
 
-def _check_platform(platform: platform_.Platform) -> Iterator[Diagnostic]:
+def _check_platform(platform: Platform) -> Iterator[Diagnostic]:
     spec = platform.spec.spec
-    file = platform_.PLATFORM_FILE
+    file = PLATFORM_FILE
     for index, name in _duplicates(p.name for p in spec.pools):
         yield Diagnostic(*platform.where(file, "spec", "pools", index, "name"),
                          f"spec.pools[{index}].name", f"pool {name!r} is defined twice",
@@ -297,16 +303,16 @@ def _check_platform(platform: platform_.Platform) -> Iterator[Diagnostic]:
                          f"shared network {name!r} is defined twice", "duplicate_network")
 
 
-def _check_departments(platform: platform_.Platform,
+def _check_departments(platform: Platform,
                        departments: models.DepartmentsFile) -> Iterator[Diagnostic]:
-    file = platform_.DEPARTMENTS_FILE
+    file = DEPARTMENTS_FILE
     for index, code in _duplicates(d.code for d in departments.departments):
         yield Diagnostic(*platform.where(file, "departments", index, "code"),
                          f"departments[{index}].code", f"department {code!r} is defined twice",
                          "duplicate_department")
 
 
-def _check_tenant(platform: platform_.Platform, tenant: models.Tenant) -> Iterator[Diagnostic]:
+def _check_tenant(platform: Platform, tenant: models.Tenant) -> Iterator[Diagnostic]:
     file = platform.tenant_files[tenant.name]
 
     def at(*path: str | int) -> tuple[str, int, str]:
@@ -370,7 +376,7 @@ def _check_tenant(platform: platform_.Platform, tenant: models.Tenant) -> Iterat
                          "duplicate_host", tenant=tenant.name)
 
 
-def _check_collisions(platform: platform_.Platform, field: str,
+def _check_collisions(platform: Platform, field: str,
                       names_of: Callable[[models.Tenant], Sequence[str]], *, what: str,
                       code: str, hint: str) -> Iterator[Diagnostic]:
     """Names (namespaces, hosts) that two tenants claim: the later one is the error."""
@@ -390,14 +396,14 @@ def _read_node_inventories(root: pathlib.Path, spec: models.PlatformFile,
                            problems: list[Diagnostic]) -> dict[str, models.NodeInventory]:
     """The NodeInventory files that pools name in nodes.inventory, each read once."""
     found: dict[str, models.NodeInventory] = {}
-    reserved = {platform_.PLATFORM_FILE, platform_.DEPARTMENTS_FILE, platform_.WAIVERS_FILE}
+    reserved = {PLATFORM_FILE, DEPARTMENTS_FILE, WAIVERS_FILE}
     for index, pool in enumerate(spec.spec.pools):
         ref = pool.nodes.inventory if pool.nodes else ""
         if not ref or ref in found:
             continue
         loc = ("spec", "pools", index, "nodes", "inventory")
-        at = (platform_.PLATFORM_FILE, read[platform_.PLATFORM_FILE].line_of(loc), _dotted(loc))
-        if ref in reserved or ref.startswith(f"{platform_.TENANTS_DIR}/"):
+        at = (PLATFORM_FILE, read[PLATFORM_FILE].line_of(loc), _dotted(loc))
+        if ref in reserved or ref.startswith(f"{TENANTS_DIR}/"):
             problems.append(Diagnostic(*at, f"{ref} is not a node inventory", "invalid_inventory",
                                        hint=f"keep nodes in a file of their own, e.g. "
                                             f"nodes/{pool.name}.yaml"))
@@ -413,7 +419,7 @@ def _read_node_inventories(root: pathlib.Path, spec: models.PlatformFile,
     return found
 
 
-def _check_nodes(platform: platform_.Platform) -> Iterator[Diagnostic]:
+def _check_nodes(platform: Platform) -> Iterator[Diagnostic]:
     """Node names and addresses are unique; each node's CPU and OS are ones its pool takes."""
     names: dict[str, str] = {}
     addresses: dict[tuple[str, int], str] = {}

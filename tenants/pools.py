@@ -16,7 +16,7 @@ import json
 from typing import Any
 
 from citycloud.tenants import guardrails, models, render
-from citycloud.tenants import platform as platform_
+from citycloud.tenants.platform import Platform
 
 ROLE_LABEL = "citycloud.io/role"
 READER_VERBS = ["get", "list", "watch"]
@@ -46,7 +46,7 @@ def _metadata(pool: models.Pool, name: str, namespace: str | None = None) -> dic
     return render.object_metadata(name, namespace=namespace, labels=labels(pool))
 
 
-def render_pool(pool: models.Pool, *, platform: platform_.Platform) -> list[render.Manifest]:
+def render_pool(pool: models.Pool, *, platform: Platform) -> list[render.Manifest]:
     """Every pool-wide object of one pool, in a stable order (namespace first)."""
     return [
         namespace_object(pool),
@@ -116,7 +116,7 @@ def platform_rbac(pool: models.Pool) -> list[render.Manifest]:
     ]
 
 
-def contract(pool: models.Pool, *, platform: platform_.Platform) -> render.Manifest:
+def contract(pool: models.Pool, *, platform: Platform) -> render.Manifest:
     """What the pool promises, for node preparation, the exporter and people to read."""
     placement = pool.placement
     taint = placement.taint.model_dump(mode="json") if placement.taint else None

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from citycloud.tenants import models, quantities
-from citycloud.tenants import platform as platform_
+from citycloud.tenants.platform import Platform
 
 Manifest = dict[str, Any]
 
@@ -58,7 +58,7 @@ def standard_labels(tenant: models.Tenant) -> dict[str, str]:
     }
 
 
-def render_tenant(tenant: models.Tenant, *, platform: platform_.Platform) -> list[Manifest]:
+def render_tenant(tenant: models.Tenant, *, platform: Platform) -> list[Manifest]:
     """Every object of one tenant: per namespace, the namespace and what guards it."""
     objects: list[Manifest] = []
     for namespace in tenant.namespace_names():
@@ -92,7 +92,7 @@ def _metadata(tenant: models.Tenant, name: str, namespace: str | None = None) ->
 
 
 def namespace_object(tenant: models.Tenant, *, namespace: str,
-                     platform: platform_.Platform) -> Manifest:
+                     platform: Platform) -> Manifest:
     metadata = _metadata(tenant, namespace)
     level = pod_security_level(
         tenant.spec.classification,
@@ -204,7 +204,7 @@ def limit_range(tenant: models.Tenant, *, namespace: str) -> Manifest:
 
 
 def network_policies(tenant: models.Tenant, *, namespace: str,
-                     platform: platform_.Platform) -> list[Manifest]:
+                     platform: Platform) -> list[Manifest]:
     """Default deny, then allow DNS, the tenant's own namespaces, its pool's platform
     namespace in (the ingress that exposes services, monitoring) and its granted networks."""
     same_tenant = [{"namespaceSelector": {"matchLabels": {LABEL_TENANT: tenant.name}}}]

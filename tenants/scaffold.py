@@ -17,8 +17,9 @@ from collections.abc import Callable
 import pydantic
 import yaml
 
-from citycloud.tenants import ci, errors, fields, loader, models, schema
-from citycloud.tenants import platform as platform_
+from citycloud.tenants import errors, fields, loader, models, schema
+from citycloud.tenants.gitops import ci
+from citycloud.tenants.platform import DEPARTMENTS_FILE, PLATFORM_FILE, TENANTS_DIR, Platform
 
 MODELINE = "# yaml-language-server: $schema=../../schema/{name}.schema.json\n"
 
@@ -108,10 +109,10 @@ def init_registry(root: pathlib.Path, *, name: str, department: str) -> list[pat
     if root.exists() and any(root.iterdir()):
         raise ScaffoldError(f"{root} is not empty; 'citycloud init' only writes a new registry")
     files = {
-        platform_.PLATFORM_FILE: PLATFORM_TEMPLATE.format(name=name),
-        platform_.DEPARTMENTS_FILE: DEPARTMENTS_TEMPLATE.format(
+        PLATFORM_FILE: PLATFORM_TEMPLATE.format(name=name),
+        DEPARTMENTS_FILE: DEPARTMENTS_TEMPLATE.format(
             code=department, cost_centre=department.upper()),
-        f"{platform_.TENANTS_DIR}/{department}/.gitkeep": "",
+        f"{TENANTS_DIR}/{department}/.gitkeep": "",
         ".gitignore": GITIGNORE,
         ci.GITHUB_WORKFLOW_PATH: ci.GITHUB_WORKFLOW,  # validate pull requests, apply merges
     }
@@ -124,8 +125,8 @@ def init_registry(root: pathlib.Path, *, name: str, department: str) -> list[pat
         except pydantic.ValidationError as err:
             raise ScaffoldError(f"{option}: {err.errors()[0]['msg']}") from None
     try:
-        models.PlatformFile.model_validate(yaml.safe_load(files[platform_.PLATFORM_FILE]))
-        models.DepartmentsFile.model_validate(yaml.safe_load(files[platform_.DEPARTMENTS_FILE]))
+        models.PlatformFile.model_validate(yaml.safe_load(files[PLATFORM_FILE]))
+        models.DepartmentsFile.model_validate(yaml.safe_load(files[DEPARTMENTS_FILE]))
     except pydantic.ValidationError as err:
         problem = err.errors(include_input=False)[0]
         where = ".".join(map(str, problem["loc"]))
@@ -156,8 +157,8 @@ def tenant_document(tenant: models.Tenant) -> str:
     return MODELINE.format(name="tenant") + body
 
 
-def write_tenant(platform: platform_.Platform, tenant: models.Tenant, *,
-                 check: Callable[[platform_.Platform], None] | None = None) -> pathlib.Path:
+def write_tenant(platform: Platform, tenant: models.Tenant, *,
+                 check: Callable[[Platform], None] | None = None) -> pathlib.Path:
     """Write a new tenant request file: never over another, never one that breaks the registry.
 
     The registry is loaded as if the file were there first (a namespace too long or
@@ -165,7 +166,7 @@ def write_tenant(platform: platform_.Platform, tenant: models.Tenant, *,
     which may refuse it too (the CLI holds it to the shared policies); then the file is
     written whole or not at all.
     """
-    rel = f"{platform_.TENANTS_DIR}/{tenant.department}/{tenant.name}.yaml"
+    rel = f"{TENANTS_DIR}/{tenant.department}/{tenant.name}.yaml"
     path = platform.root / rel
     if path.exists() or path.is_symlink() or tenant.name in platform.tenants:
         raise ScaffoldError(f"tenant {tenant.name!r} already exists; edit its file instead")

@@ -15,8 +15,8 @@ from __future__ import annotations
 import dataclasses
 import enum
 
-from citycloud.tenants import platform as platform_
 from citycloud.tenants import pools, render
+from citycloud.tenants.platform import Platform
 
 POOL_FOLDER_PREFIX = "pool."  # a dot: no tenant name (a DNS label) can look like a pool's folder
 
@@ -42,22 +42,22 @@ def folder(kind: Kind, name: str) -> str:
     return f"{POOL_FOLDER_PREFIX}{name}" if kind is Kind.POOL else name
 
 
-def pool_unit(platform: platform_.Platform, name: str) -> Unit:
+def pool_unit(platform: Platform, name: str) -> Unit:
     return Unit(Kind.POOL, name, pools.render_pool(platform.pools[name], platform=platform))
 
 
-def tenant_unit(platform: platform_.Platform, name: str) -> Unit:
+def tenant_unit(platform: Platform, name: str) -> Unit:
     return Unit(Kind.TENANT, name,
                 render.render_tenant(platform.tenants[name], platform=platform))
 
 
-def render_units(platform: platform_.Platform) -> list[Unit]:
+def render_units(platform: Platform) -> list[Unit]:
     """Every unit of the platform: the pools, then the tenants, in registry order."""
     return ([pool_unit(platform, name) for name in platform.pools]
             + [tenant_unit(platform, name) for name in platform.tenants])
 
 
-def render_all(platform: platform_.Platform) -> list[render.Manifest]:
+def render_all(platform: Platform) -> list[render.Manifest]:
     """Every object of the platform, pools first."""
     return [m for unit in render_units(platform) for m in unit.manifests]
 

@@ -1,4 +1,4 @@
-"""The ansible boundary's exceptions: one family, mapped to exit codes by cli/errors.py.
+"""The ansible boundary's exceptions: one family, mapped to exit codes by cli/exits.py.
 
 Whatever goes wrong between citycloud and the nodes surfaces as a NodesError:
 ansible-runner or ansible-playbook failing to run at all is wrapped with

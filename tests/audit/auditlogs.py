@@ -8,7 +8,7 @@ import json
 import pathlib
 from typing import Any
 
-from citycloud.tenants import audit
+from citycloud.tenants.audit import trail
 
 NOW = datetime.datetime(2026, 6, 1, 12, 0, tzinfo=datetime.UTC)
 AGES = (300, 250, 200, 10, 1)  # days before NOW of records 1..5
@@ -16,18 +16,18 @@ AGES = (300, 250, 200, 10, 1)  # days before NOW of records 1..5
 
 def fill(state: pathlib.Path) -> pathlib.Path:
     for seq, age in enumerate(AGES, start=1):
-        audit.record(state, action="tenant resize", target=f"wh-gongan-t{seq}",
+        trail.record(state, action="tenant resize", target=f"wh-gongan-t{seq}",
                      args={"cpu": str(seq * 8)}, commit=f"{seq:040x}",
                      summary={"update": 1}, now=NOW - datetime.timedelta(days=age))
     return state
 
 
 def lines(state: pathlib.Path) -> list[str]:
-    return (state / audit.LOG_FILE).read_text(encoding="utf-8").splitlines(keepends=True)
+    return (state / trail.LOG_FILE).read_text(encoding="utf-8").splitlines(keepends=True)
 
 
 def write(state: pathlib.Path, text: list[str] | str) -> None:
-    (state / audit.LOG_FILE).write_text("".join(text), encoding="utf-8")
+    (state / trail.LOG_FILE).write_text("".join(text), encoding="utf-8")
 
 
 def entry(line: str) -> dict[str, Any]:
@@ -36,4 +36,4 @@ def entry(line: str) -> dict[str, Any]:
 
 
 def line_of(data: dict[str, Any]) -> str:
-    return audit.canonical(data).decode("utf-8") + "\n"
+    return trail.canonical(data).decode("utf-8") + "\n"

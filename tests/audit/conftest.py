@@ -1,6 +1,6 @@
 """A state directory with an audit log of five records, to read, tamper with and prune.
 
-Records are written through the real `tenants.audit.record` (real files, real
+Records are written through the real `tenants.audit.trail.record` (real files, real
 flock), dated 300, 250, 200, 10 and 1 days before auditlogs.NOW, so that
 pruning finds records on both sides of the 180-day line.
 """
@@ -12,13 +12,13 @@ import pathlib
 import auditlogs
 import pytest
 
-from citycloud.tenants import audit
+from citycloud.tenants.audit import trail
 
 
 @pytest.fixture(autouse=True)
 def no_outside_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(audit.KEY_ENV, raising=False)
-    monkeypatch.delenv(audit.ACTOR_ENV, raising=False)
+    monkeypatch.delenv(trail.KEY_ENV, raising=False)
+    monkeypatch.delenv(trail.ACTOR_ENV, raising=False)
     monkeypatch.delenv("CITYCLOUD_STATE_DIR", raising=False)
 
 

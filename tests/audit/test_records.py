@@ -13,13 +13,13 @@ import auditlogs
 import jsonout
 import pytest
 
-from citycloud.tenants import audit, audit_chain
+from citycloud.tenants.audit import chain, trail
 
 
 def test_a_record_says_who_what_when_commit_summary_result(
         state_dir: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(audit.ACTOR_ENV, "li-gongan")
-    written = audit.record(state_dir, action="resize", target="wh-gongan-video",
+    monkeypatch.setenv(trail.ACTOR_ENV, "li-gongan")
+    written = trail.record(state_dir, action="resize", target="wh-gongan-video",
                            args={"cpu": "16"}, commit="a" * 40, summary={"update": 2},
                            result="ok", git_author="Li <li@example.gov.cn>", now=auditlogs.NOW)
     last = auditlogs.entry(auditlogs.lines(state_dir)[-1])
@@ -30,7 +30,7 @@ def test_a_record_says_who_what_when_commit_summary_result(
             last["summary"], last["result"]) == (
         6, "2026-06-01T12:00:00Z", "resize", "wh-gongan-video", "a" * 40, {"update": 2}, "ok")
     assert last["prev"] == auditlogs.entry(auditlogs.lines(state_dir)[-2])["hash"]
-    assert last["hash"] == audit.digest(last)
+    assert last["hash"] == trail.digest(last)
 
 
 def test_audit_log_shows_records(citycloud: Any, state_dir: pathlib.Path) -> None:
@@ -44,26 +44,26 @@ def test_audit_log_shows_records(citycloud: Any, state_dir: pathlib.Path) -> Non
 
 
 def test_key_file_is_private(state_dir: pathlib.Path) -> None:
-    assert (state_dir / audit.KEY_FILE).stat().st_mode & 0o777 == 0o600
+    assert (state_dir / trail.KEY_FILE).stat().st_mode & 0o777 == 0o600
 
 
 def test_key_kept_apart(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    key = tmp_path / "vault" / "audit.key"
-    monkeypatch.setenv(audit.KEY_ENV, str(key))
-    audit.record(tmp_path / "state", action="init", target="x")
-    assert key.exists() and not (tmp_path / "state" / audit.KEY_FILE).exists()
-    assert audit_chain.verify(tmp_path / "state").ok
+    key = tmp_path / "vault" / "trail.key"
+    monkeypatch.setenv(trail.KEY_ENV, str(key))
+    trail.record(tmp_path / "state", action="init", target="x")
+    assert key.exists() and not (tmp_path / "state" / trail.KEY_FILE).exists()
+    assert chain.verify(tmp_path / "state").ok
 
 
 def _append_many(state: str, worker: int, count: int) -> None:
     for index in range(count):
-        audit.record(pathlib.Path(state), action="tenant resize",
+        trail.record(pathlib.Path(state), action="tenant resize",
                      target=f"worker-{worker}-{index}", summary={"padding": "x" * 2000})
 
 
 def test_concurrent_appends_from_many_processes(tmp_path: pathlib.Path) -> None:
     state = tmp_path / "state"
-    audit.record(state, action="init", target="registry")  # the key exists before the race
+    trail.record(state, action="init", target="registry")  # the key exists before the race
     with concurrent.futures.ProcessPoolExecutor(max_workers=4) as pool:
         for done in [pool.submit(_append_many, str(state), w, 25) for w in range(4)]:
             done.result()
@@ -71,13 +71,13 @@ def test_concurrent_appends_from_many_processes(tmp_path: pathlib.Path) -> None:
     lines = auditlogs.lines(state)
     assert all(line.endswith("\n") for line in lines)  # no half lines
     assert [auditlogs.entry(line)["seq"] for line in lines] == list(range(1, 102))
-    result = audit_chain.verify(state)
+    result = chain.verify(state)
     assert result.ok and result.problems == [] and result.records == 101
 
 
 def test_init_and_tenant_new_append_records(citycloud: Any, tmp_path: pathlib.Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(audit.ACTOR_ENV, "platform-bot")
+    monkeypatch.setenv(trail.ACTOR_ENV, "platform-bot")
     registry = tmp_path / "city"
     assert citycloud("init", registry, "--department", "wh-gongan").exit_code == 0
     subprocess.run(["git", "init", "-q", str(registry)], check=True)
@@ -105,7 +105,7 @@ def test_a_failed_init_leaves_nothing(citycloud: Any, tmp_path: pathlib.Path) ->
 def test_a_damaged_log_refuses_tenant_new(citycloud: Any, tmp_path: pathlib.Path) -> None:
     registry = tmp_path / "city"
     citycloud("init", registry, "--department", "wh-gongan")
-    log = registry / ".citycloud" / audit.LOG_FILE
+    log = registry / ".citycloud" / trail.LOG_FILE
     log.write_text("")  # the init record, gone
 
     result = citycloud("-r", registry, "tenant", "new", "wh-gongan", "wh-gongan-video")
@@ -123,8 +123,8 @@ def test_reading_creates_nothing(citycloud: Any, tmp_path: pathlib.Path) -> None
 
 
 def test_an_oversized_record_is_kept_with_less_detail(state_dir: pathlib.Path) -> None:
-    written = audit.record(state_dir, action="apply", target="registry",
+    written = trail.record(state_dir, action="apply", target="registry",
                            summary={"steps": ["x" * 100] * 1000})
     assert written["summary"] == {"omitted": written["summary"]["omitted"]}
-    assert all(len(line) < audit.MAX_RECORD_BYTES for line in auditlogs.lines(state_dir))
-    assert audit_chain.verify(state_dir).ok
+    assert all(len(line) < trail.MAX_RECORD_BYTES for line in auditlogs.lines(state_dir))
+    assert chain.verify(state_dir).ok

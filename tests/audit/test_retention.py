@@ -10,7 +10,7 @@ import auditlogs
 import jsonout
 import pytest
 
-from citycloud.tenants import audit, audit_chain
+from citycloud.tenants.audit import chain, trail
 
 
 @pytest.mark.parametrize("days", [pytest.param(0, id="0"), pytest.param(179, id="179")])
@@ -23,14 +23,14 @@ def test_prune_refuses_less_than_six_months(citycloud: Any, state_dir: pathlib.P
     assert "kept at least 180 days" in result.output
     assert "Cybersecurity Law" in result.output
     assert auditlogs.lines(state_dir) == before
-    with pytest.raises(audit.AuditError, match="younger than 180 days"):
-        audit_chain.prune(state_dir, older_than_days=days)
+    with pytest.raises(trail.AuditError, match="younger than 180 days"):
+        chain.prune(state_dir, older_than_days=days)
 
 
 def test_prune_keeps_the_chain_verifiable(state_dir: pathlib.Path) -> None:
     third = auditlogs.entry(auditlogs.lines(state_dir)[2])
 
-    pruned = audit_chain.prune(state_dir, older_than_days=180, now=auditlogs.NOW)
+    pruned = chain.prune(state_dir, older_than_days=180, now=auditlogs.NOW)
 
     assert (pruned.count, pruned.through) == (3, 3)  # 300, 250 and 200 days old
     lines = [auditlogs.entry(line) for line in auditlogs.lines(state_dir)]
@@ -39,20 +39,20 @@ def test_prune_keeps_the_chain_verifiable(state_dir: pathlib.Path) -> None:
     assert checkpoint["pruned_through"] == 3 and checkpoint["last_hash"] == third["hash"]
     assert fourth["seq"] == 4 and fourth["prev"] == third["hash"]  # the chain still links
     assert lines[-1]["action"] == "audit prune" and lines[-1]["seq"] == 6
-    result = audit_chain.verify(state_dir)
+    result = chain.verify(state_dir)
     assert result.ok and result.problems == []
     assert (result.records, result.first, result.last and result.last.seq) == (3, 4, 6)
 
 
 def test_a_second_prune_extends_the_checkpoint(state_dir: pathlib.Path) -> None:
-    audit_chain.prune(state_dir, older_than_days=270, now=auditlogs.NOW)  # record 1 only
+    chain.prune(state_dir, older_than_days=270, now=auditlogs.NOW)  # record 1 only
     later = auditlogs.NOW + datetime.timedelta(days=30)
-    pruned = audit_chain.prune(state_dir, older_than_days=200, now=later)  # then 2 and 3
+    pruned = chain.prune(state_dir, older_than_days=200, now=later)  # then 2 and 3
 
     checkpoint = auditlogs.entry(auditlogs.lines(state_dir)[0])
     assert (pruned.count, checkpoint["pruned_through"], checkpoint["pruned_count"]) == (2, 3, 3)
     assert checkpoint["oldest"] == "2025-08-05T12:00:00Z"  # record 1's time, kept
-    assert audit_chain.verify(state_dir).ok
+    assert chain.verify(state_dir).ok
 
 
 def test_prune_refuses_a_log_that_does_not_verify(citycloud: Any,

@@ -17,7 +17,7 @@ import auditlogs
 import jsonout
 import pytest
 
-from citycloud.tenants import audit
+from citycloud.tenants.audit import trail
 
 Tamper = Callable[[pathlib.Path], None]
 
@@ -32,20 +32,20 @@ def edit_and_rehash(state: pathlib.Path) -> None:
     lines = auditlogs.lines(state)
     data = auditlogs.entry(lines[2])
     data["result"] = "failed"
-    data["hash"] = audit.digest(data)
+    data["hash"] = trail.digest(data)
     lines[2] = auditlogs.line_of(data)
     auditlogs.write(state, lines)
 
 
 def edit_with_the_key(state: pathlib.Path) -> None:
     """Someone who holds the key re-signs the record: the next record's `prev` still tells."""
-    key = audit.read_key(state)
+    key = trail.read_key(state)
     assert key is not None
     lines = auditlogs.lines(state)
     data = auditlogs.entry(lines[2])
     data["who"]["user"] = "nobody"
-    data["hash"] = audit.digest(data)
-    data["mac"] = audit.sign(key, data["hash"])
+    data["hash"] = trail.digest(data)
+    data["mac"] = trail.sign(key, data["hash"])
     lines[2] = auditlogs.line_of(data)
     auditlogs.write(state, lines)
 
@@ -84,16 +84,16 @@ def empty_the_log(state: pathlib.Path) -> None:
 
 
 def delete_the_log(state: pathlib.Path) -> None:
-    (state / audit.LOG_FILE).unlink()
+    (state / trail.LOG_FILE).unlink()
 
 
 def move_the_head(state: pathlib.Path) -> None:
     """Cut a record off the end and move the head back to match, without the key."""
     cut_last_two(state)
-    data = json.loads((state / audit.HEAD_FILE).read_text())
+    data = json.loads((state / trail.HEAD_FILE).read_text())
     lines = auditlogs.lines(state)
     data.update(seq=3, hash=auditlogs.entry(lines[2])["hash"])
-    (state / audit.HEAD_FILE).write_text(json.dumps(data))
+    (state / trail.HEAD_FILE).write_text(json.dumps(data))
 
 
 def hide_records_behind_a_checkpoint(state: pathlib.Path) -> None:
@@ -103,14 +103,14 @@ def hide_records_behind_a_checkpoint(state: pathlib.Path) -> None:
                   "pruned_count": 3, "oldest": "2025-08-05T12:00:00Z",
                   "newest": "2025-11-13T12:00:00Z", "retention_days": 180,
                   "last_hash": auditlogs.entry(lines[2])["hash"]}
-    checkpoint["hash"] = audit.digest(checkpoint)
-    checkpoint["mac"] = audit.sign(b"guessed", checkpoint["hash"])
+    checkpoint["hash"] = trail.digest(checkpoint)
+    checkpoint["mac"] = trail.sign(b"guessed", checkpoint["hash"])
     auditlogs.write(state, [auditlogs.line_of(checkpoint), *lines[3:]])
 
 
 def prune_recent_records_with_the_key(state: pathlib.Path) -> None:
     """Even with the key, a checkpoint over records younger than 180 days is reported."""
-    key = audit.read_key(state)
+    key = trail.read_key(state)
     assert key is not None
     lines = auditlogs.lines(state)
     fourth = auditlogs.entry(lines[3])
@@ -118,8 +118,8 @@ def prune_recent_records_with_the_key(state: pathlib.Path) -> None:
                   "pruned_count": 4, "oldest": "2025-08-05T12:00:00Z",
                   "newest": fourth["time"], "retention_days": 180,
                   "last_hash": fourth["hash"]}
-    checkpoint["hash"] = audit.digest(checkpoint)
-    checkpoint["mac"] = audit.sign(key, checkpoint["hash"])
+    checkpoint["hash"] = trail.digest(checkpoint)
+    checkpoint["mac"] = trail.sign(key, checkpoint["hash"])
     auditlogs.write(state, [auditlogs.line_of(checkpoint), lines[4]])
 
 
@@ -172,7 +172,7 @@ def test_table_output_names_file_line_and_record(citycloud: Any, state_dir: path
     delete_third(state_dir)
     result = citycloud("--state-dir", state_dir, "audit", "verify")
     assert result.exit_code == 1
-    assert (f"{state_dir / audit.LOG_FILE}:3 record 3: is missing (after line 2): it was "
+    assert (f"{state_dir / trail.LOG_FILE}:3 record 3: is missing (after line 2): it was "
             "removed [audit_removed]") in " ".join(result.output.split())
 
 
@@ -187,35 +187,35 @@ def test_a_damaged_log_stops_mutating_commands(state_dir: pathlib.Path, tamper: 
     log is for `verify` to find; appending checks the tail, where damage breaks the chain.)"""
     if tamper is edit_and_rehash:  # make the edited record the last one
         auditlogs.write(state_dir, auditlogs.lines(state_dir)[:3])
-        (state_dir / audit.HEAD_FILE).unlink()
+        (state_dir / trail.HEAD_FILE).unlink()
     tamper(state_dir)
-    with pytest.raises(audit.AuditError, match="the audit log is damaged"):
-        audit.check_writable(state_dir)
-    with pytest.raises(audit.AuditError):
-        audit.record(state_dir, action="tenant resize", target="wh-gongan-t6")
+    with pytest.raises(trail.AuditError, match="the audit log is damaged"):
+        trail.check_writable(state_dir)
+    with pytest.raises(trail.AuditError):
+        trail.record(state_dir, action="tenant resize", target="wh-gongan-t6")
 
 
 def test_an_interrupted_write_is_repaired_not_reported_as_tampering(
         state_dir: pathlib.Path) -> None:
     """A crash mid-write leaves a torn line after the record the head names: verify says so,
     the next append drops the torn bytes, and the chain verifies again."""
-    with (state_dir / audit.LOG_FILE).open("a", encoding="utf-8") as handle:
+    with (state_dir / trail.LOG_FILE).open("a", encoding="utf-8") as handle:
         handle.write('{"action":"tenant resize","args":{},"com')
-    from citycloud.tenants import audit_chain
+    from citycloud.tenants.audit import chain
 
-    assert [p.code for p in audit_chain.verify(state_dir).problems] == ["audit_truncated"]
-    written = audit.record(state_dir, action="tenant resize", target="wh-gongan-t6",
+    assert [p.code for p in chain.verify(state_dir).problems] == ["audit_truncated"]
+    written = trail.record(state_dir, action="tenant resize", target="wh-gongan-t6",
                            now=auditlogs.NOW)
     assert written["seq"] == 6
-    result = audit_chain.verify(state_dir)
+    result = chain.verify(state_dir)
     assert result.ok and result.problems == [] and result.records == 6
 
 
 def test_a_head_one_behind_is_a_warning(citycloud: Any, state_dir: pathlib.Path) -> None:
     """The head is written after the line; a crash between leaves it one record behind."""
-    head = (state_dir / audit.HEAD_FILE).read_text()
-    audit.record(state_dir, action="tenant resize", target="wh-gongan-t6", now=auditlogs.NOW)
-    (state_dir / audit.HEAD_FILE).write_text(head)
+    head = (state_dir / trail.HEAD_FILE).read_text()
+    trail.record(state_dir, action="tenant resize", target="wh-gongan-t6", now=auditlogs.NOW)
+    (state_dir / trail.HEAD_FILE).write_text(head)
 
     result = citycloud("--state-dir", state_dir, "audit", "verify", "-o", "json")
 
@@ -223,7 +223,7 @@ def test_a_head_one_behind_is_a_warning(citycloud: Any, state_dir: pathlib.Path)
     [warning] = jsonout.data(result.stdout)["diagnostics"]
     assert (warning["code"], warning["severity"], warning["field"]) == (
         "audit_head_behind", "warning", "record 6")
-    audit.record(state_dir, action="tenant resize", target="wh-gongan-t7", now=auditlogs.NOW)
+    trail.record(state_dir, action="tenant resize", target="wh-gongan-t7", now=auditlogs.NOW)
     assert jsonout.data(citycloud("--state-dir", state_dir, "audit", "verify", "-o", "json")
                       .stdout)["diagnostics"] == []
 
@@ -235,10 +235,10 @@ def test_expect_an_anchor_kept_elsewhere(citycloud: Any, state_dir: pathlib.Path
                         .stdout)["head"]
     assert citycloud("--state-dir", state_dir, "audit", "verify", "--expect", anchor
                      ).exit_code == 0
-    (state_dir / audit.LOG_FILE).unlink()
-    (state_dir / audit.HEAD_FILE).unlink()
+    (state_dir / trail.LOG_FILE).unlink()
+    (state_dir / trail.HEAD_FILE).unlink()
     for seq in range(1, 4):  # a fresh, valid chain signed with the same key
-        audit.record(state_dir, action="tenant resize", target=f"wh-gongan-t{seq}",
+        trail.record(state_dir, action="tenant resize", target=f"wh-gongan-t{seq}",
                      now=auditlogs.NOW - datetime.timedelta(days=seq))
 
     result = citycloud("--state-dir", state_dir, "audit", "verify", "--expect", anchor,
@@ -249,9 +249,9 @@ def test_expect_an_anchor_kept_elsewhere(citycloud: Any, state_dir: pathlib.Path
 
 
 def test_a_missing_key_is_reported(citycloud: Any, state_dir: pathlib.Path) -> None:
-    (state_dir / audit.KEY_FILE).unlink()
+    (state_dir / trail.KEY_FILE).unlink()
     result = citycloud("--state-dir", state_dir, "audit", "verify", "-o", "json")
     assert result.exit_code == 1
     assert [d["code"] for d in jsonout.data(result.stdout)["diagnostics"]] == ["audit_key_missing"]
-    with pytest.raises(audit.AuditError, match="restore the key"):
-        audit.record(state_dir, action="tenant resize", target="x")
+    with pytest.raises(trail.AuditError, match="restore the key"):
+        trail.record(state_dir, action="tenant resize", target="x")

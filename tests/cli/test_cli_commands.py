@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from citycloud import tenants
-from citycloud.tenants import capacity, manifests, render, units
+from citycloud.tenants import allocation, manifests, render, units
 
 FORMATS = ["table", "json", "markdown", "github"]
 
@@ -72,7 +72,7 @@ def test_capacity(wuhan: pathlib.Path, citycloud, platform: tenants.Platform, fm
         assert "xinchuang" in result.stdout
         return
     rows = {row["pool"]: row for row in jsonout.data(result.stdout)}
-    for pool in capacity.report(platform):
+    for pool in allocation.report(platform):
         cpu = rows[pool.pool.name]["resources"]["cpu"]
         assert cpu["physical"] == float(pool.usage["cpu"].physical)
         assert cpu["allocated"] == float(pool.usage["cpu"].allocated)
@@ -85,7 +85,7 @@ def test_capacity(wuhan: pathlib.Path, citycloud, platform: tenants.Platform, fm
 
 
 def test_capacity_sums_every_tenant(platform: tenants.Platform) -> None:
-    allocated = sum(pool.usage["cpu"].allocated for pool in capacity.report(platform))
+    allocated = sum(pool.usage["cpu"].allocated for pool in allocation.report(platform))
     assert allocated == sum(t.spec.quota.cpu.value for t in platform.tenants.values())
 
 

@@ -17,7 +17,7 @@ import sys
 import pytest
 import typer
 
-from citycloud.cli import app, errors
+from citycloud.cli import app, exits
 
 HEAVY = ("pulumi", "pulumi_kubernetes", "kubernetes", "ansible_runner", "ansible", "grpc",
          "prometheus_client", "jsonschema", "kubernetes_validate", "urllib3", "requests")
@@ -86,14 +86,14 @@ def test_each_error_ends_with_its_exit_code() -> None:
              (node_errors.InvalidRequest("unknown node"), 2),
              (node_errors.RunnerFailed("no ansible-playbook"), 3),
              (PermissionError(13, "Permission denied", "/etc/x"), 2)]
-    assert [errors.exit_code(err) for err, _ in cases] == [code for _, code in cases]
+    assert [exits.exit_code(err) for err, _ in cases] == [code for _, code in cases]
 
 
 def test_exit_codes_map_the_registry_error() -> None:
     from citycloud import tenants
 
-    assert errors.exit_code(tenants.RegistryError([])) == errors.INVALID
-    assert errors.exit_code(ValueError("not ours")) is None
+    assert exits.exit_code(tenants.RegistryError([])) == exits.INVALID
+    assert exits.exit_code(ValueError("not ours")) is None
 
 
 @pytest.mark.parametrize("module", sorted({m for m, _, _ in app.LAZY_COMMANDS.values()}))

@@ -1,6 +1,6 @@
 """Apply on merge, the git side: exactly the merged commit, in order, never backwards.
 
-`tenants.changes` resolves the ref, exports that commit's registry, records the
+`tenants.gitops.git` resolves the ref, exports that commit's registry, records the
 deployed commit and refuses one that does not descend from it; the apply
 command (stacks) calls these around its Pulumi run.
 """
@@ -19,7 +19,7 @@ from gitrepos import GONGAN_AUTHOR, VIDEO_FILE, tenant
 from citycloud import tenants
 from citycloud.stacks import binaries
 from citycloud.stacks import errors as stack_errors
-from citycloud.tenants import changes
+from citycloud.tenants.gitops import git
 
 
 def merged_pull_requests(repo: gitrepos.Repo) -> tuple[str, str, str]:
@@ -42,16 +42,16 @@ def test_merges_apply_in_order_and_an_older_one_is_refused(repo: gitrepos.Repo,
     state = tmp_path / "state"
 
     for commit in (first, second):  # CI applies each merge as it lands
-        changes.check_order(repo.registry, commit=commit, deployed=changes.read_deployed(state))
-        changes.write_deployed(state, commit=commit, ref=commit)
+        git.check_order(repo.registry, commit=commit, deployed=git.read_deployed(state))
+        git.write_deployed(state, commit=commit, ref=commit)
 
-    deployed = changes.read_deployed(state)
+    deployed = git.read_deployed(state)
     assert deployed is not None and deployed.commit == second
     # The slow job of the first merge finishing last must not roll the second back.
-    with pytest.raises(changes.OutOfOrderError, match=f"refusing to apply {first[:12]}"):
-        changes.check_order(repo.registry, commit=first, deployed=deployed)
+    with pytest.raises(git.OutOfOrderError, match=f"refusing to apply {first[:12]}"):
+        git.check_order(repo.registry, commit=first, deployed=deployed)
     # The same commit again is fine: that is how an interrupted apply is finished.
-    changes.check_order(repo.registry, commit=second, deployed=deployed)
+    git.check_order(repo.registry, commit=second, deployed=deployed)
 
 
 def test_a_diverged_commit_is_refused(repo: gitrepos.Repo, tmp_path: pathlib.Path) -> None:
@@ -60,10 +60,10 @@ def test_a_diverged_commit_is_refused(repo: gitrepos.Repo, tmp_path: pathlib.Pat
     repo.branch("hotfix")
     repo.write(VIDEO_FILE, tenant("wh-gongan-video", "wh-gongan", cpu="4"))
     hotfix = repo.commit("hotfix off an old main")
-    deployed = changes.write_deployed(tmp_path / "state", commit=first, ref="main")
+    deployed = git.write_deployed(tmp_path / "state", commit=first, ref="main")
 
-    with pytest.raises(changes.OutOfOrderError, match="does not contain the deployed commit"):
-        changes.check_order(repo.registry, commit=hotfix, deployed=deployed)
+    with pytest.raises(git.OutOfOrderError, match="does not contain the deployed commit"):
+        git.check_order(repo.registry, commit=hotfix, deployed=deployed)
 
 
 def test_checkout_is_exactly_the_commit(repo: gitrepos.Repo) -> None:
@@ -71,11 +71,11 @@ def test_checkout_is_exactly_the_commit(repo: gitrepos.Repo) -> None:
     # Uncommitted edits in the CI workspace must not leak into what is applied.
     repo.write(VIDEO_FILE, tenant("wh-gongan-video", "wh-gongan", cpu="99"))
 
-    with changes.checkout(repo.registry, ref=first) as target:
+    with git.checkout(repo.registry, ref=first) as target:
         platform = tenants.load(target.root)
         assert target.commit == first
     assert platform.tenants["wh-gongan-video"].spec.quota.cpu.value == 16
-    with changes.checkout(repo.registry, ref="main") as target:
+    with git.checkout(repo.registry, ref="main") as target:
         assert target.commit == second
         assert tenants.load(target.root).tenants["wh-gongan-video"].spec.quota.cpu.value == 32
     assert not target.root.exists()  # the temporary copy is gone
@@ -83,24 +83,24 @@ def test_checkout_is_exactly_the_commit(repo: gitrepos.Repo) -> None:
 
 def test_deployed_commit_missing_from_a_shallow_clone(repo: gitrepos.Repo,
                                                       tmp_path: pathlib.Path) -> None:
-    deployed = changes.Deployed("0" * 39 + "1", "main", "2026-01-01T00:00:00Z")
-    with pytest.raises(changes.GitError, match="fetch-depth: 0"):
-        changes.check_order(repo.registry, commit=repo.git("rev-parse", "HEAD"),
+    deployed = git.Deployed("0" * 39 + "1", "main", "2026-01-01T00:00:00Z")
+    with pytest.raises(git.GitError, match="fetch-depth: 0"):
+        git.check_order(repo.registry, commit=repo.git("rev-parse", "HEAD"),
                             deployed=deployed)
 
 
 def test_unreadable_deployed_record(tmp_path: pathlib.Path) -> None:
-    (tmp_path / changes.DEPLOYED_FILE).write_text("{not json")
-    with pytest.raises(changes.GitError, match="records the deployed commit"):
-        changes.read_deployed(tmp_path)
+    (tmp_path / git.DEPLOYED_FILE).write_text("{not json")
+    with pytest.raises(git.GitError, match="records the deployed commit"):
+        git.read_deployed(tmp_path)
 
 
 def test_commit_author_for_the_audit_trail(repo: gitrepos.Repo) -> None:
     _, _, second = merged_pull_requests(repo)
     head_of_pr = repo.git("rev-parse", "pr-2")
-    assert changes.author(repo.registry, commit=head_of_pr) == "Li Gongan <li@gongan.wuhan.gov.cn>"
-    assert changes.author(repo.registry) == "Platform Engineer <pe@wuhan.gov.cn>"
-    assert changes.head_commit(repo.registry) == second
+    assert git.author(repo.registry, commit=head_of_pr) == "Li Gongan <li@gongan.wuhan.gov.cn>"
+    assert git.author(repo.registry) == "Platform Engineer <pe@wuhan.gov.cn>"
+    assert git.head_commit(repo.registry) == second
 
 
 # ---- through the CLI ------------------------------------------------------------------
@@ -117,14 +117,14 @@ def test_cli_refuses_an_out_of_order_apply_and_records_the_refusal(
     """No engine is needed to refuse: the order is checked before anything starts."""
     _, first, second = merged_pull_requests(repo)
     state = tmp_path / "state"
-    changes.write_deployed(state, commit=second, ref="main")
+    git.write_deployed(state, commit=second, ref="main")
 
     result = citycloud("-r", repo.registry, "--state-dir", state, "apply", "--from-git", first,
                        "--yes")
 
     assert result.exit_code == 2, result.output
     assert f"refusing to apply {first[:12]}" in " ".join(result.output.split())
-    deployed = changes.read_deployed(state)
+    deployed = git.read_deployed(state)
     assert deployed is not None and deployed.commit == second  # unchanged
     [record] = audit_records(citycloud, state)
     assert (record["action"], record["target"], record["commit"]) == ("apply", first, first)
@@ -150,7 +150,7 @@ def test_cli_applies_merges_in_order(citycloud: Any, repo: gitrepos.Repo,
     for commit in (first, second):
         result = apply(commit)
         assert result.exit_code == 0, result.output
-        deployed = changes.read_deployed(state)
+        deployed = git.read_deployed(state)
         assert deployed is not None and deployed.commit == commit
     assert apply(first).exit_code == 2
     assert [(r["action"], r["commit"], r["result"][:6]) for r in audit_records(

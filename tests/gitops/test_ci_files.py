@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from citycloud import tenants
-from citycloud.tenants import ci
+from citycloud.tenants.gitops import ci
 
 README = pathlib.Path(__file__).resolve().parents[2] / "README.md"
 

@@ -9,7 +9,7 @@ from typing import Any
 import gitrepos
 import pytest
 
-from citycloud.tenants import changes, codeowners
+from citycloud.tenants.gitops import codeowners, git
 
 
 def owners_of(codeowners: str, path: str) -> list[str]:
@@ -64,20 +64,20 @@ def test_paths_are_from_the_repository_root(citycloud: Any, tmp_path: pathlib.Pa
 
 
 @pytest.mark.parametrize(("change", "flagged"), [
-    pytest.param(changes.FileChange(changes.Status.DELETED, "tenants/wh-weijian/his.yaml"),
+    pytest.param(git.FileChange(git.Status.DELETED, "tenants/wh-weijian/his.yaml"),
                  ["tenants/wh-weijian/his.yaml"], id="deleting-anothers-tenant"),
-    pytest.param(changes.FileChange(changes.Status.RENAMED, "tenants/wh-gongan/his.yaml",
+    pytest.param(git.FileChange(git.Status.RENAMED, "tenants/wh-gongan/his.yaml",
                                     "tenants/wh-weijian/his.yaml"),
                  ["tenants/wh-weijian/his.yaml"], id="taking-anothers-tenant"),
-    pytest.param(changes.FileChange(changes.Status.RENAMED, "tenants/wh-weijian/v.yaml",
+    pytest.param(git.FileChange(git.Status.RENAMED, "tenants/wh-weijian/v.yaml",
                                     "tenants/wh-gongan/v.yaml"),
                  ["tenants/wh-weijian/v.yaml"], id="giving-a-tenant-away"),
-    pytest.param(changes.FileChange(changes.Status.MODIFIED, "tenants/wh-gongan/v.yaml"),
+    pytest.param(git.FileChange(git.Status.MODIFIED, "tenants/wh-gongan/v.yaml"),
                  [], id="own-folder"),
-    pytest.param(changes.FileChange(changes.Status.ADDED, ".github/workflows/citycloud.yml"),
+    pytest.param(git.FileChange(git.Status.ADDED, ".github/workflows/citycloud.yml"),
                  [".github/workflows/citycloud.yml"], id="ci-workflow"),
 ])
-def test_trespasses_look_at_both_ends_of_a_rename(change: changes.FileChange,
+def test_trespasses_look_at_both_ends_of_a_rename(change: git.FileChange,
                                                   flagged: list[str]) -> None:
     found = codeowners.trespasses([change], department="wh-gongan")
     assert [d.file for d in found] == flagged

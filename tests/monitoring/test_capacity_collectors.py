@@ -9,8 +9,8 @@ import pytest
 from exporter_fixtures import Isolated
 
 from citycloud import tenants
-from citycloud.monitoring import capacity
-from citycloud.tenants import capacity as capacity_
+from citycloud.monitoring import pool_metrics
+from citycloud.tenants import allocation
 
 GIB, TIB = 2**30, 2**40
 
@@ -34,15 +34,15 @@ GIB, TIB = 2**30, 2**40
 def test_pool_figures_from_the_registry(platform: tenants.Platform, isolated: Isolated,
                                         name: str, labels: dict[str, str],
                                         expected: float) -> None:
-    collected = isolated(capacity.PoolCollector(lambda: platform))
+    collected = isolated(pool_metrics.PoolCollector(lambda: platform))
     assert collected.get_sample_value(name, labels) == expected
 
 
 def test_pool_figures_equal_tenants_capacity_for_every_pool_and_resource(
         platform: tenants.Platform, isolated: Isolated) -> None:
-    collected = isolated(capacity.PoolCollector(lambda: platform))
+    collected = isolated(pool_metrics.PoolCollector(lambda: platform))
     units = {"cpu": "cpu_cores", "memory": "memory_bytes", "storage": "storage_bytes"}
-    for pool in capacity_.report(platform):
+    for pool in allocation.report(platform):
         labels = {"pool": pool.pool.name}
         assert collected.get_sample_value("citycloud_pool_tenants", labels) == pool.tenants
         assert collected.get_sample_value("citycloud_pool_departments", labels) == pool.departments
@@ -59,7 +59,7 @@ def test_pool_figures_equal_tenants_capacity_for_every_pool_and_resource(
 
 def test_wuhan_gov_pool_numbers_a_person_can_check(platform: tenants.Platform,
                                                    isolated: Isolated) -> None:
-    collected = isolated(capacity.PoolCollector(lambda: platform))
+    collected = isolated(pool_metrics.PoolCollector(lambda: platform))
     allocated = sum(t.spec.quota.cpu.value for t in platform.tenants_in("gov"))
     assert collected.get_sample_value("citycloud_pool_allocated_cpu_cores",
                                       {"pool": "gov"}) == float(allocated)
@@ -71,7 +71,7 @@ def test_wuhan_gov_pool_numbers_a_person_can_check(platform: tenants.Platform,
 
 def test_tenant_quota_as_granted_in_its_file(platform: tenants.Platform,
                                              isolated: Isolated) -> None:
-    collected = isolated(capacity.TenantCollector(lambda: platform))
+    collected = isolated(pool_metrics.TenantCollector(lambda: platform))
     labels = {"tenant": "wh-gongan-video", "department": "wh-gongan", "pool": "gov"}
     # tenants/wh-gongan/wh-gongan-video.yaml: quota {cpu: 256, memory: 1Ti, storage: 200Ti}
     assert collected.get_sample_value("citycloud_tenant_quota_cpu_cores", labels) == 256
@@ -83,7 +83,7 @@ def test_tenant_quota_as_granted_in_its_file(platform: tenants.Platform,
 
 def test_every_tenant_has_one_series_per_resource(platform: tenants.Platform,
                                                   isolated: Isolated) -> None:
-    collected = isolated(capacity.TenantCollector(lambda: platform))
+    collected = isolated(pool_metrics.TenantCollector(lambda: platform))
     families = {m.name: m for m in collected.collect()}
     for name in ("citycloud_tenant_quota_cpu_cores", "citycloud_tenant_quota_memory_bytes",
                  "citycloud_tenant_quota_storage_bytes", "citycloud_tenant_info"):
@@ -93,8 +93,8 @@ def test_every_tenant_has_one_series_per_resource(platform: tenants.Platform,
 
 def test_department_totals_add_up_to_the_pool(platform: tenants.Platform,
                                               isolated: Isolated) -> None:
-    collected = isolated(capacity.DepartmentCollector(lambda: platform),
-                         capacity.PoolCollector(lambda: platform))
+    collected = isolated(pool_metrics.DepartmentCollector(lambda: platform),
+                         pool_metrics.PoolCollector(lambda: platform))
     for pool in platform.pools:
         total = sum(s.value for m in collected.collect()
                     if m.name == "citycloud_department_quota_cpu_cores"
@@ -104,7 +104,7 @@ def test_department_totals_add_up_to_the_pool(platform: tenants.Platform,
 
 
 def test_department_for_chargeback(platform: tenants.Platform, isolated: Isolated) -> None:
-    collected = isolated(capacity.DepartmentCollector(lambda: platform))
+    collected = isolated(pool_metrics.DepartmentCollector(lambda: platform))
     gongan = [t for t in platform.tenants.values()
               if t.department == "wh-gongan" and t.spec.pool == "gov"]
     labels = {"department": "wh-gongan", "pool": "gov"}
@@ -118,13 +118,13 @@ def test_department_for_chargeback(platform: tenants.Platform, isolated: Isolate
 
 
 def test_each_scrape_gets_new_metric_objects(platform: tenants.Platform) -> None:
-    collector = capacity.PoolCollector(lambda: platform)
+    collector = pool_metrics.PoolCollector(lambda: platform)
     first, second = list(collector.collect()), list(collector.collect())
     assert [m.name for m in first] == [m.name for m in second]
     assert not {id(m) for m in first} & {id(m) for m in second}
 
 
 def test_nothing_lands_in_prometheus_clients_global_registry(platform: tenants.Platform) -> None:
-    capacity.PoolCollector(lambda: platform).families()
+    pool_metrics.PoolCollector(lambda: platform).families()
     names = {m.name for m in prometheus_client.REGISTRY.collect()}
     assert not any(name.startswith("citycloud") for name in names)

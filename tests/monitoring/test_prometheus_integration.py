@@ -33,7 +33,7 @@ import pytest
 import realparts
 
 from citycloud import tenants
-from citycloud.tenants import capacity
+from citycloud.tenants import allocation
 
 pytestmark = pytest.mark.slow
 
@@ -159,7 +159,7 @@ def query(prometheus: Running, expr: str) -> list[dict[str, Any]] | None:
 def test_prometheus_scrapes_the_registrys_figures_and_fires_an_alert(
         prometheus_process: Running, exporter_process: Running, wuhan: pathlib.Path) -> None:
     logs = [prometheus_process.log, exporter_process.log]
-    gov = next(p for p in capacity.report(tenants.load(wuhan)) if p.pool.name == "gov")
+    gov = next(p for p in allocation.report(tenants.load(wuhan)) if p.pool.name == "gov")
 
     found = eventually(lambda: query(prometheus_process,
                                      'citycloud_pool_allocated_cpu_cores{pool="gov"}'),

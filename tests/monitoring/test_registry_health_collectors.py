@@ -10,11 +10,11 @@ import pytest
 from exporter_fixtures import TODAY, Isolated
 
 from citycloud import policies, tenants
-from citycloud.monitoring import findings, networks
+from citycloud.monitoring import findings, network_metrics
 
 
-def network_collector(platform: tenants.Platform) -> networks.NetworkCollector:
-    return networks.NetworkCollector(
+def network_collector(platform: tenants.Platform) -> network_metrics.NetworkCollector:
+    return network_metrics.NetworkCollector(
         lambda: platform, report=lambda: policies.evaluate(platform, today=TODAY))
 
 

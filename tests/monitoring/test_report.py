@@ -10,7 +10,7 @@ import clirun
 import pytest
 
 from citycloud import tenants
-from citycloud.tenants import capacity
+from citycloud.tenants import allocation
 
 
 def write_report(registry: pathlib.Path, out: pathlib.Path) -> str:
@@ -43,7 +43,7 @@ def test_charts_are_valid_inline_svg(report: str) -> None:
 
 
 def test_figures_are_tenants_capacitys(report: str, wuhan: pathlib.Path) -> None:
-    for pool in capacity.report(tenants.load(wuhan)):
+    for pool in allocation.report(tenants.load(wuhan)):
         cpu = pool.usage["cpu"]
         assert (f"{cpu.ratio:.1%} · {float(cpu.allocated):,.1f} cores of "
                 f"{float(cpu.allocatable):,.1f} cores") in report

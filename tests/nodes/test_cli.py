@@ -17,7 +17,7 @@ import jsonout
 import pytest
 from nodecity import machine_os, seed_root, snapshot
 
-from citycloud.tenants import audit as trail
+from citycloud.tenants.audit import trail
 
 pytestmark = pytest.mark.slow
 

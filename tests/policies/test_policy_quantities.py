@@ -3,7 +3,7 @@
 Capacity policies decide "over" or "not over" on sums of thousands of quotas
 times overcommit ratios. Floats would turn an exactly full pool into one that
 is 0.0000000001 over; these properties hold the exact Fraction arithmetic of
-tenants.quantities and tenants.capacity to account.
+tenants.quantities and tenants.allocation to account.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from fractions import Fraction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from citycloud.tenants import capacity, models, quantities
+from citycloud.tenants import allocation, models, quantities
 
 BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 DECIMAL = {"m": Fraction(1, 1000), "": Fraction(1), "k": 10**3, "M": 10**6, "G": 10**9,
@@ -122,7 +122,7 @@ def test_a_pool_sized_to_its_quotas_is_exactly_full(asked: list[tuple[str, str]]
                      "memory": str(total_memory), "storage": "1Ti"},
         "overcommit": {"cpu": 1.0, "memory": ratio},
         "placement": {"architectures": ["amd64"]}})
-    usage = capacity.pool_capacity(pool, tenants_).usage
+    usage = allocation.pool_capacity(pool, tenants_).usage
     assert usage["cpu"].allocated == total_cpu
     assert usage["cpu"].headroom == 0
     # The ratio is taken from its text: 1.1 is 11/10, not 1.100000000000000088817841970012523.

@@ -1,6 +1,6 @@
 """Capacity collectors: pools, tenants' quotas and departments' totals, from the registry.
 
-Every figure is tenants.capacity's (exact Fraction sums, turned into floats
+Every figure is tenants.allocation's (exact Fraction sums, turned into floats
 only here): the exporter, `citycloud capacity` and the capacity policies can
 never disagree. CPU is in cores, memory and storage in bytes (Prometheus base
 units, one metric per unit), ratios 0..1.
@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from citycloud import tenants
 from citycloud.monitoring import _families
-from citycloud.tenants import capacity, models
+from citycloud.tenants import allocation, models
 
 PlatformGetter = Callable[[], tenants.Platform]
 
@@ -41,7 +41,7 @@ class PoolCollector(_families.Collector):
 
 
 def pool_families(platform: tenants.Platform) -> list[_families.Family]:
-    report = capacity.report(platform)
+    report = allocation.report(platform)
     families = [_families.Family(
         "citycloud_pool_info", "A resource pool of the platform (value 1)",
         ("pool", "kind", "display_name", "architectures", "max_classification", "dedicated"),
@@ -103,7 +103,7 @@ def tenant_families(platform: tenants.Platform) -> list[_families.Family]:
         families.append(_families.Family(
             f"citycloud_tenant_quota_{unit}",
             f"Quota granted to the tenant in its registry file ({resource})", TENANT_LABELS,
-            [(tenant_labels(t), _families.number(capacity.tenant_quota(t, resource)))
+            [(tenant_labels(t), _families.number(allocation.tenant_quota(t, resource)))
              for t in all_tenants]))
     return families
 
@@ -120,16 +120,16 @@ class DepartmentCollector(_families.Collector):
 
 
 def department_totals(platform: tenants.Platform,
-                      ) -> dict[tuple[str, str], capacity.PoolCapacity]:
+                      ) -> dict[tuple[str, str], allocation.PoolCapacity]:
     """(department, pool) -> what the department's tenants hold in that pool.
 
-    tenants.capacity owns quota sums: a department's share of a pool is that
+    tenants.allocation owns quota sums: a department's share of a pool is that
     pool's report restricted to the department's tenants.
     """
     by_department: dict[tuple[str, str], list[models.Tenant]] = {}
     for tenant in platform.tenants.values():
         by_department.setdefault((tenant.department, tenant.spec.pool), []).append(tenant)
-    return {key: capacity.pool_capacity(platform.pools[key[1]], members)
+    return {key: allocation.pool_capacity(platform.pools[key[1]], members)
             for key, members in sorted(by_department.items())}
 
 

@@ -2,12 +2,12 @@
 
 Reviewers of a department's request want the answer to "what changes if we
 merge this?", not a list of files: which tenants are new, resized, renamed or
-removed, and what that does to each pool's allocation (tenants.capacity owns
+removed, and what that does to each pool's allocation (tenants.allocation owns
 the sums; this module only compares two reports). A change to platform.yaml,
 departments.yaml or waivers.yaml affects every tenant, so it is summarised
 field by field.
 
-`analyse` is pure: it takes the changed files (tenants.changes) and the two
+`analyse` is pure: it takes the changed files (tenants.gitops.git) and the two
 registries already loaded, base (None when it did not exist or did not load)
 and head.
 """
@@ -18,8 +18,9 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from citycloud.tenants import capacity, changes, models
-from citycloud.tenants import platform as platform_
+from citycloud.tenants import allocation, models
+from citycloud.tenants.gitops import git
+from citycloud.tenants.platform import DEPARTMENTS_FILE, PLATFORM_FILE, WAIVERS_FILE, Platform
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,8 +39,8 @@ class TenantEffect:
 class PoolEffect:
     pool: str
     resource: str  # cpu (cores) | memory | storage (bytes)
-    before: capacity.Usage | None  # None: the pool is new, or the base did not load
-    after: capacity.Usage | None  # None: the pool is removed
+    before: allocation.Usage | None  # None: the pool is new, or the base did not load
+    after: allocation.Usage | None  # None: the pool is removed
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,8 +50,8 @@ class Effects:
     platform: list[str]  # platform-wide changes, one line each
 
 
-def analyse(files: Iterable[changes.FileChange], *, base: platform_.Platform | None,
-            head: platform_.Platform) -> Effects:
+def analyse(files: Iterable[git.FileChange], *, base: Platform | None,
+            head: Platform) -> Effects:
     files = list(files)
     return Effects(_tenant_effects(files, base=base, head=head),
                    _pool_effects(base, head), _platform_notes(files, base=base, head=head))
@@ -59,14 +60,14 @@ def analyse(files: Iterable[changes.FileChange], *, base: platform_.Platform | N
 # ---- tenants ------------------------------------------------------------------
 
 
-def _tenant_effects(files: list[changes.FileChange], *, base: platform_.Platform | None,
-                    head: platform_.Platform) -> list[TenantEffect]:
+def _tenant_effects(files: list[git.FileChange], *, base: Platform | None,
+                    head: Platform) -> list[TenantEffect]:
     base_names = {f: n for n, f in base.tenant_files.items()} if base else {}
     head_names = {f: n for n, f in head.tenant_files.items()}
     pairs: dict[tuple[str | None, str | None], None] = {}  # (before, after) names, in order
     paired: set[str] = set()
     for change in files:
-        if change.status is changes.Status.RENAMED:
+        if change.status is git.Status.RENAMED:
             before, after = base_names.get(change.old_path), head_names.get(change.path)
             if before and after and before != after:
                 pairs[(before, after)] = None
@@ -86,7 +87,7 @@ def _tenant_effects(files: list[changes.FileChange], *, base: platform_.Platform
 
 
 def _tenant_effect(before: models.Tenant | None, after: models.Tenant | None, *,
-                   base: platform_.Platform | None, head: platform_.Platform) -> TenantEffect:
+                   base: Platform | None, head: Platform) -> TenantEffect:
     if after is None:
         assert before is not None and base is not None
         return TenantEffect(before.name, before.department, "removed",
@@ -106,7 +107,7 @@ def _tenant_effect(before: models.Tenant | None, after: models.Tenant | None, *,
         change = "moved"
     elif not details:
         change = "unchanged"  # only comments or formatting changed
-    elif all(d.split()[0] in (*capacity.RESOURCES, "pods") for d in details):
+    elif all(d.split()[0] in (*allocation.RESOURCES, "pods") for d in details):
         change = "resized"
     else:
         change = "changed"
@@ -126,7 +127,7 @@ def _differences(before: models.Tenant, after: models.Tenant) -> Iterable[str]:
         yield f"pool {b.pool} -> {a.pool}"
     if b.classification != a.classification:
         yield f"MLPS level {b.classification} -> {a.classification}"
-    for resource in (*capacity.RESOURCES, "pods"):
+    for resource in (*allocation.RESOURCES, "pods"):
         old, new = getattr(b.quota, resource), getattr(a.quota, resource)
         if old != new:
             yield f"{resource} {old} -> {new}"
@@ -161,14 +162,14 @@ def _fields_changed(before: models.Model, after: models.Model) -> list[str]:
 # ---- pools --------------------------------------------------------------------
 
 
-def _pool_effects(base: platform_.Platform | None,
-                  head: platform_.Platform) -> list[PoolEffect]:
-    before = {p.pool.name: p for p in capacity.report(base)} if base else {}
-    after = {p.pool.name: p for p in capacity.report(head)}
+def _pool_effects(base: Platform | None,
+                  head: Platform) -> list[PoolEffect]:
+    before = {p.pool.name: p for p in allocation.report(base)} if base else {}
+    after = {p.pool.name: p for p in allocation.report(head)}
     names = list(after) + [n for n in before if n not in after]
     effects = []
     for name in names:
-        for resource in capacity.RESOURCES:
+        for resource in allocation.RESOURCES:
             old = before[name].usage[resource] if name in before else None
             new = after[name].usage[resource] if name in after else None
             if old is None or new is None or (old.allocated, old.allocatable) != (
@@ -180,13 +181,13 @@ def _pool_effects(base: platform_.Platform | None,
 # ---- platform-wide ------------------------------------------------------------
 
 
-def _platform_notes(files: list[changes.FileChange], *, base: platform_.Platform | None,
-                    head: platform_.Platform) -> list[str]:
+def _platform_notes(files: list[git.FileChange], *, base: Platform | None,
+                    head: Platform) -> list[str]:
     kinds = set().union(*(f.kinds for f in files)) if files else set()
     notes: list[str] = []
     everyone = f"affects all {len(head.tenants)} tenants"
-    if changes.Kind.PLATFORM in kinds:
-        notes.append(f"{platform_.PLATFORM_FILE} changed: {everyone}")
+    if git.Kind.PLATFORM in kinds:
+        notes.append(f"{PLATFORM_FILE} changed: {everyone}")
         if base is not None:
             b, a = base.spec.spec, head.spec.spec
             notes += _named_changes("pool", _by_name(b.pools), _by_name(a.pools))
@@ -197,20 +198,20 @@ def _platform_notes(files: list[changes.FileChange], *, base: platform_.Platform
                              + ", ".join(_fields_changed(b.policies, a.policies)))
             if b.address_pools != a.address_pools:
                 notes.append("address pools changed")
-    if changes.Kind.DEPARTMENTS in kinds:
-        notes.append(f"{platform_.DEPARTMENTS_FILE} changed")
+    if git.Kind.DEPARTMENTS in kinds:
+        notes.append(f"{DEPARTMENTS_FILE} changed")
         if base is not None:
             notes += _named_changes("department", base.departments, head.departments)
-    if changes.Kind.WAIVERS in kinds:
+    if git.Kind.WAIVERS in kinds:
         old = {(w.policy, w.tenant): w for w in base.waivers} if base else {}
         new = {(w.policy, w.tenant): w for w in head.waivers}
-        notes.append(f"{platform_.WAIVERS_FILE} changed: {len(old)} -> {len(new)} waivers")
+        notes.append(f"{WAIVERS_FILE} changed: {len(old)} -> {len(new)} waivers")
         notes += [f"+waiver {p} for {t} (approved by {new[(p, t)].approver}, expires "
                   f"{new[(p, t)].expires})" for p, t in sorted(set(new) - set(old))]
         notes += [f"-waiver {p} for {t}" for p, t in sorted(set(old) - set(new))]
         notes += [f"~waiver {p} for {t}: {', '.join(_fields_changed(old[(p, t)], new[(p, t)]))}"
                   for p, t in sorted(set(old) & set(new)) if old[(p, t)] != new[(p, t)]]
-    if changes.Kind.POLICIES in kinds:
+    if git.Kind.POLICIES in kinds:
         notes.append(f"policies/ changed: {everyone}")
     return notes
 

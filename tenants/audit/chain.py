@@ -21,10 +21,11 @@ import datetime
 import pathlib
 from typing import Any
 
-from citycloud.tenants import audit, diagnostics, files
+from citycloud.tenants import diagnostics, files
+from citycloud.tenants.audit import trail
 
 Diagnostic = diagnostics.Diagnostic
-Entry = audit.Entry
+Entry = trail.Entry
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,7 +33,7 @@ class Verification:
     log: str
     records: int  # records in the log, the checkpoint not counted
     first: int  # seq of the first record kept (after any checkpoint)
-    last: audit.Head | None  # the last record: give its hash to `verify --expect` later
+    last: trail.Head | None  # the last record: give its hash to `verify --expect` later
     checkpoint: Entry | None
     problems: list[Diagnostic]
 
@@ -50,61 +51,61 @@ class Pruned:
 
 def verify(state_dir: pathlib.Path, *, expect: str | None = None) -> Verification:
     """Check every record of the log; name each problem by record number and line."""
-    with audit.locked(state_dir, shared=True):
+    with trail.locked(state_dir, shared=True):
         return _verify(state_dir, expect=expect)
 
 
 def prune(state_dir: pathlib.Path, *, older_than_days: int,
           now: datetime.datetime | None = None, git_author: str | None = None) -> Pruned:
     """Replace records older than `older_than_days` by a signed checkpoint; record the prune."""
-    if older_than_days < audit.RETENTION_DAYS:
-        raise audit.AuditError(
-            f"refusing to prune records younger than {audit.RETENTION_DAYS} days "
+    if older_than_days < trail.RETENTION_DAYS:
+        raise trail.AuditError(
+            f"refusing to prune records younger than {trail.RETENTION_DAYS} days "
             f"(asked: {older_than_days}): the Cybersecurity Law, art. 21, requires network "
             "logs be kept no less than six months")
-    now = now or audit.now_utc()
+    now = now or trail.now_utc()
     cutoff = now - datetime.timedelta(days=older_than_days)
-    with audit.locked(state_dir):
+    with trail.locked(state_dir):
         checked = _verify(state_dir, expect=None)
         if not checked.ok:
-            raise audit.AuditError(
+            raise trail.AuditError(
                 f"the audit log does not verify ({len(checked.problems)} problem(s)); prune "
                 "refuses to sign over it: run 'citycloud audit verify'")
         kept: list[bytes] = []
         old: list[Entry] = []
-        for _, raw, _ in audit.lines(state_dir):
-            entry = audit.parse(raw)
+        for _, raw, _ in trail.lines(state_dir):
+            entry = trail.parse(raw)
             assert entry is not None  # the log verified
             if entry.get("kind") == "checkpoint":
                 continue
-            if not kept and audit.parse_time(entry["time"]) < cutoff:
+            if not kept and trail.parse_time(entry["time"]) < cutoff:
                 old.append(entry)
             else:
                 kept.append(raw)
         if old:
-            key = audit.read_key(state_dir)
+            key = trail.read_key(state_dir)
             assert key is not None  # the log verified, with records, so the key is there
             checkpoint = _checkpoint(checked.checkpoint, old, now=now,
                                      retention_days=older_than_days, key=key)
-            files.write_atomic(audit.log_path(state_dir),
-                               b"".join(line + b"\n" for line in [audit.canonical(checkpoint),
+            files.write_atomic(trail.log_path(state_dir),
+                               b"".join(line + b"\n" for line in [trail.canonical(checkpoint),
                                                                   *kept]))
             through = checkpoint["pruned_through"]
         else:
             through = int(checked.checkpoint["pruned_through"]) if checked.checkpoint else 0
-        entry = audit.record_entry(
-            action="audit prune", target=audit.LOG_FILE,
+        entry = trail.record_entry(
+            action="audit prune", target=trail.LOG_FILE,
             args={"older_than_days": older_than_days}, commit=None,
-            summary={"pruned": len(old), "through": through, "before": audit.timestamp(cutoff)},
+            summary={"pruned": len(old), "through": through, "before": trail.timestamp(cutoff)},
             result="ok", git_author=git_author, now=now)
-        return Pruned(len(old), through, audit.append_locked(state_dir, entry))
+        return Pruned(len(old), through, trail.append_locked(state_dir, entry))
 
 
 def _checkpoint(previous: Entry | None, old: list[Entry], *, now: datetime.datetime,
                 retention_days: int, key: bytes) -> Entry:
     checkpoint: Entry = {
         "kind": "checkpoint",
-        "time": audit.timestamp(now),  # when pruned
+        "time": trail.timestamp(now),  # when pruned
         "pruned_through": old[-1]["seq"],
         "pruned_count": (previous or {}).get("pruned_count", 0) + len(old),
         "oldest": (previous or {}).get("oldest", old[0]["time"]),
@@ -112,8 +113,8 @@ def _checkpoint(previous: Entry | None, old: list[Entry], *, now: datetime.datet
         "retention_days": retention_days,
         "last_hash": old[-1]["hash"],
     }
-    checkpoint["hash"] = audit.digest(checkpoint)
-    checkpoint["mac"] = audit.sign(key, checkpoint["hash"])
+    checkpoint["hash"] = trail.digest(checkpoint)
+    checkpoint["mac"] = trail.sign(key, checkpoint["hash"])
     return checkpoint
 
 
@@ -133,15 +134,15 @@ class _Report:
 
 
 def _verify(state_dir: pathlib.Path, *, expect: str | None) -> Verification:
-    path = audit.log_path(state_dir)
+    path = trail.log_path(state_dir)
     report = _Report(str(path))
-    key = audit.read_key(state_dir)
-    head, head_ok = audit.read_head(state_dir, key=key)
+    key = trail.read_key(state_dir)
+    head, head_ok = trail.read_head(state_dir, key=key)
     entries: list[tuple[int, Entry]] = []
     unreadable: list[int] = []  # lines that are not JSON records
     torn = 0  # the last line, when it has no newline: cut off mid-record
-    for number, raw, complete in audit.lines(state_dir):
-        entry = audit.parse(raw)
+    for number, raw, complete in trail.lines(state_dir):
+        entry = trail.parse(raw)
         if not complete:
             torn = number
         elif entry is None:
@@ -151,7 +152,7 @@ def _verify(state_dir: pathlib.Path, *, expect: str | None) -> Verification:
         else:
             entries.append((number, entry))
     if key is None and (entries or head is not None):
-        report.add(0, None, f"{audit.key_path(state_dir)} is missing, so signatures cannot "
+        report.add(0, None, f"{trail.key_path(state_dir)} is missing, so signatures cannot "
                    "be checked", "audit_key_missing", hint="restore the key from backup")
     checkpoint, start, genesis = _check_checkpoint(entries, report, key=key)
     records = [(line, e) for line, e in entries if e.get("kind") != "checkpoint"]
@@ -180,10 +181,10 @@ def _check_checkpoint(entries: list[tuple[int, Entry]], report: _Report, *,
             report.add(line, None, "is a checkpoint but not the first line: the log was edited",
                        "audit_reordered")
     if not entries or entries[0][1].get("kind") != "checkpoint":
-        return None, 1, audit.GENESIS
+        return None, 1, trail.GENESIS
     line, checkpoint = entries[0]
-    if checkpoint.get("hash") != audit.digest(checkpoint) or (
-            key is not None and not audit.signed(key, str(checkpoint.get("hash")),
+    if checkpoint.get("hash") != trail.digest(checkpoint) or (
+            key is not None and not trail.signed(key, str(checkpoint.get("hash")),
                                                  checkpoint.get("mac"))):
         report.add(line, None, "is a checkpoint citycloud did not write (its hash or signature "
                    "does not hold): records were removed and hidden behind it",
@@ -192,14 +193,14 @@ def _check_checkpoint(entries: list[tuple[int, Entry]], report: _Report, *,
     if not isinstance(through, int) or not isinstance(last_hash, str):
         report.add(line, None, "is a checkpoint without pruned_through and last_hash",
                    "audit_forged_checkpoint")
-        return checkpoint, 1, audit.GENESIS
+        return checkpoint, 1, trail.GENESIS
     try:
-        age = audit.parse_time(checkpoint["time"]) - audit.parse_time(checkpoint["newest"])
+        age = trail.parse_time(checkpoint["time"]) - trail.parse_time(checkpoint["newest"])
         retention = int(checkpoint["retention_days"])
     except (KeyError, ValueError, TypeError):
         age, retention = datetime.timedelta(0), 0
-    if retention < audit.RETENTION_DAYS or age < datetime.timedelta(days=audit.RETENTION_DAYS):
-        report.add(line, None, f"pruned records younger than {audit.RETENTION_DAYS} days "
+    if retention < trail.RETENTION_DAYS or age < datetime.timedelta(days=trail.RETENTION_DAYS):
+        report.add(line, None, f"pruned records younger than {trail.RETENTION_DAYS} days "
                    "(the Cybersecurity Law, art. 21, requires six months)", "audit_retention")
     return checkpoint, through + 1, last_hash
 
@@ -217,11 +218,11 @@ def _check_records(records: list[tuple[int, Entry]], report: _Report, *,
                        "record was copied", "audit_duplicate")
             continue
         by_seq[seq] = (line, entry)
-        if entry.get("hash") != audit.digest(entry):
+        if entry.get("hash") != trail.digest(entry):
             report.add(line, seq, "was edited: its content no longer matches its hash",
                        "audit_edited")
             report.flagged.add(seq)
-        elif key is not None and not audit.signed(key, str(entry["hash"]), entry.get("mac")):
+        elif key is not None and not trail.signed(key, str(entry["hash"]), entry.get("mac")):
             report.add(line, seq, "was edited and re-hashed: its signature does not hold",
                        "audit_edited")
             report.flagged.add(seq)
@@ -274,16 +275,16 @@ def _check_links(by_seq: dict[int, tuple[int, Entry]], report: _Report, *,
 
 
 def _check_head(by_seq: dict[int, tuple[int, Entry]], report: _Report, *,
-                head: audit.Head | None, head_ok: bool, key: bytes | None,
-                checkpoint: Entry | None, torn: int) -> audit.Head | None:
+                head: trail.Head | None, head_ok: bool, key: bytes | None,
+                checkpoint: Entry | None, torn: int) -> trail.Head | None:
     """Compare the end of the log with the signed head file: this is what finds truncation."""
-    last: audit.Head | None = None
+    last: trail.Head | None = None
     last_line = 0
     if by_seq:
         seq, (last_line, entry) = max(by_seq.items())
-        last = audit.Head(seq, str(entry.get("hash")))
+        last = trail.Head(seq, str(entry.get("hash")))
     elif checkpoint is not None:
-        last = audit.Head(int(checkpoint.get("pruned_through", 0)),
+        last = trail.Head(int(checkpoint.get("pruned_through", 0)),
                           str(checkpoint.get("last_hash")))
     if torn and (head is None or last is None or head.seq <= last.seq or not head_ok):
         # The head names no record beyond the torn line: a write was interrupted (the next
@@ -291,19 +292,19 @@ def _check_head(by_seq: dict[int, tuple[int, Entry]], report: _Report, *,
         report.add(torn, None, "is cut off mid-record: a write was interrupted or the log "
                    "was truncated", "audit_truncated")
     if not head_ok:
-        report.add(0, None, f"{audit.HEAD_FILE} was edited: its signature does not hold",
+        report.add(0, None, f"{trail.HEAD_FILE} was edited: its signature does not hold",
                    "audit_head_forged")
         return last
     if head is None:
         if last is not None:
-            report.add(0, None, f"{audit.HEAD_FILE} is missing: whether records were cut off "
+            report.add(0, None, f"{trail.HEAD_FILE} is missing: whether records were cut off "
                        "the end cannot be told", "audit_head_missing")
         elif key is not None:
-            report.add(0, None, f"there is an audit key but no log and no {audit.HEAD_FILE}: "
+            report.add(0, None, f"there is an audit key but no log and no {trail.HEAD_FILE}: "
                        "the log was deleted", "audit_truncated")
         return last
     if last is None:
-        report.add(0, None, f"the log holds no records but {audit.HEAD_FILE} says {head.seq} "
+        report.add(0, None, f"the log holds no records but {trail.HEAD_FILE} says {head.seq} "
                    "were written: the log was truncated", "audit_truncated")
         return None
     if head.seq > last.seq:
@@ -317,7 +318,7 @@ def _check_head(by_seq: dict[int, tuple[int, Entry]], report: _Report, *,
         report.add(last_line, last.seq, "was replaced after it was written: the head names "
                    "another hash", "audit_edited")
     elif head.seq == last.seq - 1:
-        report.add(last_line, last.seq, f"is not yet named by {audit.HEAD_FILE} (a write was "
+        report.add(last_line, last.seq, f"is not yet named by {trail.HEAD_FILE} (a write was "
                    "interrupted); the next record repairs it", "audit_head_behind",
                    severity=diagnostics.Severity.WARNING)
     elif head.seq < last.seq:

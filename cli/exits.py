@@ -18,12 +18,12 @@ from typer import rich_utils
 from citycloud import policies, tenants
 from citycloud.cli import output
 from citycloud.cli import policies as cli_policies
-from citycloud.tenants import errors as domain
+from citycloud.tenants import errors
 
-OK = domain.OK
-VIOLATIONS = domain.VIOLATIONS
-INVALID = domain.INVALID
-APPLY_FAILED = domain.APPLY_FAILED
+OK = errors.OK
+VIOLATIONS = errors.VIOLATIONS
+INVALID = errors.INVALID
+APPLY_FAILED = errors.APPLY_FAILED
 INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
 CLOSED_PIPE = 141  # 128 + SIGPIPE: the reader went away (`citycloud plan --diff | head`)
 
@@ -39,7 +39,7 @@ PATH_ERRORS = (FileNotFoundError, FileExistsError, NotADirectoryError, IsADirect
 
 def exit_code(err: BaseException) -> int | None:
     """The exit code of one of our errors (tenants.errors) or of a bad path; None otherwise."""
-    if isinstance(err, domain.CitycloudError):
+    if isinstance(err, errors.CitycloudError):
         return err.exit_code
     if isinstance(err, PATH_ERRORS):
         return INVALID

@@ -11,7 +11,7 @@ import dataclasses
 from fractions import Fraction
 
 from citycloud.tenants import models
-from citycloud.tenants import platform as platform_
+from citycloud.tenants.platform import Platform
 
 RESOURCES = ("cpu", "memory", "storage")
 
@@ -61,7 +61,7 @@ def pool_capacity(pool: models.Pool, tenants: list[models.Tenant]) -> PoolCapaci
     return PoolCapacity(pool, len(tenants), len({t.department for t in tenants}), usage)
 
 
-def report(platform: platform_.Platform) -> list[PoolCapacity]:
+def report(platform: Platform) -> list[PoolCapacity]:
     by_pool: dict[str, list[models.Tenant]] = {name: [] for name in platform.pools}
     for tenant in platform.tenants.values():
         by_pool[tenant.spec.pool].append(tenant)

@@ -16,14 +16,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from citycloud.tenants import changes, diagnostics, models
-from citycloud.tenants import platform as platform_
+from citycloud.tenants import diagnostics, models
+from citycloud.tenants.gitops import git
+from citycloud.tenants.platform import DEPARTMENTS_FILE, PLATFORM_FILE, TENANTS_DIR, WAIVERS_FILE
 
 FILE = "CODEOWNERS"
 PLATFORM_TEAM = "platform-team"
 # What only the platform team may change, besides everything not in a department's folder.
 PLATFORM_PATHS = (
-    platform_.PLATFORM_FILE, platform_.DEPARTMENTS_FILE, platform_.WAIVERS_FILE, "policies/",
+    PLATFORM_FILE, DEPARTMENTS_FILE, WAIVERS_FILE, "policies/",
     FILE, ".github/", ".gitlab-ci.yml", "schema/",
 )
 
@@ -71,21 +72,21 @@ def generate(departments: Mapping[str, models.Department], *,
     lines += ["", "# Each department owns its own folder, through its owner groups."]
     for code, department in sorted(departments.items()):
         owners = " ".join(handle(group, org=org) for group in department.owners)
-        lines.append(f"/{prefix}{platform_.TENANTS_DIR}/{code}/ {owners}")
+        lines.append(f"/{prefix}{TENANTS_DIR}/{code}/ {owners}")
     return "\n".join(lines) + "\n"
 
 
 def owner(path: str) -> str | None:
     """The department that owns a registry path, or None for the platform team."""
-    return changes.department_of(path)
+    return git.department_of(path)
 
 
-def trespasses(files: Iterable[changes.FileChange], *,
+def trespasses(files: Iterable[git.FileChange], *,
                department: str) -> list[diagnostics.Diagnostic]:
     """One error per changed file outside DEPARTMENT's folder: its pull request may not
     change another department's tenants, nor what the platform team owns."""
     found: dict[str, diagnostics.Diagnostic] = {}
-    mine = f"{platform_.TENANTS_DIR}/{department}/"
+    mine = f"{TENANTS_DIR}/{department}/"
     for change in files:
         for path in change.paths:
             folder = owner(path)

@@ -33,8 +33,9 @@ import tarfile
 import tempfile
 from collections.abc import Iterator
 
-from citycloud.tenants import audit, errors, files
-from citycloud.tenants import platform as platform_
+from citycloud.tenants import errors, files
+from citycloud.tenants.audit import trail
+from citycloud.tenants.platform import DEPARTMENTS_FILE, PLATFORM_FILE, TENANTS_DIR, WAIVERS_FILE
 
 DEPLOYED_FILE = "deployed-commit.json"
 GIT_TIMEOUT = 120  # seconds; a registry repo is small, a hung git is not
@@ -68,15 +69,15 @@ class Kind(enum.StrEnum):
 
 def kind_of(path: str) -> Kind:
     parts = path.split("/")
-    if path == platform_.PLATFORM_FILE:
+    if path == PLATFORM_FILE:
         return Kind.PLATFORM
-    if path == platform_.DEPARTMENTS_FILE:
+    if path == DEPARTMENTS_FILE:
         return Kind.DEPARTMENTS
-    if path == platform_.WAIVERS_FILE:
+    if path == WAIVERS_FILE:
         return Kind.WAIVERS
     if parts[0] == "policies":
         return Kind.POLICIES
-    if parts[0] == platform_.TENANTS_DIR and len(parts) >= 2:
+    if parts[0] == TENANTS_DIR and len(parts) >= 2:
         return Kind.TENANT
     return Kind.OTHER
 
@@ -84,7 +85,7 @@ def kind_of(path: str) -> Kind:
 def department_of(path: str) -> str | None:
     """The department folder a path lies in (tenants/<department>/...), if any."""
     parts = path.split("/")
-    if parts[0] == platform_.TENANTS_DIR and len(parts) >= 3:
+    if parts[0] == TENANTS_DIR and len(parts) >= 3:
         return parts[1]
     return None
 
@@ -279,7 +280,7 @@ def read_deployed(state_dir: pathlib.Path) -> Deployed | None:
 
 def write_deployed(state_dir: pathlib.Path, *, commit: str, ref: str) -> Deployed:
     """Record the commit an apply has fully applied (atomically: old or new, never half)."""
-    deployed = Deployed(commit, ref, audit.timestamp(audit.now_utc()))
+    deployed = Deployed(commit, ref, trail.timestamp(trail.now_utc()))
     state_dir.mkdir(parents=True, exist_ok=True)
     files.write_atomic(state_dir / DEPLOYED_FILE, json.dumps(
         dataclasses.asdict(deployed), indent=2).encode("utf-8") + b"\n")

@@ -23,7 +23,7 @@ checkpoints and the head therefore carry an HMAC: rewriting the history needs
 the key, which can live apart from the log. Against someone who holds the key
 too, `verify --expect HASH` checks the chain against a hash kept elsewhere
 (e.g. printed in a CI log by an earlier verify). Checking and pruning the
-chain is in tenants.audit_chain.
+chain is in tenants.audit.chain.
 """
 
 from __future__ import annotations
