@@ -49,11 +49,11 @@ def timed(work: Callable[[], T]) -> tuple[T, float, float]:
 def breakdown(root: pathlib.Path) -> tuple[float, dict[str, float]]:
     """Render time, then each policy alone (tenants already rendered), in seconds."""
     platform = tenants.load(root)
-    _, render_time, _ = timed(lambda: [engine.rendered(platform, t)
-                                       for t in platform.tenants.values()])
+    ctx = engine.Context(platform)
+    _, render_time, _ = timed(lambda: [ctx.rendered(t) for t in platform.tenants.values()])
     per_policy = {}
     for rule in engine.enabled(platform):
-        _, seconds, _ = timed(lambda rule=rule: engine.run(platform, [rule]))
+        _, seconds, _ = timed(lambda rule=rule: engine.run(ctx, [rule]))
         per_policy[rule.id] = seconds
     return render_time, per_policy
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pathlib
-from fractions import Fraction
 from typing import Annotated
 
 import typer
@@ -11,8 +10,6 @@ import typer
 from citycloud import tenants
 from citycloud.cli import options, output, state
 from citycloud.tenants import allocation, files, quantities
-
-_UNITS = {"cpu": ("cores", 1), "memory": ("GiB", 2**30), "storage": ("TiB", 2**40)}
 
 
 def register(app: typer.Typer) -> None:
@@ -71,17 +68,14 @@ def capacity(
     rows = []
     for pool in report:
         for resource, usage in pool.usage.items():
-            unit, scale = _UNITS[resource]
-            rows.append((pool.pool.name, f"{resource} ({unit})", _num(usage.physical, scale),
-                         _num(usage.allocatable, scale), _num(usage.allocated, scale),
-                         _num(usage.headroom, scale), f"{usage.ratio:.1%}", pool.tenants))
+            figures = [quantities.format_rounded(amount, resource=resource, unit=False)
+                       for amount in (usage.physical, usage.allocatable, usage.allocated,
+                                      usage.headroom)]
+            rows.append((pool.pool.name, f"{resource} ({quantities.reading_unit(resource)})",
+                         *figures, f"{usage.ratio:.1%}", pool.tenants))
     output.table("Capacity: quota allocated vs. capacity (allocatable = physical x overcommit)",
                  ["pool", "resource", "physical", "allocatable", "allocated", "headroom",
                   "allocated %", "tenants"], rows, fmt)
-
-
-def _num(value: Fraction, scale: int) -> str:
-    return f"{float(value / scale):,.1f}"
 
 
 def _pool_json(pool: tenants.allocation.PoolCapacity) -> dict[str, object]:

@@ -23,6 +23,7 @@ from rich.markup import escape
 
 import citycloud
 from citycloud.cli import extras, options, output, state
+from citycloud.tenants import kubeapi
 
 DISTRIBUTION = "citycloud"
 
@@ -130,18 +131,16 @@ def cluster_check(*, kubeconfig: pathlib.Path | None, context: str | None) -> Ch
     if extras.missing("exporter"):
         return Check(name="cluster", found=False,
                      note="not asked: needs the kubernetes client (deploy or exporter extra)")
-    from citycloud.monitoring import cluster  # the kubernetes client is installed (above)
-
     try:
-        api = cluster.api_client(kubeconfig=kubeconfig, context=context)
-    except cluster.ClusterConfigError as err:
+        api = kubeapi.api_client(kubeconfig=kubeconfig, context=context)
+    except kubeapi.ClusterConfigError as err:
         return Check(name="cluster", found=False, note=str(err))
     if api is None:
         return Check(name="cluster", found=False, note="no kubeconfig found")
     where = api.configuration.host
     try:
-        version = cluster.server_version(api, timeout=5)
-    except cluster.ClusterError as err:
+        version = kubeapi.server_version(api, timeout=5)
+    except kubeapi.ClusterError as err:
         return Check(name="cluster", found=False, where=where, note=str(err))
     finally:
         api.close()

@@ -175,16 +175,9 @@ def _pool_rows(result: Review) -> list[tuple[str, ...]]:
         rows.append((effect.pool, effect.resource,
                      f"{before.ratio:.1%}" if before else "—",
                      f"{after.ratio:.1%}" if after else "removed",
-                     _amount(after.headroom, effect.resource) if after else "—"))
+                     quantities.format_amount(after.headroom, resource=effect.resource)
+                     if after else "—"))
     return rows
-
-
-def _amount(value: Any, resource: str) -> str:
-    if value < 0:
-        return "-" + _amount(-value, resource)
-    if resource == "cpu":
-        return f"{quantities.format_cpu(value)} cores"
-    return quantities.format_plain(value)
 
 
 _TENANT_COLUMNS = ["change", "tenant", "department", "pool", "details"]

@@ -11,6 +11,7 @@ import typer
 
 from citycloud import monitoring
 from citycloud.cli import extras, output, state
+from citycloud.tenants import kubeapi
 
 
 def register(app: typer.Typer) -> None:
@@ -57,8 +58,8 @@ def exporter(
     if not no_cluster:
         extras.require("exporter", command="exporter")
         try:
-            api = monitoring.cluster.api_client(kubeconfig=kubeconfig, context=context)
-        except monitoring.cluster.ClusterConfigError as err:
+            api = kubeapi.api_client(kubeconfig=kubeconfig, context=context)
+        except kubeapi.ClusterConfigError as err:
             raise typer.BadParameter(str(err), param_hint="--kubeconfig/--context") from None
         if api is None:
             output.stderr.print("no kubeconfig found: serving registry metrics only "

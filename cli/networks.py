@@ -30,7 +30,7 @@ def check(ctx: typer.Context, fmt: options.Output = output.Format.TABLE) -> None
     networks of a purpose. Waivers apply as in 'validate'. Exit 1 on any error.
     """
     platform = state.get(ctx, fmt).platform
-    result = networks.check(platform, today=datetime.date.today())
+    result = policies.evaluate(platform, today=datetime.date.today()).only(networks.SET)
     if not result.ok:
         raise policies.PolicyViolations(result)  # printed, and exit 1, like validate
     count = sum(not s.shared for s in networks.segments(platform))

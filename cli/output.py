@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import difflib
 import enum
 import errno
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from rich import box
@@ -101,12 +100,6 @@ def working(what: str) -> contextlib.AbstractContextManager[Any]:
     if not stderr.is_terminal:
         return contextlib.nullcontext()
     return stderr.status(escape(what))
-
-
-def did_you_mean(name: str, known: Iterable[str]) -> str:
-    """"; did you mean a, b?" with the names closest to a mistyped one, or ""."""
-    near = difflib.get_close_matches(name, sorted(known), n=3)
-    return f"; did you mean {', '.join(near)}?" if near else ""
 
 
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: Format) -> None:

@@ -8,7 +8,6 @@ catalogue the engine runs, so the explanation cannot drift from the rule.
 from __future__ import annotations
 
 import datetime
-import difflib
 import sys
 from typing import Annotated, Any
 
@@ -21,6 +20,7 @@ from rich.text import Text
 from citycloud import policies
 from citycloud.cli import options, output, state
 from citycloud.policies import engine
+from citycloud.tenants import diagnostics
 from citycloud.tenants.platform import PLATFORM_FILE, Platform
 
 app = typer.Typer(no_args_is_help=True, help="The shared policies: what they demand and why.")
@@ -64,10 +64,10 @@ def list_(
     current = state.get(ctx, fmt)
     sets = sorted({rule.set for rule in policies.POLICIES.values()})
     if only_set is not None and only_set not in sets:
-        close = difflib.get_close_matches(only_set, sets, n=1)
+        hint = diagnostics.did_you_mean(only_set, sets)
         raise typer.BadParameter(
             f"no policy set is called {only_set!r}"
-            + (f"; did you mean {close[0]!r}?" if close else "") + f" (sets: {', '.join(sets)})",
+            + (f"; {hint}" if hint else "") + f" (sets: {', '.join(sets)})",
             param_hint="--set")
     rows = catalogue(_platform_if_any(current), only_set=only_set)
     if fmt is output.Format.JSON:
@@ -101,10 +101,9 @@ def explain(
     state.get(ctx, fmt)
     rule = policies.POLICIES.get(policy_id)
     if rule is None:
-        close = difflib.get_close_matches(policy_id, list(policies.POLICIES), n=1)
         raise typer.BadParameter(
-            f"no policy is called {policy_id!r}"
-            + (f"; did you mean {close[0]!r}?" if close else "; see 'citycloud policies list'"),
+            f"no policy is called {policy_id!r}; " + diagnostics.did_you_mean(
+                policy_id, policies.POLICIES, otherwise="see 'citycloud policies list'"),
             param_hint="ID")
     facts = explanation(rule)
     if fmt is output.Format.JSON:

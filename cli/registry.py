@@ -16,7 +16,7 @@ from rich.syntax import Syntax
 from citycloud import policies, tenants
 from citycloud.cli import audit, gitops, options, output, state
 from citycloud.cli import policies as cli_policies
-from citycloud.tenants import files, loader
+from citycloud.tenants import diagnostics, files, loader
 from citycloud.tenants import plan as plan_
 
 
@@ -120,9 +120,9 @@ def _check_tenants(names: list[str], *, known: set[str]) -> None:
     """A misspelt --tenant would otherwise plan nothing and look like "no changes"."""
     for name in names:
         if name not in known:
-            raise typer.BadParameter(
-                f"{name!r} is neither in the registry nor deployed"
-                f"{output.did_you_mean(name, known)}", param_hint="--tenant")
+            hint = diagnostics.did_you_mean(name, known)
+            raise typer.BadParameter(f"{name!r} is neither in the registry nor deployed"
+                                     + (f"; {hint}" if hint else ""), param_hint="--tenant")
 
 
 def _print_plan(changes: list[plan_.Change], fmt: output.Format, *, show_diff: bool) -> None:

@@ -20,6 +20,7 @@ from citycloud.cli import audit, exits, gitops, options, output, stack_display, 
 from citycloud.cli import policies as cli_policies
 from citycloud.stacks import engine, layout, offboarding, operations, programs
 from citycloud.stacks import errors as stack_errors
+from citycloud.tenants import diagnostics
 from citycloud.tenants.platform import PLATFORM_FILE, Platform
 
 Kubeconfig = Annotated[str | None, typer.Option(
@@ -65,9 +66,10 @@ def _checked(current: state.State) -> Platform:
 
 def _known(platform: Platform, tenant: str) -> None:
     if tenant not in platform.tenants:
+        hint = diagnostics.did_you_mean(tenant, platform.tenants)
         raise stack_errors.UsageError(
             f"{tenant} is not in the registry (tenants/<department>/<tenant>.yaml)"
-            f"{output.did_you_mean(tenant, platform.tenants)}")
+            + (f"; {hint}" if hint else ""))
 
 
 def _tenant_engine(ctx: typer.Context, fmt: output.Format, tenant: str, *,

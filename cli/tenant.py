@@ -74,7 +74,7 @@ def _check_policies(with_it: tenants.Platform, name: str, *, force: bool) -> Non
     """The shared policies over the registry with the request in it: a request CI would
     reject is refused here (exit 1) unless --force; its warnings are printed."""
     report = policies.evaluate(with_it, today=datetime.date.today())
-    found = tuple(policies.engine.findings_of(report, name))
+    found = tuple(policies.evaluation.findings_of(report, name))
     mine = policies.Report(found, (), report.policies)
     if not mine.ok and not force:
         raise policies.PolicyViolations(mine)

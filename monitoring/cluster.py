@@ -2,28 +2,26 @@
 
 The collectors never talk to Kubernetes: they take a `Snapshot`, plain data
 made by `parse` from the list responses the API server returns. `read` is the
-only function that touches a cluster — it takes a kubernetes `ApiClient`, so
-the end-to-end tests can hand it a client for the real kube-apiserver and the
-unit tests can feed `parse` recorded responses instead.
+only function that touches a cluster — it takes a kubernetes `ApiClient`
+(tenants.kubeapi.api_client), so the end-to-end tests can hand it a client for the
+real kube-apiserver and the unit tests can feed `parse` recorded responses instead.
 
 Everything that can go wrong while reading (refused connections, timeouts,
-403s, garbage) becomes a `ClusterError`; the exporter then says
-`citycloud_cluster_up 0` and keeps serving the registry's figures.
+403s, garbage) becomes a `kubeapi.ClusterError` (tenants.kubeapi, the one
+Kubernetes boundary); the exporter then says `citycloud_cluster_up 0` and keeps
+serving the registry's figures.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import json
-import os
-import pathlib
 import time
 from collections.abc import Callable, Iterator, Mapping
 from fractions import Fraction
 from typing import Any
 
-from citycloud.tenants import errors, quantities, render
+from citycloud.tenants import kubeapi, quantities, render
 
 # The quota keys that measure what a tenant's quota grants (render.resource_quota writes them).
 QUOTA_KEYS = {"cpu": "requests.cpu", "memory": "requests.memory", "storage": "requests.storage"}
@@ -39,17 +37,6 @@ PLUMBING_KINDS = (NODEPORT_SERVICE, LOADBALANCER_SERVICE, EXTERNAL_IPS_SERVICE,
 
 # Multus' CRD; most clusters do not have it, and a 404 then means "none".
 NAD_GROUP, NAD_VERSION, NAD_PLURAL = "k8s.cni.cncf.io", "v1", "network-attachment-definitions"
-_PAGE = 500  # list in pages so a large cluster never answers with one huge body
-
-
-class ClusterError(errors.KubernetesError):
-    """The cluster could not be read; the message says why, for people and for logs."""
-
-
-class ClusterConfigError(ClusterError, errors.InputError):
-    """No usable kubeconfig or in-cluster service account: a usage error, not an outage."""
-
-    exit_code = errors.INVALID
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,7 +79,9 @@ def parse(*, quotas: Mapping[str, Any], services: Mapping[str, Any], pods: Mappi
 def _items(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     items = body.get("items") or []
     if not isinstance(items, list):
-        raise ClusterError("the API server answered a list call without a list of items")
+        raise kubeapi.ClusterError(
+            "the API server answered a list call without a list of items; check that the "
+            "kubeconfig's server is a Kubernetes API server")
     return [item for item in items if isinstance(item, dict)]  # JSON objects; dict, not the
     # Mapping ABC, because isinstance against an ABC costs microseconds per object
 
@@ -162,93 +151,19 @@ def read(api: Any, *, timeout: float = 5.0, clock: Callable[[], float] = time.ti
     Only quotas citycloud manages are read (label app.kubernetes.io/managed-by), so
     a namespace's other quotas never add to a tenant's usage.
     """
-    # Imported here, not at the top: kubernetes takes seconds to import and every CLI
-    # command imports this package; only the exporter and the e2e tests read clusters.
-    import kubernetes
-    import urllib3
-
-    core = kubernetes.client.CoreV1Api(api)
-    custom = kubernetes.client.CustomObjectsApi(api)
+    core = kubeapi.core_v1(api)
     managed = f"app.kubernetes.io/managed-by={render.MANAGED_BY}"
+    quotas = kubeapi.list_all(core.list_resource_quota_for_all_namespaces, reading="quotas",
+                              timeout=timeout, label_selector=managed)
+    services = kubeapi.list_all(core.list_service_for_all_namespaces, reading="services",
+                                timeout=timeout)
+    pods = kubeapi.list_all(core.list_pod_for_all_namespaces, reading="pods", timeout=timeout)
     try:
-        quotas = _list(core.list_resource_quota_for_all_namespaces, timeout,
-                       label_selector=managed)
-        services = _list(core.list_service_for_all_namespaces, timeout)
-        pods = _list(core.list_pod_for_all_namespaces, timeout)
-        try:
-            attachments: dict[str, Any] | None = _list(
-                custom.list_cluster_custom_object, timeout,
-                group=NAD_GROUP, version=NAD_VERSION, plural=NAD_PLURAL)
-        except kubernetes.client.ApiException as err:
-            if err.status != 404:
-                raise
-            attachments = None
-    except kubernetes.client.ApiException as err:
-        raise ClusterError(f"the API server refused a read: {err.status} {err.reason}") from err
-    except (urllib3.exceptions.HTTPError, OSError) as err:
-        raise ClusterError(f"cannot reach the API server: {_short(err)}") from err
-    except ValueError as err:  # a body that is not JSON
-        raise ClusterError(f"the API server answered something unreadable: {err}") from err
+        attachments: dict[str, Any] | None = kubeapi.list_all(
+            kubeapi.custom_objects(api).list_cluster_custom_object,
+            reading="NetworkAttachmentDefinitions", timeout=timeout,
+            group=NAD_GROUP, version=NAD_VERSION, plural=NAD_PLURAL)
+    except kubeapi.NotFound:  # no Multus in this cluster: none
+        attachments = None
     return parse(quotas=quotas, services=services, pods=pods, attachments=attachments,
                  read_at=clock())
-
-
-def _list(call: Callable[..., Any], timeout: float, **kwargs: Any) -> dict[str, Any]:
-    """Every page of one list call, as the JSON the API server sent.
-
-    Raw JSON, not the client's models: deserialising thousands of pods into
-    model objects costs seconds, and we need three fields of each.
-    """
-    items: list[Any] = []
-    token = None
-    while True:
-        page_args: dict[str, Any] = {"_continue": token} if token else {}
-        response = call(limit=_PAGE, _preload_content=False, _request_timeout=timeout,
-                        **kwargs, **page_args)
-        body = json.loads(response.data)
-        items.extend(body.get("items") or [])
-        token = (body.get("metadata") or {}).get("continue")
-        if not token:
-            return {"items": items}
-
-
-def _short(err: Exception) -> str:
-    reason = getattr(err, "reason", None)  # MaxRetryError wraps the error that matters
-    return str(reason or err).splitlines()[0][:200]
-
-
-def server_version(api: Any, *, timeout: float) -> str:
-    """The cluster's Kubernetes version (its /version), or ClusterError saying why not."""
-    import kubernetes  # see read()
-
-    try:
-        answer = kubernetes.client.VersionApi(api).get_code(_request_timeout=timeout)
-    except Exception as err:  # any failure to reach it is the answer, said in one line
-        raise ClusterError(f"does not answer: {str(err).splitlines()[0]}") from err
-    return str(answer.git_version)
-
-
-def api_client(*, kubeconfig: pathlib.Path | None = None, context: str | None = None) -> Any:
-    """A kubernetes ApiClient from a kubeconfig or the pod's service account; no retries.
-
-    Retries are off because a scrape waits for this read: a cluster that does not
-    answer within the timeout is reported down now and tried again next scrape.
-    Returns None when there is nothing to connect with (no kubeconfig, not in a pod).
-    """
-    import kubernetes  # see read()
-
-    configuration = kubernetes.client.Configuration()
-    configuration.retries = 0
-    try:
-        if kubeconfig is None and context is None and "KUBERNETES_SERVICE_HOST" in os.environ:
-            kubernetes.config.load_incluster_config(  # type: ignore[no-untyped-call]
-                client_configuration=configuration)
-            return kubernetes.client.ApiClient(configuration=configuration)
-        default = os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or "~/.kube/config"
-        path = kubeconfig or pathlib.Path(default).expanduser()
-        if kubeconfig is None and context is None and not path.exists():
-            return None
-        return kubernetes.config.new_client_from_config(  # type: ignore[no-untyped-call]
-            config_file=str(path), context=context, client_configuration=configuration)
-    except (kubernetes.config.ConfigException, OSError, ValueError) as err:
-        raise ClusterConfigError(f"cannot use kubeconfig {kubeconfig or ''}: {err}") from err

@@ -16,10 +16,8 @@ from fractions import Fraction
 
 from citycloud import tenants
 from citycloud.monitoring import pool_metrics
-from citycloud.tenants import allocation, files
+from citycloud.tenants import allocation, files, quantities
 
-# How each resource is shown to people: unit and its size in base units.
-UNITS = {"cpu": ("cores", 1), "memory": ("GiB", 2**30), "storage": ("TiB", 2**40)}
 POOL_COLOURS = ("#1f5fa8", "#d9822b", "#2e8b57", "#8e44ad", "#7f8c8d")
 TOP_DEPARTMENTS = 15
 
@@ -64,11 +62,6 @@ def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _amount(value: Fraction, resource: str) -> str:
-    unit, scale = UNITS[resource]
-    return f"{float(value / scale):,.1f} {unit}"
-
-
 def _pool_section(pool: allocation.PoolCapacity) -> str:
     name = pool.pool.display_name or pool.pool.name
     heading = (f"<h3>{_e(pool.pool.name)} <small>{_e(name)} · {_e(pool.pool.kind.value)} · "
@@ -89,9 +82,11 @@ def _usage_chart(pool: allocation.PoolCapacity) -> str:
             return label_w + float(value / scale) * bar_w
 
         colour = "#c0392b" if usage.ratio > 1 else "#1f5fa8"
-        summary = (f"{resource}: {_amount(usage.allocated, resource)} allocated of "
-                   f"{_amount(usage.allocatable, resource)} allocatable ({usage.ratio:.1%}); "
-                   f"physical {_amount(usage.physical, resource)}")
+        allocated, allocatable, physical = (
+            quantities.format_rounded(amount, resource=resource)
+            for amount in (usage.allocated, usage.allocatable, usage.physical))
+        summary = (f"{resource}: {allocated} allocated of {allocatable} allocatable "
+                   f"({usage.ratio:.1%}); physical {physical}")
         rows.append(
             f'<g><title>{_e(summary)}</title>'
             f'<text x="0" y="{top + 17}" font-size="13">{_e(resource)}</text>'
@@ -102,8 +97,7 @@ def _usage_chart(pool: allocation.PoolCapacity) -> str:
             f'<line x1="{x(usage.physical):.1f}" x2="{x(usage.physical):.1f}" y1="{top - 3}" '
             f'y2="{top + 25}" stroke="#333" stroke-width="2"/>'
             f'<text x="{label_w + bar_w + 10}" y="{top + 16}" font-size="12">'
-            f'{usage.ratio:.1%} · {_e(_amount(usage.allocated, resource))} of '
-            f'{_e(_amount(usage.allocatable, resource))}</text></g>')
+            f'{usage.ratio:.1%} · {_e(allocated)} of {_e(allocatable)}</text></g>')
     label = f"Allocation of pool {pool.pool.name}"
     return (f'<svg role="img" aria-label="{_e(label)}" width="{width}" height="{height}" '
             f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">'
@@ -119,11 +113,10 @@ def _pool_table(report: Sequence[allocation.PoolCapacity]) -> str:
         for resource, usage in pool.usage.items():
             rows.append(
                 f'<tr><td>{_e(pool.pool.name)}</td><td class="text">{_e(resource)}</td>'
-                f"<td>{_e(_amount(usage.physical, resource))}</td>"
-                f"<td>{_e(_amount(usage.allocatable, resource))}</td>"
-                f"<td>{_e(_amount(usage.allocated, resource))}</td>"
-                f"<td>{_e(_amount(usage.headroom, resource))}</td>"
-                f"<td>{usage.ratio:.1%}</td></tr>")
+                + "".join(f"<td>{_e(quantities.format_rounded(amount, resource=resource))}</td>"
+                          for amount in (usage.physical, usage.allocatable, usage.allocated,
+                                         usage.headroom))
+                + f"<td>{usage.ratio:.1%}</td></tr>")
     return ("<table><thead><tr><th>pool</th><th>resource</th><th>physical</th>"
             "<th>allocatable</th><th>allocated</th><th>headroom</th><th>allocated %</th>"
             f"</tr></thead><tbody>{''.join(rows)}</tbody></table>")
@@ -168,13 +161,13 @@ def _department_chart(platform: tenants.Platform, ranked: Sequence[str],
             segments.append(
                 f'<rect x="{left:.1f}" y="{top}" width="{share:.1f}" height="16" '
                 f'fill="{colours.get(pool, "#999")}"><title>{_e(pool)}: '
-                f'{_e(_amount(figures["cpu"], "cpu"))}</title></rect>')
+                f'{_e(quantities.format_rounded(figures["cpu"], resource="cpu"))}</title></rect>')
             left += share
             total += figures["cpu"]
         rows.append(
             f'<text x="0" y="{top + 13}" font-size="12">{_e(name)}</text>{"".join(segments)}'
             f'<text x="{left + 6:.1f}" y="{top + 13}" font-size="12">'
-            f'{_e(_amount(total, "cpu"))}</text>')
+            f'{_e(quantities.format_rounded(total, resource="cpu"))}</text>')
     legend = "".join(f'<span><i style="background:{c}"></i>{_e(p)}</span>'
                      for p, c in colours.items())
     label = "CPU quota by department and pool"
@@ -194,7 +187,8 @@ def _department_table(platform: tenants.Platform, ranked: Sequence[str],
                 f'{_e(department.name if department else "")}</td>'
                 f'<td class="text">{_e(department.cost_centre if department else "")}</td>'
                 f'<td class="text">{_e(pool)}</td>'
-                + "".join(f"<td>{_e(_amount(figures[r], r))}</td>" for r in UNITS)
+                + "".join(f"<td>{_e(quantities.format_rounded(figures[r], resource=r))}</td>"
+                          for r in allocation.RESOURCES)
                 + "</tr>")
     return ("<table><thead><tr><th>department</th><th>name</th><th>cost centre</th>"
             "<th>pool</th><th>cpu</th><th>memory</th><th>storage</th></tr></thead>"

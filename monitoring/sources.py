@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 from citycloud import tenants
 from citycloud.monitoring import cluster
+from citycloud.tenants import kubeapi
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +154,7 @@ class ClusterSource:
         try:
             snapshot = reader()
         except Exception as err:  # an exporter that crashes on a bad cluster read is no exporter
-            message = str(err) if isinstance(err, cluster.ClusterError) else repr(err)
+            message = str(err) if isinstance(err, kubeapi.ClusterError) else repr(err)
             if previous.up or previous.errors == 0:
                 log.warning("cluster read failed: %s", message)
             return ClusterState(True, False, None, message, previous.last_success,

@@ -10,13 +10,16 @@ cluster are rendered with the pools' objects (tenants.guardrails).
 from citycloud.policies import (
     capacity,
     engine,
+    evaluation,
     networks,
     placement,
     security,
     standards,
     waivers,
 )
-from citycloud.policies.engine import POLICIES, Policy, PolicyViolations, Report, Waived, evaluate
+from citycloud.policies.engine import POLICIES, Policy
+from citycloud.policies.evaluation import PolicyViolations, Report, evaluate
+from citycloud.policies.waivers import Waived
 
 __all__ = [
     "POLICIES",
@@ -27,6 +30,7 @@ __all__ = [
     "capacity",
     "engine",
     "evaluate",
+    "evaluation",
     "networks",
     "placement",
     "security",

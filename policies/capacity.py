@@ -20,10 +20,8 @@ Diagnostic = engine.Diagnostic
 
 
 def show(resource: str, value: Fraction) -> str:
-    """A figure as people read it: cores for cpu, binary units for bytes."""
-    if resource == "cpu":
-        return f"{quantities.format_cpu(value)} core{'' if value == 1 else 's'}"
-    return quantities.format_plain(value)
+    """A figure as people read it (quantities.format_amount: every message says it alike)."""
+    return quantities.format_amount(value, resource=resource)
 
 
 @engine.policy(
@@ -32,12 +30,12 @@ def show(resource: str, value: Fraction) -> str:
     rationale="Overcommit is a bet that not every tenant uses its whole quota at once; the "
     "ratio in platform.yaml is how far the platform may bet. Past it, quotas are promises "
     "the hardware cannot keep, and the first busy day starves every tenant of the pool.")
-def pool_allocatable(platform: tenants.Platform) -> Iterator[Diagnostic]:
-    for index, pool in enumerate(engine.capacity_report(platform)):
+def pool_allocatable(ctx: engine.Context) -> Iterator[Diagnostic]:
+    for index, pool in enumerate(ctx.capacity):
         for resource, usage in pool.usage.items():
             if usage.allocated > usage.allocatable:
                 yield engine.platform_finding(
-                    platform, ("spec", "pools", index, "capacity", resource),
+                    ctx.platform, ("spec", "pools", index, "capacity", resource),
                     f"pool {pool.pool.name!r} hands out {show(resource, usage.allocated)} of "
                     f"{resource}, {show(resource, -usage.headroom)} more than its "
                     f"{show(resource, usage.allocatable)} (physical x overcommit)",
@@ -50,13 +48,13 @@ def pool_allocatable(platform: tenants.Platform) -> Iterator[Diagnostic]:
     rationale="Buying and racking servers takes months; the warning gives the platform that "
     "time before a pool is full and new departments have to wait.",
     settings=("capacity.poolWarning",))
-def pool_headroom(platform: tenants.Platform) -> Iterator[Diagnostic]:
-    threshold = allocation.ratio(engine.settings(platform).capacity.pool_warning)
-    for index, pool in enumerate(engine.capacity_report(platform)):
+def pool_headroom(ctx: engine.Context) -> Iterator[Diagnostic]:
+    threshold = allocation.ratio(engine.settings(ctx.platform).capacity.pool_warning)
+    for index, pool in enumerate(ctx.capacity):
         for resource, usage in pool.usage.items():
             if usage.allocatable * threshold < usage.allocated <= usage.allocatable:
                 yield engine.platform_finding(
-                    platform, ("spec", "pools", index, "capacity", resource),
+                    ctx.platform, ("spec", "pools", index, "capacity", resource),
                     f"pool {pool.pool.name!r} has handed out {usage.ratio:.1%} of its "
                     f"{resource} ({show(resource, usage.headroom)} left), above the "
                     f"{float(threshold):.0%} warning line",
@@ -70,9 +68,10 @@ def pool_headroom(platform: tenants.Platform) -> Iterator[Diagnostic]:
     "holding most of a shared pool leaves the other departments waiting on it. "
     "policies.capacity.maxTenantShare caps the share one tenant may hold.",
     settings=("capacity.maxTenantShare",))
-def tenant_fits(platform: tenants.Platform) -> Iterator[Diagnostic]:
+def tenant_fits(ctx: engine.Context) -> Iterator[Diagnostic]:
+    platform = ctx.platform
     share = allocation.ratio(engine.settings(platform).capacity.max_tenant_share)
-    pools = {p.pool.name: p for p in engine.capacity_report(platform)}
+    pools = {p.pool.name: p for p in ctx.capacity}
     for tenant in platform.tenants.values():
         pool = pools[tenant.spec.pool]
         for resource, usage in pool.usage.items():
@@ -95,7 +94,8 @@ def tenant_fits(platform: tenants.Platform) -> Iterator[Diagnostic]:
     "platform.yaml turns that budget into a limit, so one department's growth is a decision "
     "and not an accident.",
     settings=("capacity.departmentCeilings",))
-def department_ceiling(platform: tenants.Platform) -> Iterator[Diagnostic]:
+def department_ceiling(ctx: engine.Context) -> Iterator[Diagnostic]:
+    platform = ctx.platform
     ceilings = engine.settings(platform).capacity.department_ceilings
     for code, ceiling in ceilings.items():
         held = [t for t in platform.tenants.values() if t.department == code]

@@ -1,26 +1,29 @@
-"""The policy engine: policies are small pure functions Platform -> Diagnostics.
+"""The policy engine: policies are small pure functions Context -> Diagnostics.
 
 A policy is registered with the `policy` decorator, which records its id, set,
 severity and the reason it exists (shown by `citycloud policies explain`).
-`evaluate` runs every policy the platform's settings switch on, applies the
-waivers of `waivers.yaml`, and returns one Report in a stable order: validate,
-the exporter and the GitOps flow all read that Report, so they cannot disagree
-about what is a violation. Policies never read files or the network: everything
-they need is in the Platform (and the rendered objects, via `rendered`).
+`run` calls the checks with one `Context`: the Platform, and what several
+checks derive from it (rendered objects, the capacity report, a set's own
+indexes), computed once per evaluation and forgotten with it. Policies never
+read files or the network: everything they need is in the Context.
+
+This module is the bottom of the package: the set modules and waivers register
+with it, and policies.evaluation, above them all, runs them (waivers, Report).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime
+import functools
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TypeVar, cast
 
 from citycloud import tenants
-from citycloud.tenants import allocation, diagnostics, errors, models, render, sources
+from citycloud.tenants import allocation, diagnostics, models, render, sources
 
-Check = Callable[[tenants.Platform], Iterable[diagnostics.Diagnostic]]
+T = TypeVar("T")
 Diagnostic = diagnostics.Diagnostic
+Check = Callable[["Context"], Iterable[Diagnostic]]
 Severity = diagnostics.Severity
 
 SETS = ("security", "standards", "capacity", "placement", "network")
@@ -87,35 +90,39 @@ def enabled(platform: tenants.Platform) -> list[Policy]:
             and rule.id not in config.disabled]
 
 
-_memo: tuple[tenants.Platform, dict[Any, Any]] | None = None
+@dataclasses.dataclass(frozen=True, eq=False)
+class Context:
+    """One evaluation of a Platform: what every check receives.
 
+    Several checks read the same derived data (each tenant's rendered objects, the
+    capacity report, the network set's segments). The Context computes each once,
+    on first use, and keeps it only as long as the evaluation: nothing derived from
+    one Platform is held where another evaluation, or another thread, could read it.
+    """
 
-def _memory(platform: tenants.Platform) -> dict[Any, Any]:
-    """Results derived from one Platform, shared by all checks; forgotten with the Platform."""
-    global _memo
-    memo = _memo  # read once: another thread may swap it for its own Platform meanwhile
-    if memo is None or memo[0] is not platform:
-        memo = _memo = (platform, {})
-    return memo[1]
+    platform: tenants.Platform
+    _rendered: dict[str, list[render.Manifest]] = dataclasses.field(
+        default_factory=dict, init=False, repr=False)
+    _derived: dict[object, object] = dataclasses.field(
+        default_factory=dict, init=False, repr=False)
 
+    @functools.cached_property
+    def capacity(self) -> list[allocation.PoolCapacity]:
+        """tenants.allocation's report, summed once for all capacity checks."""
+        return allocation.report(self.platform)
 
-def rendered(platform: tenants.Platform, tenant: models.Tenant) -> list[render.Manifest]:
-    """The tenant's objects from tenants.render, rendered once per Platform for all checks."""
-    memory = _memory(platform)
-    key = ("render", tenant.name)
-    if key not in memory:
-        memory[key] = render.render_tenant(tenant, platform=platform)
-    result: list[render.Manifest] = memory[key]
-    return result
+    def rendered(self, tenant: models.Tenant) -> list[render.Manifest]:
+        """The tenant's objects from tenants.render, rendered once for all checks."""
+        if tenant.name not in self._rendered:
+            self._rendered[tenant.name] = render.render_tenant(tenant, platform=self.platform)
+        return self._rendered[tenant.name]
 
-
-def capacity_report(platform: tenants.Platform) -> list[allocation.PoolCapacity]:
-    """tenants.allocation's report, summed once per Platform for all capacity checks."""
-    memory = _memory(platform)
-    if "capacity" not in memory:
-        memory["capacity"] = allocation.report(platform)
-    result: list[allocation.PoolCapacity] = memory["capacity"]
-    return result
+    def derived(self, compute: Callable[[Context], T]) -> T:
+        """`compute(self)`, computed once: for data a set module owns and several of its
+        checks read (the network set's segments and their overlaps)."""
+        if compute not in self._derived:
+            self._derived[compute] = compute(self)
+        return cast(T, self._derived[compute])
 
 
 def dotted(path: Iterable[str | int]) -> str:
@@ -154,73 +161,15 @@ def department_index(platform: tenants.Platform, code: str) -> int:
 # ---- running ---------------------------------------------------------------
 
 
-def run(platform: tenants.Platform, policies: Iterable[Policy]) -> list[Diagnostic]:
+def run(ctx: Context, policies: Iterable[Policy]) -> list[Diagnostic]:
     """Findings of the given policies, each stamped with its policy's id and severity."""
     found = []
     for rule in policies:
         if rule.check is None:
             continue
-        for result in rule.check(platform):
+        for result in rule.check(ctx):
             found.append(dataclasses.replace(result, code=rule.id, severity=rule.severity))
     return sorted(found)
-
-
-@dataclasses.dataclass(frozen=True)
-class Waived:
-    """A finding an active waiver suppresses: not a violation, but still counted."""
-
-    finding: Diagnostic
-    waiver: models.Waiver
-    location: str  # waivers.yaml:line of the waiver
-
-
-@dataclasses.dataclass(frozen=True)
-class Report:
-    findings: tuple[Diagnostic, ...]  # what stands: unwaived findings, settings and waivers
-    waived: tuple[Waived, ...]
-    policies: tuple[str, ...]  # ids of the policies that ran
-
-    @property
-    def errors(self) -> int:
-        return sum(d.severity is Severity.ERROR for d in self.findings)
-
-    @property
-    def warnings(self) -> int:
-        return len(self.findings) - self.errors
-
-    @property
-    def ok(self) -> bool:
-        return self.errors == 0
-
-
-class PolicyViolations(errors.CitycloudError):
-    """Error-level findings stand: nothing may be applied (exit code 1)."""
-
-    exit_code = errors.VIOLATIONS
-
-    def __init__(self, report: Report) -> None:
-        self.report = report
-        super().__init__(f"{report.errors} policy violation(s)")
-
-
-def evaluate(platform: tenants.Platform, *, today: datetime.date) -> Report:
-    """Every enabled policy over the platform, with waivers applied as of `today`."""
-    # Imported here: the set modules register themselves with this one on import.
-    from citycloud.policies import waivers
-
-    rules = enabled(platform)
-    raw = run(platform, rules)
-    kept, waived, about_waivers = waivers.apply(platform, raw, today=today)
-    found = sorted([*kept, *about_waivers, *check_settings(platform)], key=_by_tenant)
-    return Report(tuple(found), tuple(waived), tuple(r.id for r in rules))
-
-
-def _by_tenant(d: Diagnostic) -> tuple[str, Diagnostic]:
-    return (d.tenant, d)
-
-
-def findings_of(report: Report, tenant: str) -> Iterator[Diagnostic]:
-    return (d for d in report.findings if d.tenant == tenant)
 
 
 UNKNOWN_SETTING = engine_rule(

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import datetime
 import ipaddress
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
@@ -83,31 +82,11 @@ class Segment:
                           tenant=self.tenant)
 
 
-# The segments of the last Platform seen: seven policies read them, and the
-# overlap policies share one sweep. Keyed by identity; a Platform is immutable.
-_last: tuple[tenants.Platform, tuple[Segment, ...], list[tuple[Segment, Segment]]] | None = None
-
-
 def segments(platform: tenants.Platform) -> tuple[Segment, ...]:
-    """Shared networks' CIDRs (in platform.yaml order), then tenant networks by tenant."""
-    return _index(platform)[1]
+    """Shared networks' CIDRs (in platform.yaml order), then tenant networks by tenant.
 
-
-def platform_overlaps(platform: tenants.Platform) -> list[tuple[Segment, Segment]]:
-    """Every overlapping pair of the platform's segments."""
-    return _index(platform)[2]
-
-
-def _index(platform: tenants.Platform) -> tuple[
-        tenants.Platform, tuple[Segment, ...], list[tuple[Segment, Segment]]]:
-    global _last
-    if _last is None or _last[0] is not platform:
-        found = _collect(platform)
-        _last = (platform, found, overlaps(found))
-    return _last
-
-
-def _collect(platform: tenants.Platform) -> tuple[Segment, ...]:
+    Collected anew on each call (network_plans and the CLI call it once); the checks
+    share one collection per evaluation through the Context."""
     found = []
     for k, shared in enumerate(platform.spec.spec.shared_networks):
         for m, cidr in enumerate(shared.cidrs):
@@ -122,6 +101,16 @@ def _collect(platform: tenants.Platform) -> tuple[Segment, ...]:
             found.append(Segment(network.cidr, network.name, (network.purpose,), network.sites,
                                  file, line, path, tenant.name, tenant.department))
     return tuple(found)
+
+
+# Seven policies read the segments and two share one overlap sweep: each is computed
+# once per evaluation, kept by the Context (ctx.derived(_segments), ctx.derived(_overlaps)).
+def _segments(ctx: engine.Context) -> tuple[Segment, ...]:
+    return segments(ctx.platform)
+
+
+def _overlaps(ctx: engine.Context) -> list[tuple[Segment, Segment]]:
+    return overlaps(ctx.derived(_segments))
 
 
 def overlaps(found: Sequence[Segment]) -> list[tuple[Segment, Segment]]:
@@ -171,7 +160,7 @@ def _listing(items: Iterable[str], total: int, *, shown: int = SHOWN, sep: str =
     return sep.join(first) + more
 
 
-def _overlap_findings(platform: tenants.Platform, *, shared: bool) -> Iterator[Diagnostic]:
+def _overlap_findings(ctx: engine.Context, *, shared: bool) -> Iterator[Diagnostic]:
     """One finding per segment, naming the shared (or the tenant) segments it overlaps.
 
     Tenant segments are reported against whichever kind is asked for; shared
@@ -179,7 +168,7 @@ def _overlap_findings(platform: tenants.Platform, *, shared: bool) -> Iterator[D
     tenant's finding, not the platform's).
     """
     hits: dict[Segment, list[Segment]] = collections.defaultdict(list)
-    for a, b in platform_overlaps(platform):
+    for a, b in ctx.derived(_overlaps):
         for mine, other in ((a, b), (b, a)):
             if other.shared == shared and (shared or not mine.shared):
                 hits[mine].append(other)
@@ -193,7 +182,7 @@ def _overlap_findings(platform: tenants.Platform, *, shared: bool) -> Iterator[D
                     f"range, {_allocate_hint(mine.network)}")
         else:
             hint = _allocate_hint(mine.network)
-        yield mine.finding(platform, f"{mine.network} {_listing(described, len(others))}",
+        yield mine.finding(ctx.platform, f"{mine.network} {_listing(described, len(others))}",
                            code=code, hint=hint)
 
 
@@ -204,8 +193,8 @@ def _overlap_findings(platform: tenants.Platform, *, shared: bool) -> Iterator[D
     "routed city-wide; a department range inside them breaks routing for everyone and hides "
     "a private copy of a network the city already runs. Shared networks must not overlap "
     "each other either.")
-def overlap_shared(platform: tenants.Platform) -> Iterator[Diagnostic]:
-    return _overlap_findings(platform, shared=True)
+def overlap_shared(ctx: engine.Context) -> Iterator[Diagnostic]:
+    return _overlap_findings(ctx, shared=True)
 
 
 @engine.policy(
@@ -214,8 +203,8 @@ def overlap_shared(platform: tenants.Platform) -> Iterator[Diagnostic]:
     rationale="Two segments with overlapping addresses cannot both be routed on the "
     "platform. Containment counts (a /16 around another's /24); adjacent ranges do not "
     "overlap, and IPv4 never overlaps IPv6.")
-def overlap_private(platform: tenants.Platform) -> Iterator[Diagnostic]:
-    return _overlap_findings(platform, shared=False)
+def overlap_private(ctx: engine.Context) -> Iterator[Diagnostic]:
+    return _overlap_findings(ctx, shared=False)
 
 
 def inside(network: fields.Network, space: Iterable[fields.Network]) -> bool:
@@ -231,9 +220,9 @@ def inside(network: fields.Network, space: Iterable[fields.Network]) -> bool:
     "(spec.addressPools in platform.yaml; RFC 1918 and IPv6 ULA when none are declared). "
     "A request outside it is refused, 0.0.0.0/0 or ::/0 above all: that is every address, "
     "the Internet included, and would overlap every network.")
-def address_space(platform: tenants.Platform) -> Iterator[Diagnostic]:
-    space = pools(platform)
-    for segment in segments(platform):
+def address_space(ctx: engine.Context) -> Iterator[Diagnostic]:
+    space = pools(ctx.platform)
+    for segment in ctx.derived(_segments):
         network = segment.network
         if segment.shared or inside(network, space):
             continue
@@ -241,7 +230,7 @@ def address_space(platform: tenants.Platform) -> Iterator[Diagnostic]:
                    "overlap every network, the Internet included" if network.prefixlen == 0
                    else f"{network} is outside the platform's address pools "
                    f"({', '.join(map(str, space))})")
-        yield segment.finding(platform, problem, code="network.address-space",
+        yield segment.finding(ctx.platform, problem, code="network.address-space",
                               hint=_allocate_hint(network))
 
 
@@ -256,10 +245,11 @@ def pools(platform: tenants.Platform) -> tuple[fields.Network, ...]:
     rationale="Since 2009 departments may not build a business network that the "
     "e-government extranet or another shared network already provides; they reach the "
     "shared one through spec.egress.")
-def purpose_shared(platform: tenants.Platform) -> Iterator[Diagnostic]:
+def purpose_shared(ctx: engine.Context) -> Iterator[Diagnostic]:
+    platform = ctx.platform
     served = serving(platform)
     names = list(platform.shared_networks)
-    for segment in segments(platform):
+    for segment in ctx.derived(_segments):
         shared = None if segment.shared else served.get(segment.purpose)
         if shared is None:
             continue
@@ -275,12 +265,12 @@ def purpose_shared(platform: tenants.Platform) -> Iterator[Diagnostic]:
             code="network.purpose-shared", hint=hint, at="purpose")
 
 
-def by_purpose(platform: tenants.Platform) -> dict[str, list[Segment]]:
+def by_purpose(ctx: engine.Context) -> dict[str, list[Segment]]:
     """Tenant segments by purpose, without purposes a shared network serves: those are
     refused outright (network.purpose-shared), so grouping them would only repeat it."""
-    served = serving(platform)
+    served = serving(ctx.platform)
     groups: dict[str, list[Segment]] = collections.defaultdict(list)
-    for segment in segments(platform):
+    for segment in ctx.derived(_segments):
         if not segment.shared and segment.purpose not in served:
             groups[segment.purpose].append(segment)
     return dict(groups)
@@ -298,8 +288,9 @@ def consolidation_hint(platform: tenants.Platform, purpose: str) -> str:
     title="Report purposes for which several departments run private networks",
     rationale="Several departments each running a network for the same purpose is the "
     "duplication the unified cloud exists to end; one shared network could carry them all.")
-def consolidation(platform: tenants.Platform) -> Iterator[Diagnostic]:
-    for purpose, group in by_purpose(platform).items():
+def consolidation(ctx: engine.Context) -> Iterator[Diagnostic]:
+    platform = ctx.platform
+    for purpose, group in by_purpose(ctx).items():
         departments = sorted({s.department for s in group})
         if len(departments) < 2:
             continue
@@ -321,16 +312,16 @@ def consolidation(platform: tenants.Platform) -> Iterator[Diagnostic]:
     rationale="Two networks of one purpose in one department are usually a second line "
     "nobody decommissioned. An IPv4 and an IPv6 network of one purpose are dual stack, not "
     "a duplicate, and are not reported.")
-def same_purpose(platform: tenants.Platform) -> Iterator[Diagnostic]:
+def same_purpose(ctx: engine.Context) -> Iterator[Diagnostic]:
     first: dict[tuple[str, str, int], Segment] = {}
-    for group in by_purpose(platform).values():
+    for group in by_purpose(ctx).values():
         for segment in group:
             key = (segment.department, segment.purpose, segment.network.version)
             earlier = first.setdefault(key, segment)
             if earlier is segment:
                 continue
             yield segment.finding(
-                platform, f"department {segment.department} already has an "
+                ctx.platform, f"department {segment.department} already has an "
                 f"IPv{segment.network.version} network of purpose {segment.purpose!r}: "
                 f"{earlier.label}", code="network.same-purpose", at="purpose",
                 hint="merge them into one network, or give each a purpose that says how "
@@ -348,8 +339,8 @@ def site_key(name: str) -> str:
     rationale="Networks of one purpose reaching the same site but owned by different "
     "departments are several departments each leasing a line into one building; one "
     "shared network per site serves them all.")
-def functional_duplicate(platform: tenants.Platform) -> Iterator[Diagnostic]:
-    for purpose, group in by_purpose(platform).items():
+def functional_duplicate(ctx: engine.Context) -> Iterator[Diagnostic]:
+    for purpose, group in by_purpose(ctx).items():
         at_site: dict[str, list[Segment]] = collections.defaultdict(list)
         per_department: dict[str, collections.Counter[str]] = collections.defaultdict(
             collections.Counter)
@@ -367,19 +358,9 @@ def functional_duplicate(platform: tenants.Platform) -> Iterator[Diagnostic]:
                     met.append(f"at {site}: {_listing(others, count, sep=', ')}")
             if met:
                 yield segment.finding(
-                    platform, f"functional duplicate: other departments' {purpose!r} networks "
+                    ctx.platform, f"functional duplicate: other departments' {purpose!r} networks "
                     f"reach the same sites: {_listing(met, len(met))}",
                     code="network.functional-duplicate", at="sites",
                     hint=f"run one network per site: make one of them a shared network "
                     f"serving {purpose!r} in platform.yaml and reach it through spec.egress")
 
-
-def check(platform: tenants.Platform, *, today: datetime.date) -> engine.Report:
-    """The network findings alone, with settings and waivers applied exactly as validate
-    applies them (it is the same evaluation, filtered)."""
-    full = engine.evaluate(platform, today=today)
-    mine = f"{SET}."
-    return engine.Report(
-        tuple(d for d in full.findings if d.code.startswith(mine)),
-        tuple(w for w in full.waived if w.finding.code.startswith(mine)),
-        tuple(p for p in full.policies if p.startswith(mine)))

@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 
-from citycloud import tenants
 from citycloud.policies import engine
 from citycloud.tenants import guardrails, models
 
@@ -40,7 +39,8 @@ ARCH_LABEL = "kubernetes.io/arch"
     "keeps pods without a pool (platform components excepted) off the pool's nodes. In the "
     "cluster, tenants' volumes likewise stay on their pool's storage classes.",
     guardrails=("pool-placement", "pool-storage"))
-def pool_isolation(platform: tenants.Platform) -> Iterator[Diagnostic]:
+def pool_isolation(ctx: engine.Context) -> Iterator[Diagnostic]:
+    platform = ctx.platform
     pools = platform.spec.spec.pools
     for index, pool in enumerate(pools):
         if not pool.placement.node_selector:
@@ -82,7 +82,8 @@ def _exclusive(a: dict[str, str], b: dict[str, str]) -> bool:
     "is undeclared leaves nodes tenants' images were never built for. Kunpeng and Phytium "
     "report arm64, Hygon and Zhaoxin amd64, Loongson loong64.",
     settings=("placement.cpuVendors",), guardrails=("pool-placement",))
-def architectures(platform: tenants.Platform) -> Iterator[Diagnostic]:
+def architectures(ctx: engine.Context) -> Iterator[Diagnostic]:
+    platform = ctx.platform
     vendors = engine.settings(platform).placement.cpu_vendors
     for index, pool in enumerate(platform.spec.spec.pools):
         declared = set(pool.placement.architectures)
@@ -122,11 +123,12 @@ def architectures(platform: tenants.Platform) -> Iterator[Diagnostic]:
     "namespace where nothing is enforced; this checks the rendered namespaces against the "
     "rendered bindings.",
     guardrails=("all",))
-def guardrail_coverage(platform: tenants.Platform) -> Iterator[Diagnostic]:
+def guardrail_coverage(ctx: engine.Context) -> Iterator[Diagnostic]:
+    platform = ctx.platform
     selectors = {name: guardrails.pool_selector(pool) for name, pool in platform.pools.items()}
     for tenant in platform.tenants.values():
         wanted = selectors[tenant.spec.pool]
-        for manifest in engine.rendered(platform, tenant):
+        for manifest in ctx.rendered(tenant):
             if manifest["kind"] != "Namespace":
                 continue
             labels = manifest["metadata"].get("labels", {})

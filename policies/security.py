@@ -34,7 +34,8 @@ _PSS_ORDER = ("privileged", "baseline", "restricted")
     "its maxClassification. A level-3 system on a pool assessed for level 2 is out of "
     "compliance the day it lands. Level 4 systems need a pool of their own, shared with no "
     "other department.")
-def mlps_pool(platform: tenants.Platform) -> Iterator[Diagnostic]:
+def mlps_pool(ctx: engine.Context) -> Iterator[Diagnostic]:
+    platform = ctx.platform
     departments_by_pool: dict[str, set[str]] = {}
     for tenant in platform.tenants.values():
         departments_by_pool.setdefault(tenant.spec.pool, set()).add(tenant.department)
@@ -73,12 +74,13 @@ def _pool_hint(platform: tenants.Platform, level: int) -> str:
     "and privilege escalation. This policy checks the rendered namespaces, so that no change "
     "to the renderer lowers the profile of a level-3 tenant.",
     settings=("security.restrictedFromLevel",), guardrails=("no-privileged",))
-def pod_security(platform: tenants.Platform) -> Iterator[Diagnostic]:
+def pod_security(ctx: engine.Context) -> Iterator[Diagnostic]:
+    platform = ctx.platform
     restricted_from = engine.settings(platform).security.restricted_from_level
     for tenant in platform.tenants.values():
         want = render.pod_security_level(tenant.spec.classification,
                                          restricted_from=restricted_from)
-        for namespace in _namespaces(platform, tenant):
+        for namespace in _namespaces(ctx, tenant):
             labels = namespace["metadata"].get("labels", {})
             got = labels.get("pod-security.kubernetes.io/enforce", "privileged")
             strength = _PSS_ORDER.index(got) if got in _PSS_ORDER else -1
@@ -104,9 +106,10 @@ def pod_security(platform: tenants.Platform) -> Iterator[Diagnostic]:
     "network, attachments, NodePorts and load balancers).",
     guardrails=("managed-objects", "tenant-network-policies", "no-host-network",
                 "no-exposed-services", "no-network-attachments"))
-def default_deny(platform: tenants.Platform) -> Iterator[Diagnostic]:
+def default_deny(ctx: engine.Context) -> Iterator[Diagnostic]:
+    platform = ctx.platform
     for tenant in platform.tenants.values():
-        objects = engine.rendered(platform, tenant)
+        objects = ctx.rendered(tenant)
         denied = {o["metadata"]["namespace"] for o in objects if _is_default_deny(o)}
         for namespace in tenant.namespace_names():
             if namespace not in denied:
@@ -174,7 +177,8 @@ def _source_of(platform: tenants.Platform, tenant: models.Tenant,
     "tenant binds others' groups or accounts, nor serves another tenant's host names on "
     "the shared ingress (spec.hosts: a host belongs to one tenant only).",
     guardrails=("tenant-rolebindings", "tenant-ingress-hosts"))
-def cross_department_rights(platform: tenants.Platform) -> Iterator[Diagnostic]:
+def cross_department_rights(ctx: engine.Context) -> Iterator[Diagnostic]:
+    platform = ctx.platform
     owner_of = {group: d.code for d in platform.departments.values() for group in d.owners}
     for tenant in platform.tenants.values():
         department = platform.departments.get(tenant.department)
@@ -189,7 +193,7 @@ def cross_department_rights(platform: tenants.Platform) -> Iterator[Diagnostic]:
                 platform, tenant, ("spec", "owners", index), message,
                 hint=f"use one of {', '.join(sorted(allowed))}, or add the group to "
                 f"{tenant.department}'s owners in departments.yaml")
-        for manifest in engine.rendered(platform, tenant):
+        for manifest in ctx.rendered(tenant):
             if manifest["kind"] != "RoleBinding":
                 continue
             for subject in manifest.get("subjects", ()):
@@ -209,7 +213,8 @@ def cross_department_rights(platform: tenants.Platform) -> Iterator[Diagnostic]:
     "any other image. A pool with none approved cannot run anything, and a public hub makes "
     "the approval meaningless.",
     settings=("security.publicRegistries",), guardrails=("approved-images",))
-def image_registries(platform: tenants.Platform) -> Iterator[Diagnostic]:
+def image_registries(ctx: engine.Context) -> Iterator[Diagnostic]:
+    platform = ctx.platform
     public = engine.settings(platform).security.public_registries
     used = {t.spec.pool for t in platform.tenants.values()}
     for index, pool in enumerate(platform.spec.spec.pools):
@@ -242,7 +247,8 @@ def image_registries(platform: tenants.Platform) -> Iterator[Diagnostic]:
     "policies.security.encryptedStorageClasses, so each such pool must name at least one.",
     settings=("security.encryptedStorageClasses", "security.restrictedFromLevel"),
     guardrails=("encrypted-volumes", "no-inline-volumes"))
-def encrypted_storage(platform: tenants.Platform) -> Iterator[Diagnostic]:
+def encrypted_storage(ctx: engine.Context) -> Iterator[Diagnostic]:
+    platform = ctx.platform
     config = engine.settings(platform).security
     for index, pool in enumerate(platform.spec.spec.pools):
         high = [t.name for t in platform.tenants_in(pool.name)
@@ -263,9 +269,10 @@ def encrypted_storage(platform: tenants.Platform) -> Iterator[Diagnostic]:
     "asks that every use of power is traceable. Each namespace carries who owns it and which "
     "department answers for it, and audits and warns at its Pod Security level, so an audit "
     "log entry leads to a responsible department without a lookup elsewhere.")
-def audit_annotations(platform: tenants.Platform) -> Iterator[Diagnostic]:
+def audit_annotations(ctx: engine.Context) -> Iterator[Diagnostic]:
+    platform = ctx.platform
     for tenant in platform.tenants.values():
-        for namespace in _namespaces(platform, tenant):
+        for namespace in _namespaces(ctx, tenant):
             metadata = namespace["metadata"]
             annotations = metadata.get("annotations", {})
             labels = metadata.get("labels", {})
@@ -291,7 +298,8 @@ def audit_annotations(platform: tenants.Platform) -> Iterator[Diagnostic]:
     "pool node's address would let them reach its kubelet and SSH. Nodes listed by IP "
     "address count as management endpoints, whether or not a management network covers them.",
     settings=("security.managementNetworks",))
-def management_network(platform: tenants.Platform) -> Iterator[Diagnostic]:
+def management_network(ctx: engine.Context) -> Iterator[Diagnostic]:
+    platform = ctx.platform
     management = _management_endpoints(platform)
     if not management:
         return
@@ -328,5 +336,5 @@ def _management_endpoints(platform: tenants.Platform) -> list[tuple[str, fields.
     return found
 
 
-def _namespaces(platform: tenants.Platform, tenant: models.Tenant) -> list[render.Manifest]:
-    return [o for o in engine.rendered(platform, tenant) if o["kind"] == "Namespace"]
+def _namespaces(ctx: engine.Context, tenant: models.Tenant) -> list[render.Manifest]:
+    return [o for o in ctx.rendered(tenant) if o["kind"] == "Namespace"]

@@ -30,7 +30,8 @@ _LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
     "readable; namespaces say what runs in them ('api', 'gis'), not 'default' or 'test', and "
     "never imitate platform namespaces (kube-*, citycloud*).",
     settings=("standards.maxTenantNameLength", "standards.reservedNamespaces"))
-def naming(platform: tenants.Platform) -> Iterator[Diagnostic]:
+def naming(ctx: engine.Context) -> Iterator[Diagnostic]:
+    platform = ctx.platform
     config = engine.settings(platform).standards
     for tenant in platform.tenants.values():
         if len(tenant.name) > config.max_tenant_name_length:
@@ -65,7 +66,8 @@ def naming(platform: tenants.Platform) -> Iterator[Diagnostic]:
     "shared networks; a town's code '<district>-<town>' makes the line of responsibility "
     "readable from the code alone.",
     settings=("standards.departmentPrefix",))
-def department_code(platform: tenants.Platform) -> Iterator[Diagnostic]:
+def department_code(ctx: engine.Context) -> Iterator[Diagnostic]:
+    platform = ctx.platform
     prefix = engine.settings(platform).standards.department_prefix
     districts = [d.code for d in platform.departments.values() if d.level is models.Level.DISTRICT]
     for index, department in enumerate(platform.departments.values()):
@@ -97,7 +99,8 @@ def _with_tenants(platform: tenants.Platform) -> Iterator[tuple[int, models.Depa
     rationale="When a tenant misbehaves at 3 a.m., or an audit finds a problem, operators "
     "must reach the department that answers for it. A contact names a unit (not a person) "
     "and a way to reach it.")
-def contacts(platform: tenants.Platform) -> Iterator[Diagnostic]:
+def contacts(ctx: engine.Context) -> Iterator[Diagnostic]:
+    platform = ctx.platform
     for index, department in _with_tenants(platform):
         if not any(c.email or c.phone for c in department.contacts):
             yield engine.finding(
@@ -112,7 +115,8 @@ def contacts(platform: tenants.Platform) -> Iterator[Diagnostic]:
     rationale="A shared cloud is paid for centrally and charged back; without a cost centre "
     "a department's consumption lands on nobody's budget, which is how idle systems live on.",
     settings=("standards.costCentrePattern",))
-def cost_centre(platform: tenants.Platform) -> Iterator[Diagnostic]:
+def cost_centre(ctx: engine.Context) -> Iterator[Diagnostic]:
+    platform = ctx.platform
     pattern = engine.settings(platform).standards.cost_centre_pattern
     for index, department in _with_tenants(platform):
         where = ("departments", index, "costCentre")
@@ -135,7 +139,8 @@ def cost_centre(platform: tenants.Platform) -> Iterator[Diagnostic]:
     "exporter counts, how guardrails select namespaces and how an operator finds the owner "
     "of an object. This policy checks the rendered objects, so a renderer change cannot drop "
     "or garble them.")
-def required_labels(platform: tenants.Platform) -> Iterator[Diagnostic]:
+def required_labels(ctx: engine.Context) -> Iterator[Diagnostic]:
+    platform = ctx.platform
     for tenant in platform.tenants.values():
         want = {
             render.LABEL_MANAGED_BY: render.MANAGED_BY,
@@ -144,7 +149,7 @@ def required_labels(platform: tenants.Platform) -> Iterator[Diagnostic]:
             render.LABEL_POOL: tenant.spec.pool,
             render.LABEL_CLASSIFICATION: str(tenant.spec.classification),
         }
-        for manifest in engine.rendered(platform, tenant):
+        for manifest in ctx.rendered(tenant):
             labels = manifest["metadata"].get("labels", {})
             wrong = [k for k, v in want.items() if labels.get(k) != v]
             wrong += [k for k, v in labels.items() if not _valid_label_value(str(v))]
@@ -169,7 +174,8 @@ def _valid_label_value(value: str) -> bool:
     rationale="'Unclear ownership' and duplicate systems start with tenants nobody can "
     "identify. A description (中文 welcome) lets reviewers spot two departments building the "
     "same system and lets auditors match a tenant to a filed MLPS system record.")
-def description(platform: tenants.Platform) -> Iterator[Diagnostic]:
+def description(ctx: engine.Context) -> Iterator[Diagnostic]:
+    platform = ctx.platform
     for tenant in platform.tenants.values():
         if not tenant.metadata.description:
             yield engine.tenant_finding(

@@ -42,8 +42,17 @@ UNUSED = engine.engine_rule(
     "violation of the same policy. Remove it; a new exception needs a new approval.")
 
 
+@dataclasses.dataclass(frozen=True)
+class Waived:
+    """A finding an active waiver suppresses: not a violation, but still counted."""
+
+    finding: Diagnostic
+    waiver: models.Waiver
+    location: str  # waivers.yaml:line of the waiver
+
+
 def apply(platform: tenants.Platform, found: Iterable[Diagnostic], *, today: datetime.date,
-          ) -> tuple[list[Diagnostic], list[engine.Waived], list[Diagnostic]]:
+          ) -> tuple[list[Diagnostic], list[Waived], list[Diagnostic]]:
     """Split findings into (kept, waived) and report on the waivers themselves."""
     about: list[Diagnostic] = []
     active: dict[tuple[str, str], tuple[int, models.Waiver]] = {}
@@ -61,7 +70,7 @@ def apply(platform: tenants.Platform, found: Iterable[Diagnostic], *, today: dat
         else:
             active.setdefault((waiver.policy, waiver.tenant), (index, waiver))
     kept: list[Diagnostic] = []
-    waived: list[engine.Waived] = []
+    waived: list[Waived] = []
     used: set[tuple[str, str]] = set()
     for result in found:
         match = active.get((result.code, result.tenant))
@@ -71,7 +80,7 @@ def apply(platform: tenants.Platform, found: Iterable[Diagnostic], *, today: dat
         index, waiver = match
         used.add((result.code, result.tenant))
         file, line = platform.where(FILE, "waivers", index)
-        waived.append(engine.Waived(result, waiver, f"{file}:{line}"))
+        waived.append(Waived(result, waiver, f"{file}:{line}"))
     ran = {rule.id for rule in engine.enabled(platform)}
     for key, (index, waiver) in active.items():
         if key not in used and waiver.policy in ran:

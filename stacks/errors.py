@@ -1,9 +1,10 @@
 """The stacks boundary's exceptions: one family, mapped to exit codes by cli/exits.py.
 
-Everything that goes wrong between citycloud and the Pulumi engine or the
-Kubernetes API surfaces as a StackError subclass; foreign errors (the
-Automation API's CommandError, the kubernetes client's ApiException) are
-wrapped with `raise ... from err`, so the CLI never shows a traceback for them.
+Everything that goes wrong between citycloud and the Pulumi engine surfaces as a
+StackError subclass; foreign errors (the Automation API's CommandError) are wrapped
+with `raise ... from err`, so the CLI never shows a traceback for them. Reading the
+cluster directly (offboarding's volume check) fails with tenants.kubeapi.ClusterError,
+the one Kubernetes boundary's error.
 Exit codes (on the classes, tenants.errors): UsageError and PulumiMissing mean "invalid
 input or usage" (2); every other StackError means "apply failed" (3): nothing, or not
 everything, was changed.
@@ -66,7 +67,3 @@ class NamespaceProtected(ApplyError):
 
 class OffboardRefused(StackError):
     """Offboarding would destroy data (PersistentVolumeClaims) and --force was not given."""
-
-
-class ClusterError(StackError, errors.KubernetesError):
-    """The Kubernetes API could not be read (unreachable, forbidden, bad kubeconfig)."""

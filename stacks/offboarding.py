@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from citycloud.stacks import changes, engine, errors, layout, locks, operations, programs
+from citycloud.tenants import kubeapi
 from citycloud.tenants.platform import Platform
 
 NAMESPACE_TYPE = changes.NAMESPACE_TYPE
@@ -59,34 +60,20 @@ def volume_claims(namespaces: Sequence[str], *, cluster: programs.Cluster) -> li
     """PersistentVolumeClaims in these namespaces, as namespace/name, read from the cluster."""
     if cluster.render_to:  # no cluster: stacks write YAML files
         return []
-    from kubernetes import client, config  # a second or so to import: only when needed
-    from kubernetes.client import exceptions as kube_errors
-    from kubernetes.config import config_exception
-
-    try:
-        api = config.new_client_from_config(  # type: ignore[no-untyped-call]
-            config_file=cluster.kubeconfig, context=cluster.context)
-    except (config_exception.ConfigException, OSError) as err:
-        raise errors.ClusterError(f"cannot read the kubeconfig: {err}") from err
-    core = client.CoreV1Api(api)
+    api = kubeapi.api_client(kubeconfig=cluster.kubeconfig, context=cluster.context,
+                             required=True)
+    core = kubeapi.core_v1(api)
     found = []
     try:
         for namespace in namespaces:
             try:
-                claims = core.list_namespaced_persistent_volume_claim(namespace,
-                                                                      _request_timeout=30)
-            except kube_errors.ApiException as err:
-                if err.status == 404:
-                    continue
-                raise errors.ClusterError(
-                    f"cannot list PersistentVolumeClaims in {namespace}: {err.status} "
-                    f"{err.reason}") from err
-            found += [f"{namespace}/{claim.metadata.name if claim.metadata else '?'}"
-                      for claim in claims.items]
-    except errors.ClusterError:
-        raise
-    except Exception as err:  # urllib3 connection errors have no common base worth naming
-        raise errors.ClusterError(f"cannot reach the cluster to check for volumes: {err}") from err
+                claims = kubeapi.list_all(
+                    core.list_namespaced_persistent_volume_claim, namespace=namespace,
+                    reading=f"the PersistentVolumeClaims in {namespace}", timeout=30)
+            except kubeapi.NotFound:
+                continue
+            found += [f"{namespace}/{(claim.get('metadata') or {}).get('name', '?')}"
+                      for claim in claims["items"]]
     finally:
         api.close()
     return sorted(found)

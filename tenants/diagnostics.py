@@ -5,12 +5,17 @@ Diagnostics, so every report format, the CI annotations and the exporter read
 one structure and print one line format:
 
     tenants/wh-gongan/wh-gongan-video.yaml:9 spec.quota.cpu: must be ... [invalid_quantity]
+
+A mistyped name gets one kind of hint wherever it is caught (registry files, CLI
+arguments): `did_you_mean`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import enum
+from collections.abc import Iterable
 
 from citycloud.tenants import errors
 
@@ -47,3 +52,16 @@ class RegistryError(errors.InputError):
     def __init__(self, diagnostics: list[Diagnostic]) -> None:
         self.diagnostics = sorted(diagnostics)
         super().__init__("\n".join(str(d) for d in self.diagnostics))
+
+
+def closest_name(name: str, known: Iterable[str]) -> str | None:
+    """The known name a mistyped one most likely meant, or None when none is close."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return close[0] if close else None
+
+
+def did_you_mean(name: str, known: Iterable[str], *, otherwise: str = "") -> str:
+    """The one phrasing of a suggestion for a mistyped name, "did you mean 'video'?", for
+    hints and usage errors alike; `otherwise` (e.g. the names there are) when none is close."""
+    close = closest_name(name, known)
+    return f"did you mean {close!r}?" if close else otherwise

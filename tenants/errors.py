@@ -3,7 +3,7 @@
     CitycloudError            the root; `exit_code` on the class
     ├── InputError      2     what the user gave is wrong: registry files, a path, a flag, a
     │                         request (RegistryError, WriteError, ScaffoldError, ...)
-    ├── PolicyViolations 1    findings no waiver excuses (policies.engine)
+    ├── PolicyViolations 1    findings no waiver excuses (policies.evaluation)
     ├── EngineError     3     the Pulumi engine could not apply (stacks.errors)
     ├── KubernetesError 3     the Kubernetes API refused or did not answer
     └── AnsibleError    3     node preparation failed (stacks.nodes.errors)

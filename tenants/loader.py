@@ -8,7 +8,6 @@ with a Platform only once it is whole.
 
 from __future__ import annotations
 
-import difflib
 import os
 import pathlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -227,11 +226,12 @@ def _from_pydantic(err: pydantic.ValidationError, source: sources.Source,
         message, hint = _MESSAGES.get(error["type"], error["msg"]), ""
         if error["type"] == "extra_forbidden":
             known = _known_fields(model, loc[:-1])
-            close = difflib.get_close_matches(str(loc[-1]), known, n=1)
             message = "is not a known field"
-            hint = f"did you mean {close[0]!r}?" if close else f"known fields: {', '.join(known)}"
+            hint = diagnostics.did_you_mean(str(loc[-1]), known,
+                                            otherwise=f"known fields: {', '.join(known)}")
+            close = diagnostics.closest_name(str(loc[-1]), known)
             if close:
-                misspelt.add((*loc[:-1], close[0]))
+                misspelt.add((*loc[:-1], close))
         found.append((loc, Diagnostic(source.file, source.line_of(loc), _dotted(loc), message,
                                       str(error["type"]), hint=hint)))
     for loc, diagnostic in found:
@@ -451,5 +451,5 @@ def _check_nodes(platform: Platform) -> Iterator[Diagnostic]:
 
 
 def _suggest(name: str, known: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1)
-    return f"did you mean {close[0]!r}?" if close else "known: " + ", ".join(sorted(known)[:10])
+    return diagnostics.did_you_mean(name, known,
+                                    otherwise="known: " + ", ".join(sorted(known)[:10]))

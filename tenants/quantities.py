@@ -4,6 +4,9 @@ Quota arithmetic adds thousands of tenants' quotas and multiplies by
 overcommit ratios; floats would make "exactly full" pools look over- or
 under-booked. A Quantity keeps its value as a Fraction, so sums and
 comparisons are exact, and keeps the text the department wrote for messages.
+
+Every amount shown to people is formatted here, once per need: `format_amount`
+(exact, in messages) and `format_rounded` (to a decimal, in tables and charts).
 """
 
 from __future__ import annotations
@@ -106,6 +109,38 @@ def format_cpu(value: Fraction) -> str:
     if value.denominator == 1:
         return str(value.numerator)
     return format_plain(value)
+
+
+def format_amount(value: Fraction, *, resource: str) -> str:
+    """An exact amount for people, in messages: "1 core", "-16 cores", "500m cores", "256Gi".
+
+    The figure is the Kubernetes text (format_cpu, format_plain) of its size, so it can
+    be pasted into a quota; a negative amount (over a limit) keeps its sign in front.
+    """
+    if value < 0:
+        return "-" + format_amount(-value, resource=resource)
+    if resource == "cpu":
+        return f"{format_cpu(value)} core{'' if value == 1 else 's'}"
+    return format_plain(value)
+
+
+# The unit each resource is read in where amounts are compared at a glance (tables, charts),
+# and its size in base units (cores, bytes).
+READING_UNITS = {"cpu": ("cores", 1), "memory": ("GiB", _BINARY["Gi"]),
+                 "storage": ("TiB", _BINARY["Ti"])}
+
+
+def reading_unit(resource: str) -> str:
+    """The unit format_rounded gives `resource` in, for a column heading."""
+    return READING_UNITS[resource][0]
+
+
+def format_rounded(value: Fraction, *, resource: str, unit: bool = True) -> str:
+    """An amount to one decimal in its reading unit, "1,234.5 GiB", for tables and charts;
+    without `unit` when a column heading already says it (reading_unit)."""
+    name, scale = READING_UNITS[resource]
+    figure = f"{float(value / scale):,.1f}"
+    return f"{figure} {name}" if unit else figure
 
 
 def json_number(value: Fraction) -> int | float:

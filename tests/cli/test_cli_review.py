@@ -31,7 +31,7 @@ def test_plan_of_an_unknown_tenant_is_a_usage_error(wuhan: pathlib.Path, cityclo
     result = citycloud("-r", wuhan, "plan", "-t", "wh-gongan-vidoe")
     assert result.exit_code == 2
     assert "'wh-gongan-vidoe'" in words(result.output)
-    assert "did you mean wh-gongan-video" in words(result.output)
+    assert "did you mean 'wh-gongan-video'?" in words(result.output)
 
 
 def test_plan_of_a_known_tenant_still_plans_it(wuhan: pathlib.Path, citycloud) -> None:

@@ -12,6 +12,7 @@ import pathlib
 
 import jsonschema
 import pytest
+import registries
 import yaml
 
 from citycloud.tenants import schema
@@ -63,13 +64,8 @@ def test_wuhan_platform_files_validate_against_the_shipped_schema(name: str, fil
     jsonschema.Draft202012Validator(shipped(name)).validate(document)
 
 
-VIDEO = {
-    "apiVersion": "citycloud.io/v1", "kind": "Tenant",
-    "metadata": {"name": "wh-gongan-video", "department": "wh-gongan"},
-    "spec": {"pool": "gov", "classification": 3, "owners": ["wh-gongan-admins"],
-             "quota": {"cpu": 64, "memory": "256Gi", "storage": "10Ti"},
-             "namespaces": ["video"]},
-}
+VIDEO = registries.tenant("wh-gongan-video", description=None, classification=3, cpu=64,
+                          memory="256Gi", storage="10Ti", namespaces=["video"])
 
 
 @pytest.mark.parametrize(("path", "value"), [

@@ -75,14 +75,15 @@ def test_each_error_ends_with_its_exit_code() -> None:
     from citycloud.cli import extras
     from citycloud.stacks import errors as stack_errors
     from citycloud.stacks.nodes import errors as node_errors
-    from citycloud.tenants import files
+    from citycloud.tenants import files, kubeapi
 
     cases = [(files.WriteError("/x: the disk is full"), 2),
              (extras.MissingExtra("apply", "deploy", ["pulumi"]), 2),
              (stack_errors.UsageError("unknown tenant"), 2),
              (stack_errors.PulumiMissing("no pulumi"), 2),
              (stack_errors.StackLocked("tenant/x", holder="pid 1"), 3),
-             (stack_errors.ClusterError("unreachable"), 3),
+             (kubeapi.ClusterError("unreachable"), 3),
+             (kubeapi.ClusterConfigError("no kubeconfig found"), 2),
              (node_errors.InvalidRequest("unknown node"), 2),
              (node_errors.RunnerFailed("no ansible-playbook"), 3),
              (PermissionError(13, "Permission denied", "/etc/x"), 2)]

@@ -11,87 +11,34 @@ from __future__ import annotations
 import os
 import pathlib
 import subprocess
+from collections.abc import Mapping
+from typing import Any
 
-PLATFORM = """\
-apiVersion: citycloud.io/v1
-kind: Platform
-metadata:
-  name: test-city
-spec:
-  pools:
-    - name: gov
-      kind: gov
-      capacity: {cpu: 100, memory: 400Gi, storage: 10Ti}
-      placement:
-        nodeSelector: {citycloud.io/pool: gov}
-        taint: {key: citycloud.io/pool, value: gov}
-        architectures: [amd64]
-      imageRegistries: [registry.wuhan.gov.cn]
-    - name: xinchuang
-      kind: xinchuang
-      capacity: {cpu: 50, memory: 200Gi, storage: 5Ti}
-      placement:
-        nodeSelector: {citycloud.io/pool: xinchuang}
-        taint: {key: citycloud.io/pool, value: xinchuang}
-        architectures: [arm64]
-      imageRegistries: [registry.wuhan.gov.cn]
-  sharedNetworks:
-    - name: e-gov-extranet
-      cidrs: [10.0.0.0/12]
-      purposes: [e-government]
-  policies:
-    placement:
-      cpuVendors: {xinchuang: [kunpeng]}
-"""
+import registries
 
-DEPARTMENTS = """\
-apiVersion: citycloud.io/v1
-kind: DepartmentList
-departments:
-  - code: wh-gongan
-    name: 武汉市公安局
-    level: city
-    owners: [wh-gongan-admins, wh-gongan-ops]
-    contacts: [{name: duty desk, email: duty@gongan.wuhan.gov.cn}]
-    costCentre: cc-gongan
-  - code: wh-weijian
-    name: 武汉市卫生健康委员会
-    level: city
-    owners: [wh-weijian-admins]
-    contacts: [{name: duty desk, email: duty@wjw.wuhan.gov.cn}]
-    costCentre: cc-weijian
-"""
-
-
-def tenant(name: str, department: str, *, pool: str = "gov", cpu: str = "8",
-           memory: str = "32Gi", storage: str = "1Ti", namespaces: str = "app") -> str:
-    return f"""\
-apiVersion: citycloud.io/v1
-kind: Tenant
-metadata:
-  name: {name}
-  department: {department}
-  description: 业务系统
-spec:
-  pool: {pool}
-  classification: 2
-  owners: [{department}-admins]
-  quota: {{cpu: {cpu}, memory: {memory}, storage: {storage}}}
-  namespaces: [{namespaces}]
-"""
-
-
+WUHAN_IMAGES = ["registry.wuhan.gov.cn"]
+PLATFORM = registries.platform(
+    registries.pool("gov", image_registries=WUHAN_IMAGES),
+    registries.pool("xinchuang", cpu=50, memory="200Gi", storage="5Ti", architectures=["arm64"],
+                    image_registries=WUHAN_IMAGES),
+    shared_networks=[registries.shared_network("e-gov-extranet", cidrs=["10.0.0.0/12"],
+                                               purposes=["e-government"])],
+    policies={"placement": {"cpuVendors": {"xinchuang": ["kunpeng"]}}})
+DEPARTMENTS = [
+    registries.department("wh-gongan", name="武汉市公安局",
+                          owners=["wh-gongan-admins", "wh-gongan-ops"],
+                          contacts=[{"name": "duty desk", "email": "duty@gongan.wuhan.gov.cn"}],
+                          cost_centre="cc-gongan"),
+    registries.department("wh-weijian", name="武汉市卫生健康委员会",
+                          contacts=[{"name": "duty desk", "email": "duty@wjw.wuhan.gov.cn"}],
+                          cost_centre="cc-weijian"),
+]
+TENANTS = [
+    registries.tenant("wh-gongan-video", cpu=8, memory="32Gi", storage="1Ti"),
+    registries.tenant("wh-weijian-his", pool="xinchuang", cpu=4, memory="16Gi", storage="500Gi"),
+]
 VIDEO_FILE = "tenants/wh-gongan/wh-gongan-video.yaml"
 HIS_FILE = "tenants/wh-weijian/wh-weijian-his.yaml"
-
-REGISTRY = {
-    "platform.yaml": PLATFORM,
-    "departments.yaml": DEPARTMENTS,
-    VIDEO_FILE: tenant("wh-gongan-video", "wh-gongan", cpu="8"),
-    HIS_FILE: tenant("wh-weijian-his", "wh-weijian", pool="xinchuang", cpu="4",
-                     memory="16Gi", storage="500Gi"),
-    ".gitignore": ".citycloud/\n",
-}
 
 PLATFORM_AUTHOR = ("Platform Team", "platform@wuhan.gov.cn")
 GONGAN_AUTHOR = ("Li Gongan", "li@gongan.wuhan.gov.cn")
@@ -111,9 +58,11 @@ class Repo:
                               capture_output=True, text=True)
         return done.stdout.strip()
 
-    def write(self, rel: str, text: str) -> None:
+    def write(self, rel: str, content: str | Mapping[str, Any]) -> None:
+        """Write a file of the registry: text as it is, a document laid out by registries."""
         path = self.registry / rel
         path.parent.mkdir(parents=True, exist_ok=True)
+        text = content if isinstance(content, str) else registries.text(content)
         path.write_text(text, encoding="utf-8")
 
     def commit(self, message: str, *, author: tuple[str, str] = PLATFORM_AUTHOR) -> str:
@@ -134,11 +83,16 @@ class Repo:
         return self.git("rev-parse", "HEAD")
 
 
+def base_registry(root: pathlib.Path) -> pathlib.Path:
+    """The registry on main, in `root`: two departments, two tenants, and a .gitignore."""
+    registries.write(root, *TENANTS, platform=PLATFORM, departments=DEPARTMENTS)
+    (root / ".gitignore").write_text(".citycloud/\n", encoding="utf-8")
+    return root
+
+
 def make_repo(top: pathlib.Path, *, folder: str = "") -> Repo:
-    top.mkdir(parents=True)
     repo = Repo(top, top / folder if folder else top)
+    base_registry(repo.registry)
     repo.git("init", "-q", "-b", "main")
-    for rel, text in REGISTRY.items():
-        repo.write(rel, text)
     repo.commit("registry: two departments, two tenants")
     return repo

@@ -14,7 +14,8 @@ import gitrepos
 import jsonout
 import pytest
 import realparts
-from gitrepos import GONGAN_AUTHOR, VIDEO_FILE, tenant
+import registries
+from gitrepos import GONGAN_AUTHOR, VIDEO_FILE
 
 from citycloud import tenants
 from citycloud.stacks import binaries
@@ -26,11 +27,13 @@ def merged_pull_requests(repo: gitrepos.Repo) -> tuple[str, str, str]:
     """main: base -> merge of PR 1 (video 16 cores) -> merge of PR 2 (video 32 cores)."""
     base = repo.git("rev-parse", "HEAD")
     repo.branch("pr-1")
-    repo.write(VIDEO_FILE, tenant("wh-gongan-video", "wh-gongan", cpu="16"))
+    repo.write(VIDEO_FILE, registries.tenant("wh-gongan-video", cpu=16, memory="32Gi",
+                                             storage="1Ti"))
     repo.commit("video 16", author=GONGAN_AUTHOR)
     first = repo.merge("pr-1")
     repo.branch("pr-2")
-    repo.write(VIDEO_FILE, tenant("wh-gongan-video", "wh-gongan", cpu="32"))
+    repo.write(VIDEO_FILE, registries.tenant("wh-gongan-video", cpu=32, memory="32Gi",
+                                             storage="1Ti"))
     repo.commit("video 32", author=GONGAN_AUTHOR)
     second = repo.merge("pr-2")
     return base, first, second
@@ -58,7 +61,8 @@ def test_a_diverged_commit_is_refused(repo: gitrepos.Repo, tmp_path: pathlib.Pat
     base, first, _ = merged_pull_requests(repo)
     repo.checkout(base)
     repo.branch("hotfix")
-    repo.write(VIDEO_FILE, tenant("wh-gongan-video", "wh-gongan", cpu="4"))
+    repo.write(VIDEO_FILE, registries.tenant("wh-gongan-video", cpu=4, memory="32Gi",
+                                             storage="1Ti"))
     hotfix = repo.commit("hotfix off an old main")
     deployed = git.write_deployed(tmp_path / "state", commit=first, ref="main")
 
@@ -69,7 +73,8 @@ def test_a_diverged_commit_is_refused(repo: gitrepos.Repo, tmp_path: pathlib.Pat
 def test_checkout_is_exactly_the_commit(repo: gitrepos.Repo) -> None:
     _, first, second = merged_pull_requests(repo)
     # Uncommitted edits in the CI workspace must not leak into what is applied.
-    repo.write(VIDEO_FILE, tenant("wh-gongan-video", "wh-gongan", cpu="99"))
+    repo.write(VIDEO_FILE, registries.tenant("wh-gongan-video", cpu=99, memory="32Gi",
+                                             storage="1Ti"))
 
     with git.checkout(repo.registry, ref=first) as target:
         platform = tenants.load(target.root)

@@ -12,7 +12,8 @@ from typing import Any
 import gitrepos
 import jsonout
 import pytest
-from gitrepos import GONGAN_AUTHOR, HIS_FILE, VIDEO_FILE, tenant
+import registries
+from gitrepos import GONGAN_AUTHOR, HIS_FILE, VIDEO_FILE
 
 
 def review(citycloud: Any, repo: gitrepos.Repo, *extra: str, code: int = 0) -> dict[str, Any]:
@@ -33,7 +34,7 @@ def pool(data: dict[str, Any], name: str, resource: str) -> tuple[float | None, 
 def test_new_tenant(citycloud: Any, repo: gitrepos.Repo) -> None:
     repo.branch("gongan-traffic")
     repo.write("tenants/wh-gongan/wh-gongan-traffic.yaml",
-               tenant("wh-gongan-traffic", "wh-gongan", cpu="20", memory="40Gi"))
+               registries.tenant("wh-gongan-traffic", cpu=20, memory="40Gi", storage="1Ti"))
     repo.commit("wh-gongan: request a traffic tenant", author=GONGAN_AUTHOR)
 
     data = review(citycloud, repo, "--author-department", "wh-gongan")
@@ -59,7 +60,8 @@ def test_new_tenant(citycloud: Any, repo: gitrepos.Repo) -> None:
 
 def test_resize(citycloud: Any, repo: gitrepos.Repo) -> None:
     repo.branch("gongan-resize")
-    repo.write(VIDEO_FILE, tenant("wh-gongan-video", "wh-gongan", cpu="16", memory="32Gi"))
+    repo.write(VIDEO_FILE, registries.tenant("wh-gongan-video", cpu=16, memory="32Gi",
+                                             storage="1Ti"))
     repo.commit("wh-gongan: video needs 16 cores", author=GONGAN_AUTHOR)
 
     data = review(citycloud, repo)
@@ -89,7 +91,7 @@ def test_rename(citycloud: Any, repo: gitrepos.Repo) -> None:
     repo.branch("gongan-rename")
     new_file = "tenants/wh-gongan/wh-gongan-cctv.yaml"
     repo.git("mv", VIDEO_FILE, new_file)
-    repo.write(new_file, tenant("wh-gongan-cctv", "wh-gongan", cpu="8"))
+    repo.write(new_file, registries.tenant("wh-gongan-cctv", cpu=8, memory="32Gi", storage="1Ti"))
     repo.commit("wh-gongan: video is called cctv now", author=GONGAN_AUTHOR)
 
     data = review(citycloud, repo, "--author-department", "wh-gongan")
@@ -125,9 +127,10 @@ def test_change_outside_own_folder_is_refused(citycloud: Any, repo: gitrepos.Rep
 
 def test_refusal_names_each_file_in_every_format(citycloud: Any, repo: gitrepos.Repo) -> None:
     repo.branch("gongan-overreach")
-    repo.write(HIS_FILE, tenant("wh-weijian-his", "wh-weijian", pool="xinchuang", cpu="1",
-                                memory="16Gi", storage="500Gi"))
-    repo.write("tenants/wh-weijian/wh-weijian-lab.yaml", tenant("wh-weijian-lab", "wh-weijian"))
+    repo.write(HIS_FILE, registries.tenant("wh-weijian-his", pool="xinchuang", cpu=1,
+                                           memory="16Gi", storage="500Gi"))
+    repo.write("tenants/wh-weijian/wh-weijian-lab.yaml",
+               registries.tenant("wh-weijian-lab", cpu=8, memory="32Gi", storage="1Ti"))
     repo.commit("wh-gongan edits wh-weijian's tenants", author=GONGAN_AUTHOR)
     args = ("-r", repo.registry, "validate", "--changed-since", "main",
             "--author-department", "wh-gongan")
@@ -158,7 +161,8 @@ def test_platform_change_affects_every_pool_figure(citycloud: Any, repo: gitrepo
 
 def test_broken_yaml_names_file_and_line(citycloud: Any, repo: gitrepos.Repo) -> None:
     repo.branch("gongan-broken")
-    broken = tenant("wh-gongan-radio", "wh-gongan").replace("  pool: gov\n", "  pool: gov\n pool")
+    radio = registries.tenant("wh-gongan-radio", cpu=8, memory="32Gi", storage="1Ti")
+    broken = registries.text(radio).replace("  pool: gov\n", "  pool: gov\n pool")
     repo.write("tenants/wh-gongan/wh-gongan-radio.yaml", broken)
     repo.commit("wh-gongan: radio tenant (typo)", author=GONGAN_AUTHOR)
 
@@ -177,7 +181,7 @@ def test_finding_introduced_fails_but_old_one_does_not(citycloud: Any,
     repo.commit("wh-weijian: description dropped")
     repo.branch("gongan-huge")
     repo.write("tenants/wh-gongan/wh-gongan-bigdata.yaml",
-               tenant("wh-gongan-bigdata", "wh-gongan", cpu="500"))
+               registries.tenant("wh-gongan-bigdata", cpu=500, memory="32Gi", storage="1Ti"))
     repo.commit("wh-gongan: 500 cores please", author=GONGAN_AUTHOR)
 
     data = review(citycloud, repo, code=1)
@@ -191,7 +195,8 @@ def test_finding_introduced_fails_but_old_one_does_not(citycloud: Any,
 
 def test_uncommitted_edits_count(citycloud: Any, repo: gitrepos.Repo) -> None:
     repo.branch("local-work")
-    repo.write("tenants/wh-gongan/wh-gongan-draft.yaml", tenant("wh-gongan-draft", "wh-gongan"))
+    repo.write("tenants/wh-gongan/wh-gongan-draft.yaml",
+               registries.tenant("wh-gongan-draft", cpu=8, memory="32Gi", storage="1Ti"))
 
     data = review(citycloud, repo)
 
@@ -202,7 +207,8 @@ def test_uncommitted_edits_count(citycloud: Any, repo: gitrepos.Repo) -> None:
 def test_markdown_and_step_summary(citycloud: Any, repo: gitrepos.Repo, tmp_path: pathlib.Path,
                                    monkeypatch: pytest.MonkeyPatch) -> None:
     repo.branch("gongan-resize")
-    repo.write(VIDEO_FILE, tenant("wh-gongan-video", "wh-gongan", cpu="16"))
+    repo.write(VIDEO_FILE, registries.tenant("wh-gongan-video", cpu=16, memory="32Gi",
+                                             storage="1Ti"))
     repo.commit("wh-gongan: video needs 16 cores", author=GONGAN_AUTHOR)
     summary = tmp_path / "step-summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
@@ -224,7 +230,8 @@ def test_registry_in_a_folder_of_the_repository(citycloud: Any, tmp_path: pathli
     repo = gitrepos.make_repo(tmp_path / "infra", folder="registry")
     repo.branch("overreach")
     (repo.top / "README.md").write_text("not part of the registry\n")
-    repo.write(HIS_FILE, tenant("wh-weijian-his", "wh-weijian", pool="xinchuang", cpu="2"))
+    repo.write(HIS_FILE, registries.tenant("wh-weijian-his", pool="xinchuang", cpu=2,
+                                           memory="32Gi", storage="1Ti"))
     repo.commit("edit", author=GONGAN_AUTHOR)
 
     data = review(citycloud, repo, "--author-department", "wh-gongan", code=1)
@@ -252,10 +259,7 @@ def test_usage_errors_exit_2(citycloud: Any, repo: gitrepos.Repo, args: list[str
 
 
 def test_not_a_git_repository(citycloud: Any, tmp_path: pathlib.Path) -> None:
-    registry = tmp_path / "plain"
-    for rel, text in gitrepos.REGISTRY.items():
-        (registry / rel).parent.mkdir(parents=True, exist_ok=True)
-        (registry / rel).write_text(text, encoding="utf-8")
+    registry = gitrepos.base_registry(tmp_path / "plain")
     result = citycloud("-r", registry, "validate", "--changed-since", "main")
     assert result.exit_code == 2
     assert "is not inside a git repository" in result.output

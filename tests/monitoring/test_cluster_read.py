@@ -11,18 +11,18 @@ control-plane end-to-end suite's job (it calls `cluster.read(api_client)`).
 from __future__ import annotations
 
 import http.server
-import json
 import pathlib
-import threading
 import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
+import apiserver
 import exporter_fixtures
 import kubernetes
 import pytest
 
 from citycloud.monitoring import cluster
+from citycloud.tenants import kubeapi
 
 PATHS = {
     "/api/v1/resourcequotas": "resourcequotas",
@@ -44,7 +44,7 @@ class StandIn(http.server.ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}"
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
+class _Handler(apiserver.JsonHandler):
     server: StandIn
 
     def do_GET(self) -> None:
@@ -52,9 +52,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         query = urllib.parse.parse_qs(parsed.query)
         self.server.requests.append((parsed.path, query))
         if parsed.path in self.server.forbidden:
-            return self._send(403, {"kind": "Status", "reason": "Forbidden", "code": 403})
+            return self.send_json(403, {"kind": "Status", "reason": "Forbidden", "code": 403})
         if parsed.path in self.server.missing or parsed.path not in PATHS:
-            return self._send(404, {"kind": "Status", "reason": "NotFound", "code": 404})
+            return self.send_json(404, {"kind": "Status", "reason": "NotFound", "code": 404})
         body = exporter_fixtures.recorded_body(PATHS[parsed.path])
         # Serve two items a page, as an API server does when asked for `limit`.
         start = int(query.get("continue", ["0"])[0])
@@ -62,30 +62,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         more = start + 2 < len(body["items"])
         page = {**body, "items": items,
                 "metadata": {"continue": str(start + 2)} if more else {}}
-        return self._send(200, page)
-
-    def _send(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+        return self.send_json(200, page)
 
 
 @pytest.fixture
 def stand_in() -> Iterator[StandIn]:
     server = StandIn()
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with apiserver.serving(server):
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def client_for(url: str) -> Any:
@@ -113,25 +97,19 @@ def test_a_cluster_without_multus_has_no_attachments(stand_in: StandIn) -> None:
 
 def test_forbidden_is_a_cluster_error_that_says_why(stand_in: StandIn) -> None:
     stand_in.forbidden.add("/api/v1/pods")
-    with pytest.raises(cluster.ClusterError, match="403"):
+    with pytest.raises(kubeapi.ClusterError, match="403"):
         cluster.read(client_for(stand_in.url))
 
 
 def test_nobody_listening_is_a_cluster_error() -> None:
     url = f"http://127.0.0.1:{exporter_fixtures.free_port()}"
-    with pytest.raises(cluster.ClusterError, match="cannot reach the API server"):
+    with pytest.raises(kubeapi.ClusterError, match="cannot reach the API server"):
         cluster.read(client_for(url), timeout=2)
 
 
 def test_api_client_from_a_kubeconfig(stand_in: StandIn, tmp_path: pathlib.Path) -> None:
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": "city",
-        "clusters": [{"name": "city", "cluster": {"server": stand_in.url}}],
-        "users": [{"name": "exporter", "user": {"token": "not-a-secret"}}],
-        "contexts": [{"name": "city", "context": {"cluster": "city", "user": "exporter"}}],
-    }))
-    api = cluster.api_client(kubeconfig=kubeconfig)
+    kubeconfig = apiserver.write_kubeconfig(tmp_path / "kubeconfig", stand_in.url)
+    api = kubeapi.api_client(kubeconfig=kubeconfig)
     assert api.configuration.retries == 0
     assert cluster.read(api).quotas
 
@@ -141,11 +119,11 @@ def test_no_kubeconfig_anywhere_means_no_cluster(tmp_path: pathlib.Path,
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("KUBECONFIG", raising=False)
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
-    assert cluster.api_client() is None
+    assert kubeapi.api_client() is None
 
 
 def test_a_broken_kubeconfig_is_a_config_error(tmp_path: pathlib.Path) -> None:
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text("apiVersion: v1\nkind: Config\nclusters: []\n")
-    with pytest.raises(cluster.ClusterConfigError):
-        cluster.api_client(kubeconfig=kubeconfig)
+    with pytest.raises(kubeapi.ClusterConfigError):
+        kubeapi.api_client(kubeconfig=kubeconfig)

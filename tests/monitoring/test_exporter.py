@@ -11,6 +11,7 @@ from exporter_fixtures import TODAY, recorded_snapshot
 from prometheus_client import exposition, parser
 
 from citycloud.monitoring import _families, cluster, exporter, sources
+from citycloud.tenants import kubeapi
 
 TENANT = pathlib.Path("tenants") / "wh-gongan" / "wh-gongan-video.yaml"
 VIDEO = {"tenant": "wh-gongan-video", "department": "wh-gongan", "pool": "gov"}
@@ -100,7 +101,7 @@ def test_cluster_reads_are_shared_within_the_interval() -> None:
 
 
 @pytest.mark.parametrize("failure", [
-    pytest.param(cluster.ClusterError("cannot reach the API server: refused"), id="cluster-error"),
+    pytest.param(kubeapi.ClusterError("cannot reach the API server: refused"), id="cluster-error"),
     pytest.param(RuntimeError("a bug in the client"), id="anything-else"),
 ])
 def test_a_failed_read_is_state_not_an_exception(failure: Exception) -> None:
@@ -122,7 +123,7 @@ def build(root: pathlib.Path, reader: cluster.Reader | None, *,
 
 def test_unreachable_cluster_still_serves_the_registry(wuhan: pathlib.Path) -> None:
     reader = Reader()
-    reader.fail = cluster.ClusterError("cannot reach the API server: connection refused")
+    reader.fail = kubeapi.ClusterError("cannot reach the API server: connection refused")
     built = build(wuhan, reader)
     collected = built.registry
     assert collected.get_sample_value("citycloud_cluster_up") == 0

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime
 import pathlib
-import textwrap
 
 import pytest
+import registries
 from exporter_fixtures import TODAY, Isolated
 
 from citycloud import policies, tenants
@@ -63,53 +63,31 @@ def test_network_findings_by_kind_on_the_wuhan_example(platform: tenants.Platfor
 
 def test_an_overlapping_network_shows_as_a_finding(registry_copy: pathlib.Path,
                                                    isolated: Isolated) -> None:
-    tenant = registry_copy / "tenants" / "wh-shuiwu" / "wh-shuiwu-rogue.yaml"
-    tenant.write_text(textwrap.dedent("""\
-        apiVersion: citycloud.io/v1
-        kind: Tenant
-        metadata: {name: wh-shuiwu-rogue, department: wh-shuiwu}
-        spec:
-          pool: gov
-          classification: 2
-          owners: [wh-shuiwu-admins]
-          quota: {cpu: 4, memory: 8Gi, storage: 100Gi}
-          namespaces: [app]
-          networks:
-            - {name: copy, cidr: 10.64.8.0/24, purpose: river-cameras}
-        """))
+    registries.put(registry_copy, registries.tenant(
+        "wh-shuiwu-rogue", description=None, cpu=4, memory="8Gi", storage="100Gi",
+        networks=[{"name": "copy", "cidr": "10.64.8.0/24", "purpose": "river-cameras"}]))
     platform = tenants.load(registry_copy)
     collected = isolated(network_collector(platform))
     assert collected.get_sample_value(
         "citycloud_network_findings", {"kind": "overlap-private", "severity": "error"}) >= 1
 
 
-WAIVERS = """\
-apiVersion: citycloud.io/v1
-kind: WaiverList
-waivers:
-  - policy: network.consolidation
-    tenant: wh-chengguan-iot
-    reason: sensors move to the shared IoT network in the 2027 budget
-    approver: wh-zwfw-architecture-board
-    expires: {soon}
-  - policy: network.consolidation
-    tenant: wh-shengtai-monitor
-    reason: monitoring stations migrate after the pilot ends
-    approver: wh-zwfw-architecture-board
-    expires: {expired}
-  - policy: security.image-registries
-    tenant: wh-zwfw-portal
-    reason: vendor images are mirrored by the end of next quarter
-    approver: wh-zwfw-security-office
-    expires: {later}
-"""
-
-
 @pytest.fixture
 def waived(registry_copy: pathlib.Path) -> tenants.Platform:
-    (registry_copy / "waivers.yaml").write_text(WAIVERS.format(
-        soon=TODAY + datetime.timedelta(days=10), expired=TODAY - datetime.timedelta(days=3),
-        later=TODAY + datetime.timedelta(days=90)))
+    day = datetime.timedelta(days=1)
+    registries.put(registry_copy, registries.waiver_list(
+        registries.waiver("network.consolidation", tenant="wh-chengguan-iot",
+                          expires=TODAY + 10 * day,
+                          reason="sensors move to the shared IoT network in the 2027 budget",
+                          approver="wh-zwfw-architecture-board"),
+        registries.waiver("network.consolidation", tenant="wh-shengtai-monitor",
+                          expires=TODAY - 3 * day,
+                          reason="monitoring stations migrate after the pilot ends",
+                          approver="wh-zwfw-architecture-board"),
+        registries.waiver("security.image-registries", tenant="wh-zwfw-portal",
+                          expires=TODAY + 90 * day,
+                          reason="vendor images are mirrored by the end of next quarter",
+                          approver="wh-zwfw-security-office")))
     return tenants.load(registry_copy)
 
 

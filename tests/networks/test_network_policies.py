@@ -7,6 +7,7 @@ import pathlib
 
 import netcity
 import pytest
+import registries
 
 from citycloud.policies import engine
 from citycloud.tenants import diagnostics
@@ -109,11 +110,8 @@ def test_a_network_containing_a_shared_one(city: netcity.City) -> None:
 
 
 def test_shared_networks_overlapping_each_other(city: netcity.City) -> None:
-    city.platform_extra("""\
-    - name: internet-zone
-      cidrs: [10.8.0.0/16]
-      purposes: [internet-access]
-""")
+    city.platform(registries.shared_network("internet-zone", cidrs=["10.8.0.0/16"],
+                                            purposes=["internet-access"]))
     found = city.findings("network.overlap-shared")
     assert [(d.file, d.field, d.tenant) for d in found] == [
         ("platform.yaml", "spec.sharedNetworks[0].cidrs[0]", ""),
@@ -152,7 +150,7 @@ def test_slash_0_is_refused_and_overlaps_everything(city: netcity.City) -> None:
 
 
 def test_declared_address_pools_replace_private_space(city: netcity.City) -> None:
-    city.platform_extra('  addressPools: [10.64.0.0/10, "fd00:100::/24"]\n')
+    city.platform(addressPools=["10.64.0.0/10", "fd00:100::/24"])
     city.tenant("wh-gongan-video", netcity.Net("10.64.0.0/16", "video-surveillance"),
                 netcity.Net("fd00:100::/48", "video-surveillance"))
     file = city.tenant("wh-weijian-his", netcity.Net("192.168.1.0/24", "health-records"))

@@ -9,6 +9,7 @@ import pathlib
 
 import netcity
 import pytest
+import registries
 
 
 def test_check_wuhan_passes_with_its_one_consolidation_candidate(wuhan: pathlib.Path) -> None:
@@ -59,16 +60,12 @@ def test_waived_finding_no_longer_fails_check(city: netcity.City) -> None:
     city.tenant("wh-weijian-hie", netcity.Net("10.70.0.0/16", "hospital-link", ("tongji",)))
     city.tenant("wh-yibao-claims", netcity.Net("10.71.0.0/16", "hospital-link", ("tongji",)))
     assert netcity.citycloud(city.root, "networks", "check").exit_code == 1
-    expires = (datetime.date.today() + datetime.timedelta(days=30)).isoformat()
-    waivers = "".join(f"""\
-  - policy: network.functional-duplicate
-    tenant: {tenant}
-    reason: both lines are decommissioned when the shared hospital link is live
-    approver: city-network-office
-    expires: {expires}
-""" for tenant in ("wh-weijian-hie", "wh-yibao-claims"))
-    (city.root / "waivers.yaml").write_text(
-        f"apiVersion: citycloud.io/v1\nkind: WaiverList\nwaivers:\n{waivers}")
+    expires = datetime.date.today() + datetime.timedelta(days=30)
+    registries.put(city.root, registries.waiver_list(*(
+        registries.waiver("network.functional-duplicate", tenant=tenant, expires=expires,
+                          reason="both lines are decommissioned when the shared hospital link "
+                                 "is live", approver="city-network-office")
+        for tenant in ("wh-weijian-hie", "wh-yibao-claims"))))
     run = netcity.citycloud(city.root, "networks", "check", "--output", "json")
     data = run.json()
     assert isinstance(data, dict)
@@ -230,7 +227,7 @@ def test_allocate_refuses_with_exit_2(wuhan: pathlib.Path, args: tuple[str, ...]
 
 
 def test_allocate_when_the_pool_is_full(city: netcity.City) -> None:
-    city.platform_extra("  addressPools: [10.64.0.0/23]\n")
+    city.platform(addressPools=["10.64.0.0/23"])
     city.tenant("wh-gongan-video", netcity.Net("10.64.0.0/24", "a"),
                 netcity.Net("10.64.1.0/25", "b"))
     run = netcity.citycloud(city.root, "networks", "allocate", "-p", "25", "-o", "json")
@@ -246,7 +243,7 @@ def test_allocate_when_the_pool_is_full(city: netcity.City) -> None:
 
 
 def test_allocate_without_a_pool_of_that_family(city: netcity.City) -> None:
-    city.platform_extra("  addressPools: [10.64.0.0/16]\n")
+    city.platform(addressPools=["10.64.0.0/16"])
     run = netcity.citycloud(city.root, "networks", "allocate", "-p", "48", "--family", "6")
     assert run.exit_code == 2
     assert "the platform has no IPv6 address pool: add one to spec.addressPools" in run.output
@@ -262,11 +259,7 @@ def test_allocate_default_space_avoids_shared_networks(city: netcity.City) -> No
 
 
 def test_allocate_avoids_management_networks(city: netcity.City) -> None:
-    city.platform_extra("""\
-  addressPools: [10.64.0.0/16]
-  policies:
-    security:
-      managementNetworks: [10.64.0.0/24]
-""")
+    city.platform(addressPools=["10.64.0.0/16"],
+                  policies={"security": {"managementNetworks": ["10.64.0.0/24"]}})
     data = netcity.citycloud(city.root, "networks", "allocate", "-p", "24", "-o", "json").json()
     assert isinstance(data, dict) and data["cidr"] == "10.64.1.0/24"

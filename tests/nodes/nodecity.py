@@ -17,11 +17,10 @@ from __future__ import annotations
 import pathlib
 import platform as host_platform
 import shutil
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-import yaml
+import registries
 
 # This machine, as the facts role names it (ansible_architecture -> kubernetes.io/arch).
 KUBE_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "loongarch64": "loong64"}
@@ -55,24 +54,13 @@ def _local(name: str, address: str, *, arch: str, os: str) -> dict[str, Any]:
     return {"name": name, "address": address, "arch": arch, "os": os, "connection": "local"}
 
 
-def edit_platform(root: pathlib.Path, change: Callable[[dict[str, Any]], None]) -> None:
-    path = root / "platform.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    change(data)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-
-
-def pools_of(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {pool["name"]: pool for pool in data["spec"]["pools"]}
-
-
 def make_node_registry(path: pathlib.Path, wuhan: pathlib.Path) -> pathlib.Path:
     """The Wuhan registry with this machine as the node of each of three pools."""
     root = pathlib.Path(shutil.copytree(wuhan, path))
     arch, os_name, other = machine_arch(), machine_os(), other_arch()
 
     def localise(data: dict[str, Any]) -> None:
-        pools = pools_of(data)
+        pools = registries.pools_of(data)
         gov = pools["gov"]
         gov["placement"]["architectures"] = sorted({*gov["placement"]["architectures"], arch})
         gov["nodes"] = {"timeServers": ["ntp1.whcloud.cn", "ntp2.whcloud.cn"],
@@ -84,7 +72,7 @@ def make_node_registry(path: pathlib.Path, wuhan: pathlib.Path) -> pathlib.Path:
         pools["xinchuang"]["nodes"] = {"hosts": [_local("xc-kylin", "127.0.0.3", arch=arch,
                                                         os="Kylin")]}
 
-    edit_platform(root, localise)
+    registries.edit_platform(root, localise)
     (root / "nodes" / "industry.yaml").unlink(missing_ok=True)
     return root
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from nodecity import edit_platform, pools_of
+from registries import edit_platform, pools_of
 
 from citycloud import tenants
 from citycloud.stacks import nodes

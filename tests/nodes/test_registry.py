@@ -13,7 +13,7 @@ from typing import Any
 
 import clirun
 import pytest
-from nodecity import edit_platform, pools_of
+from registries import edit_platform, pools_of
 
 from citycloud import tenants
 

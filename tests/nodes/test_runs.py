@@ -18,15 +18,14 @@ from typing import Any
 import pytest
 import yaml
 from nodecity import (
-    edit_platform,
     machine_arch,
     machine_os,
     make_node_registry,
     other_arch,
-    pools_of,
     seed_root,
     snapshot,
 )
+from registries import edit_platform, pools_of
 
 from citycloud import tenants
 from citycloud.stacks import nodes

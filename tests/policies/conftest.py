@@ -1,8 +1,9 @@
 """Fixtures for the policy tests: the Wuhan example's report, the deliberately bad registry.
 
 `bad/` is a registry where every input-driven policy trips at a known line
-(see test_policy_bad_registry.py); `make_registry` writes small registries for
-edge cases (exactly full pools, waiver dates) clearer built in the test itself.
+(see test_policy_bad_registry.py); `make_registry` writes small registries (with
+tests/registries.py) for edge cases (exactly full pools, waiver dates) clearer
+built in the test itself.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 import policy_builders
 import pytest
+import registries
 
 from citycloud import policies, tenants
 
@@ -34,10 +36,19 @@ def bad_copy(tmp_path: pathlib.Path) -> pathlib.Path:
 
 @pytest.fixture
 def make_registry(tmp_path: pathlib.Path) -> policy_builders.MakeRegistry:
-    """Write a small registry (see policy_builders.write_registry) and load it."""
+    """Write a small registry (one gov pool, department ct-a unless told) and load it.
 
-    def make(*tenant_docs: dict[str, Any], **options: Any) -> tenants.Platform:
-        return tenants.load(policy_builders.write_registry(
-            tmp_path / "registry", *tenant_docs, **options))
+    Every value on a line of its own (block=True): tests name the lines of its files.
+    """
+
+    def make(*tenant_docs: registries.Document, pools: list[registries.Document] | None = None,
+             departments: list[registries.Document] | None = None,
+             settings: dict[str, Any] | None = None,
+             waivers: list[registries.Document] | None = None) -> tenants.Platform:
+        return registries.make(
+            tmp_path / "registry", *tenant_docs,
+            platform=registries.platform(*(pools or [policy_builders.POOL]), policies=settings),
+            departments=departments or [policy_builders.DEPARTMENT], waivers=waivers,
+            block=True)
 
     return make

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from collections.abc import Iterator
 
 import pytest
-from policy_builders import BAD, TODAY, MakeRegistry, tenant
+from policy_builders import BAD, TODAY, MakeRegistry
+from registries import tenant
 
 from citycloud import policies, tenants
 from citycloud.policies import engine
@@ -33,9 +36,9 @@ def test_registration_refuses_mistakes(scratch: list[str], rule_id: str, rule_se
 
 def test_findings_get_the_policy_id_and_severity(make_registry: MakeRegistry,
                                                  scratch: list[str]) -> None:
-    def check(platform: tenants.Platform) -> Iterator[tenants.Diagnostic]:
-        for t in platform.tenants.values():
-            yield engine.tenant_finding(platform, t, ("spec", "quota", "cpu"), "too round")
+    def check(ctx: engine.Context) -> Iterator[tenants.Diagnostic]:
+        for t in ctx.platform.tenants.values():
+            yield engine.tenant_finding(ctx.platform, t, ("spec", "quota", "cpu"), "too round")
 
     engine.policy("standards.test-round", set="standards", title="t", rationale="r",
                   severity=engine.Severity.WARNING)(check)
@@ -53,6 +56,33 @@ def test_findings_are_grouped_by_tenant_in_a_stable_order(bad_report: policies.R
     assert tenants_in_order == sorted(tenants_in_order)
     again = policies.evaluate(tenants.load(BAD), today=TODAY)
     assert again.findings == bad_report.findings
+
+
+def test_an_evaluation_keeps_no_platform_once_it_is_done() -> None:
+    """What the checks derive lives in the evaluation's Context, not in a module: a cache of
+    the last Platform seen (as engine and networks once kept) would hold this one alive."""
+    platform = tenants.load(BAD)
+    policies.evaluate(platform, today=TODAY)
+    held = weakref.ref(platform)
+    del platform
+    gc.collect()
+    assert held() is None
+
+
+def test_a_context_derives_each_result_once_and_for_itself(make_registry: MakeRegistry,
+                                                           ) -> None:
+    platform = make_registry(tenant("ct-a-s1"))
+    calls: list[engine.Context] = []
+
+    def count(ctx: engine.Context) -> int:
+        calls.append(ctx)
+        return len(calls)
+
+    first, second = engine.Context(platform), engine.Context(platform)
+    assert [first.derived(count), first.derived(count), second.derived(count)] == [1, 1, 2]
+    ct_a = platform.tenants["ct-a-s1"]
+    assert first.rendered(ct_a) is first.rendered(ct_a)
+    assert first.capacity is first.capacity
 
 
 def test_policies_violations_carries_the_report(bad_report: policies.Report) -> None:

@@ -12,6 +12,7 @@ import random
 from decimal import Decimal
 from fractions import Fraction
 
+import registries
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -94,15 +95,6 @@ def test_the_text_of_a_sum_reads_back_to_the_same_value(value: Fraction) -> None
     assert quantities.parse(quantities.format_plain(value)).value == value
 
 
-def _tenant(index: int, cpu: str, memory: str) -> models.Tenant:
-    return models.Tenant.model_validate({
-        "apiVersion": "citycloud.io/v1", "kind": "Tenant",
-        "metadata": {"name": f"ct-a-s{index}", "department": "ct-a"},
-        "spec": {"pool": "gov", "classification": 2, "owners": ["ct-a-admins"],
-                 "quota": {"cpu": cpu, "memory": memory, "storage": "1Gi"},
-                 "namespaces": ["app"]}})
-
-
 quotas = st.lists(st.tuples(st.integers(1, 64_000).map(lambda m: f"{m}m"),
                             st.sampled_from(["1Gi", "1G", "512Mi", "1500M", "3Ki", "7"])),
                   min_size=1, max_size=40)
@@ -113,7 +105,9 @@ quotas = st.lists(st.tuples(st.integers(1, 64_000).map(lambda m: f"{m}m"),
 def test_a_pool_sized_to_its_quotas_is_exactly_full(asked: list[tuple[str, str]],
                                                      ratio: float) -> None:
     """A pool whose physical cpu is the sum of the quotas has exactly zero headroom."""
-    tenants_ = [_tenant(i, cpu, memory) for i, (cpu, memory) in enumerate(asked)]
+    tenants_ = [models.Tenant.model_validate(registries.tenant(
+        f"ct-a-s{i}", description=None, cpu=cpu, memory=memory, storage="1Gi"))
+        for i, (cpu, memory) in enumerate(asked)]
     total_cpu = sum((quantities.parse(cpu).value for cpu, _ in asked), Fraction(0))
     total_memory = sum((quantities.parse(m).value for _, m in asked), Fraction(0))
     pool = models.Pool.model_validate({

@@ -14,7 +14,8 @@ from typing import Any
 
 import jsonout
 import pytest
-from policy_builders import DEPARTMENT, POOL, TODAY, MakeRegistry, codes, tenant
+from policy_builders import DEPARTMENT, POOL, TODAY, MakeRegistry, codes
+from registries import tenant
 
 from citycloud import policies, tenants
 from citycloud.policies import engine

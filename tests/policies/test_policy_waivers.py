@@ -10,7 +10,8 @@ import datetime
 from typing import Any
 
 import pytest
-from policy_builders import TODAY, MakeRegistry, codes, tenant
+from policy_builders import TODAY, MakeRegistry, codes
+from registries import tenant
 
 from citycloud import policies, tenants
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import jsonout
 import pytest
+import registries
 
 from citycloud import tenants
 
@@ -111,26 +112,15 @@ def fifo(rel: str) -> Break:
     return lambda root: os.mkfifo(root / rel)
 
 
+def add(document: registries.Document) -> Break:
+    """Write a document where the registry keeps it (registries.put)."""
+    return lambda root: registries.put(root, document)
+
+
 def with_hosts(hosts: str) -> Break:
     """VIDEO with a `hosts:` line (line 20) after its last one."""
     last = "  egress: [e-gov-extranet]\n"
     return edit(VIDEO, last, f"{last}  hosts: {hosts}\n")
-
-
-def other_tenant(name: str, department: str, namespaces: str = "[app]") -> str:
-    return f"""\
-apiVersion: citycloud.io/v1
-kind: Tenant
-metadata:
-  name: {name}
-  department: {department}
-spec:
-  pool: gov
-  classification: 2
-  owners: [{department}-admins]
-  quota: {{cpu: 1, memory: 1Gi, storage: 1Gi}}
-  namespaces: {namespaces}
-"""
 
 
 BILLION_LAUGHS = "\n".join(
@@ -259,8 +249,7 @@ CASES = [
     pytest.param(edit(VIDEO, "pool: gov", "pool: govt"),
                  Expected(VIDEO, 7, "spec.pool", "unknown_pool", "did you mean 'gov'?"),
                  id="unknown-pool"),
-    pytest.param(write("tenants/wh-jiaoyu/wh-jiaoyu-app.yaml",
-                       other_tenant("wh-jiaoyu-app", "wh-jiaoyu")),
+    pytest.param(add(registries.tenant("wh-jiaoyu-app", description=None, cpu=1, storage="1Gi")),
                  Expected("tenants/wh-jiaoyu/wh-jiaoyu-app.yaml", 5, "metadata.department",
                           "unknown_department"),
                  id="unknown-department"),
@@ -270,8 +259,8 @@ CASES = [
                  id="unknown-shared-network"),
     # namespaces
     pytest.param(chain(edit(VIDEO, "[video, analytics]", "[video, analytics, video-x]"),
-                       write("tenants/wh-gongan/wh-gongan-video-video.yaml",
-                             other_tenant("wh-gongan-video-video", "wh-gongan", "[x]"))),
+                       add(registries.tenant("wh-gongan-video-video", description=None, cpu=1,
+                                             storage="1Gi", namespaces=["x"]))),
                  Expected("tenants/wh-gongan/wh-gongan-video-video.yaml", 11,
                           "spec.namespaces[0]", "namespace_collision",
                           message="'wh-gongan-video-video-x' is also claimed by tenant "
@@ -287,9 +276,8 @@ CASES = [
     pytest.param(with_hosts("[video.gongan.cn, video.gongan.cn]"),
                  Expected(VIDEO, 20, "spec.hosts[1]", "duplicate_host"), id="host-listed-twice"),
     pytest.param(chain(with_hosts("[video.gongan.cn]"),
-                       write("tenants/wh-gongan/wh-gongan-web.yaml",
-                             other_tenant("wh-gongan-web", "wh-gongan")
-                             + "  hosts: [video.gongan.cn]\n")),
+                       add(registries.tenant("wh-gongan-web", description=None, cpu=1,
+                                             storage="1Gi", hosts=["video.gongan.cn"]))),
                  Expected("tenants/wh-gongan/wh-gongan-web.yaml", 12, "spec.hosts[0]",
                           "host_collision",
                           message="host 'video.gongan.cn' is also claimed by tenant "

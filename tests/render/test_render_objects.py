@@ -13,10 +13,11 @@ from collections import Counter
 
 import kube_schema
 import pytest
-from render_helpers import make_tenant, wuhan_platform
+import registries
+from render_helpers import wuhan_platform
 
 from citycloud import tenants
-from citycloud.tenants import quantities, render, units
+from citycloud.tenants import models, quantities, render, units
 
 TENANTS = sorted(wuhan_platform().tenants)
 DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
@@ -101,7 +102,9 @@ def test_pod_security_follows_mlps_level(name: str, platform: tenants.Platform,
     pytest.param(4, "restricted", id="mlps-4"),
 ])
 def test_pod_security_profile_of_each_level(classification: int, profile: str) -> None:
-    tenant = make_tenant(classification=classification, namespaces=["a", "b"])
+    tenant = models.Tenant.model_validate(registries.tenant(
+        "wh-gongan-made-up", description=None, cpu=8, memory="32Gi", storage="1Ti",
+        classification=classification, namespaces=["a", "b"]))
     namespaces = of_kind(render.render_tenant(tenant, platform=wuhan_platform()), "Namespace")
     assert len(namespaces) == 2
     for namespace in namespaces:
@@ -176,7 +179,8 @@ def test_standard_labels_on_every_object(name: str, platform: tenants.Platform,
 
 
 def test_a_tenant_without_networks_gets_no_ip_allowance() -> None:
-    tenant = make_tenant()
+    tenant = models.Tenant.model_validate(registries.tenant(
+        "wh-gongan-made-up", description=None, cpu=8, memory="32Gi", storage="1Ti"))
     names = [p["metadata"]["name"] for p in of_kind(
         render.render_tenant(tenant, platform=wuhan_platform()), "NetworkPolicy")]
     assert names == ["citycloud-default-deny", "citycloud-allow-dns",

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import registries
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from render_helpers import make_tenant, wuhan_platform
+from render_helpers import wuhan_platform
 
-from citycloud.tenants import quantities, render
+from citycloud.tenants import models, quantities, render
 
 MEBIBYTE = 2**20
 
@@ -46,7 +47,9 @@ def test_quota_split_never_exceeds_the_tenant_quota(cpu: str, memory: str, stora
         quota["pods"] = pods
     if ephemeral is not None:
         quota["ephemeralStorage"] = ephemeral
-    tenant = make_tenant(quota=quota, namespaces=[f"ns{i}" for i in range(count)])
+    tenant = models.Tenant.model_validate(registries.tenant(
+        "wh-gongan-made-up", description=None, quota=quota,
+        namespaces=[f"ns{i}" for i in range(count)]))
     objects = render.render_tenant(tenant, platform=wuhan_platform())
     granted = tenant.spec.quota
 
@@ -77,8 +80,9 @@ def test_quota_split_never_exceeds_the_tenant_quota(cpu: str, memory: str, stora
 @given(classification=st.integers(min_value=1, max_value=4),
        count=st.integers(min_value=1, max_value=5))
 def test_namespaces_of_one_tenant_share_one_profile(classification: int, count: int) -> None:
-    tenant = make_tenant(classification=classification,
-                         namespaces=[f"ns{i}" for i in range(count)])
+    tenant = models.Tenant.model_validate(registries.tenant(
+        "wh-gongan-made-up", description=None, cpu=8, memory="32Gi", storage="1Ti",
+        classification=classification, namespaces=[f"ns{i}" for i in range(count)]))
     platform = wuhan_platform()
     levels = {o["metadata"]["labels"]["pod-security.kubernetes.io/enforce"]
               for o in render.render_tenant(tenant, platform=platform)

@@ -178,7 +178,7 @@ def test_without_pulumi_render_and_plan_still_work(
 
 
 @pytest.mark.parametrize(("command", "message"), [
-    pytest.param(["onboard", "wh-gongan-vide"], "did you mean wh-gongan-video", id="typo"),
+    pytest.param(["onboard", "wh-gongan-vide"], "did you mean 'wh-gongan-video'?", id="typo"),
     pytest.param(["resize", "wh-nobody"], "not in the registry", id="unknown"),
 ])
 def test_unknown_tenants_are_usage_errors(wuhan_copy: pathlib.Path, command: list[str],
