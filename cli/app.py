@@ -27,6 +27,7 @@ from citycloud.cli import (
     output,
     policies,
     registry,
+    services,
     state,
     tenant,
 )
@@ -167,6 +168,8 @@ app.add_typer(tenant.app, name="tenant", help="Scaffold and manage tenant reques
 app.add_typer(policies.app, name="policies",
               help="The shared policies: list them, and explain why each exists.")
 app.add_typer(networks.app, name="networks", help="Duplicate private networks and free ranges.")
+app.add_typer(services.app, name="services",
+              help="Shared services: who publishes what, who calls whom, duplicate systems.")
 gitops.register(app)
 doctor.register(app)
 app.add_typer(audit.app, name="audit", help="The audit trail: log, verify, prune.")

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from citycloud.cli import exits, options, output, state
-from citycloud.tenants import files
+from citycloud.tenants import files, sharing_map
 from citycloud.tenants.audit import chain, trail
 from citycloud.tenants.gitops import git
 
@@ -167,6 +167,23 @@ def record(ctx: typer.Context, *, action: str, target: str, summary: Any = None,
                  commit=git.head_commit(repo), summary=summary,
                  args={"registry": str(current.registry), **ctx.params},
                  git_author=git.author(repo))
+
+
+GRANTS_LISTED = 100  # a record is a summary: beyond this many, the count alone
+
+
+def grant_changes(before: set[str], *, deployed: pathlib.Path) -> dict[str, Any]:
+    """The shared-service grants a change opened and closed ("<consumer> -> <provider>/
+    <service>"): the deployed snapshot's share NetworkPolicies before it (`before`, from
+    sharing_map.deployed_grants) against after it. Nothing when none changed."""
+    after = sharing_map.deployed_grants(deployed)
+    found: dict[str, Any] = {}
+    for key, grants in (("grantsAdded", after - before), ("grantsRemoved", before - after)):
+        if grants:
+            found[key] = sorted(grants)[:GRANTS_LISTED]
+        if len(grants) > GRANTS_LISTED:
+            found[f"{key}Total"] = len(grants)
+    return found
 
 
 def stack_summary(result: Any) -> dict[str, Any]:

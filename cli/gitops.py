@@ -180,7 +180,21 @@ def _pool_rows(result: Review) -> list[tuple[str, ...]]:
     return rows
 
 
+def _flow_rows(result: Review) -> list[tuple[str, ...]]:
+    return [(f.change, f"{f.consumer} ({f.consumer_department})",
+             f"{f.provider}/{f.service} ({f.provider_department or '?'})", "; ".join(f.details),
+             f.approval) for f in result.effects.flows]
+
+
+def _approvals(result: Review) -> str:
+    """Who must consent to the change's flows, beyond the owners of the files it touches."""
+    departments = result.effects.approvals
+    return ("shared-service flows need the approval of department(s) "
+            + ", ".join(departments)) if departments else ""
+
+
 _TENANT_COLUMNS = ["change", "tenant", "department", "pool", "details"]
+_FLOW_COLUMNS = ["change", "consumer", "service", "details", "approval by"]
 _POOL_COLUMNS = ["pool", "resource", "allocated before", "allocated after", "headroom after"]
 
 
@@ -194,6 +208,10 @@ def markdown(result: Review) -> str:
     if result.effects.pools:
         text.append(output.markdown_table("Pools (quota allocated / allocatable)",
                                           _POOL_COLUMNS, _pool_rows(result)))
+    if result.effects.flows:
+        text.append(output.markdown_table("Shared-service flows", _FLOW_COLUMNS,
+                                          _flow_rows(result)))
+        text.append(f"{_approvals(result)}\n\n")
     if result.effects.platform:
         text.append("### Platform-wide\n\n" + "".join(
             f"- {note}\n" for note in result.effects.platform) + "\n")
@@ -238,6 +256,10 @@ def _tables(result: Review) -> None:
     if result.effects.pools:
         output.table("Pools (quota allocated / allocatable)", _POOL_COLUMNS,
                      _pool_rows(result), output.Format.TABLE)
+    if result.effects.flows:
+        output.table("Shared-service flows", _FLOW_COLUMNS, _flow_rows(result),
+                     output.Format.TABLE)
+        output.stdout.print(_approvals(result), highlight=False)
     for note in result.effects.platform:
         output.stdout.print(f"platform: {note}", highlight=False)
     if result.preexisting:
@@ -268,6 +290,12 @@ def _review_json(result: Review) -> dict[str, Any]:
                    "before": _usage(p.before), "after": _usage(p.after)}
                   for p in result.effects.pools],
         "platform": result.effects.platform,
+        "flows": [{"change": f.change, "consumer": f.consumer,
+                   "consumerDepartment": f.consumer_department, "provider": f.provider,
+                   "providerDepartment": f.provider_department, "service": f.service,
+                   "details": list(f.details), "approval": f.approval}
+                  for f in result.effects.flows],
+        "approvals": result.effects.approvals,
         "diagnostics": [output.diagnostic_dict(d) for d in result.findings],
         "preexisting": [output.diagnostic_dict(d) for d in result.preexisting],
     }

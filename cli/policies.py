@@ -54,7 +54,7 @@ def list_(
     fmt: options.Output = output.Format.TABLE,
     only_set: Annotated[str | None, typer.Option(
         "--set", help="Only this set: security, standards, capacity, placement, network, "
-        "engine.")] = None,
+        "sharing, engine.")] = None,
 ) -> None:
     """List every policy: id, set, severity and what it demands.
 

@@ -15,8 +15,9 @@ from citycloud.monitoring import (
            pool_metrics,
            report,
            server,
+           sharing_metrics,
            sources,
 )
 
 __all__ = ["cluster", "exporter", "findings", "live", "network_metrics", "pool_metrics", "report",
-           "server", "sources"]
+           "server", "sharing_metrics", "sources"]

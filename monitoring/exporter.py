@@ -33,6 +33,7 @@ from citycloud.monitoring import (
     live,
     network_metrics,
     pool_metrics,
+    sharing_metrics,
     sources,
 )
 
@@ -167,6 +168,7 @@ def build(root: pathlib.Path, *, reader: cluster.Reader | None,
         "tenants": pool_metrics.TenantCollector(platform),
         "departments": pool_metrics.DepartmentCollector(platform),
         "networks": network_metrics.NetworkCollector(platform, report=evaluator.report),
+        "sharing": sharing_metrics.SharingCollector(platform),
         "findings": findings.FindingsCollector(evaluator),
         "cluster": live.LiveCollector(platform, cluster_state=cluster_source.get),
     }

@@ -16,7 +16,7 @@ from fractions import Fraction
 
 from citycloud import tenants
 from citycloud.monitoring import pool_metrics
-from citycloud.tenants import allocation, files, quantities
+from citycloud.tenants import allocation, files, quantities, sharing, sharing_map
 
 POOL_COLOURS = ("#1f5fa8", "#d9822b", "#2e8b57", "#8e44ad", "#7f8c8d")
 TOP_DEPARTMENTS = 15
@@ -54,6 +54,7 @@ def render(platform: tenants.Platform, *, generated: datetime.datetime | None = 
         parts.append(_pool_section(pool))
     parts.append(_pool_table(report))
     parts.append(_departments_section(platform, colours))
+    parts.append(_sharing_section(platform))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
@@ -193,6 +194,54 @@ def _department_table(platform: tenants.Platform, ranked: Sequence[str],
     return ("<table><thead><tr><th>department</th><th>name</th><th>cost centre</th>"
             "<th>pool</th><th>cpu</th><th>memory</th><th>storage</th></tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>")
+
+
+def _sharing_section(platform: tenants.Platform) -> str:
+    """The catalogue, who is granted each published service, and who runs their own."""
+    published = sharing_map.services(platform)
+    report = sharing.consolidation(platform)
+    head = ("<h2>Shared services</h2><p class=\"note\">Departments call each other's systems "
+            "through services they publish; a flow exists only when both tenant files agree. "
+            "The catalogue (platform.yaml spec.sharedServices) names the kinds of system the "
+            "city runs once for everyone: a department running its own system of such a kind "
+            "is building a duplicate. <code>citycloud services list|graph|report</code> show "
+            "the same figures.</p>")
+    if not published and not report:
+        return head + "<p>No services are published and the catalogue is empty.</p>"
+    consumers = {(p.tenant.name, p.service.name): p.consumers for p in published}
+    catalogue_rows = "".join(
+        f'<tr><td>{_e(row.kind)}</td><td class="text">{_e(row.display_name)}</td>'
+        f'<td class="text">{_e(row.tenant)}/{_e(row.service)}</td>'
+        f"<td>{len(consumers.get((row.tenant, row.service), ()))}</td>"
+        f"<td>{len(row.systems)}</td></tr>" for row in report)
+    grant_rows = "".join(
+        f'<tr><td>{_e(p.tenant.name)}</td><td class="text">{_e(p.tenant.department)}</td>'
+        f'<td class="text">{_e(p.service.name)}</td><td class="text">{_e(p.service.kind)}'
+        f'{" (city)" if p.catalogue else ""}</td>'
+        f'<td class="text">{_e(sharing_map.audience_text(p.service.audience))}</td>'
+        f"<td>{len(p.consumers)}</td>"
+        f'<td class="text">{_e(", ".join(p.consumers) or "-")}</td></tr>' for p in published)
+    own_rows = "".join(
+        f'<tr><td>{_e(row.kind)}</td><td class="text">{_e(system.department)}</td>'
+        f'<td class="text">{_e(system.tenant)}</td>'
+        f'<td class="text">{_e(", ".join(system.services))}</td>'
+        + "".join(f"<td>{_e(quantities.format_rounded(system.quota[r], resource=r))}</td>"
+                  for r in allocation.RESOURCES)
+        + "</tr>" for row in report for system in row.systems)
+    return (head + "<h3>The city's catalogue</h3>"
+            "<table><thead><tr><th>kind</th><th>name</th><th>provided by</th>"
+            "<th>tenants granted</th><th>own systems beside it</th></tr></thead>"
+            f"<tbody>{catalogue_rows}</tbody></table>"
+            "<h3>Grants per published service</h3>"
+            "<table><thead><tr><th>tenant</th><th>department</th><th>service</th><th>kind</th>"
+            "<th>audience</th><th>granted</th><th>granted to</th></tr></thead>"
+            f"<tbody>{grant_rows}</tbody></table>"
+            "<h3>Departments running their own system of a catalogue kind</h3>"
+            + (f"<p class=\"note\">Quota is each tenant's whole quota: what consolidating it "
+               "could free at most.</p><table><thead><tr><th>kind</th><th>department</th>"
+               "<th>tenant</th><th>services</th><th>cpu</th><th>memory</th><th>storage</th>"
+               f"</tr></thead><tbody>{own_rows}</tbody></table>" if own_rows else
+               "<p>None: every system of a catalogue kind is the city's.</p>"))
 
 
 def write(platform: tenants.Platform, path: pathlib.Path) -> int:

@@ -1,4 +1,5 @@
-"""Shared security, standards, capacity and placement policies over the Platform model.
+"""Shared security, standards, capacity, placement, network and sharing policies over the
+Platform model.
 
 Importing the package registers every built-in policy set. Other packages use
 these names only: `evaluate` (validate, the exporter, the GitOps flow),
@@ -14,6 +15,7 @@ from citycloud.policies import (
     networks,
     placement,
     security,
+    sharing,
     standards,
     waivers,
 )
@@ -34,6 +36,7 @@ __all__ = [
     "networks",
     "placement",
     "security",
+    "sharing",
     "standards",
     "waivers",
 ]

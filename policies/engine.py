@@ -26,14 +26,14 @@ Diagnostic = diagnostics.Diagnostic
 Check = Callable[["Context"], Iterable[Diagnostic]]
 Severity = diagnostics.Severity
 
-SETS = ("security", "standards", "capacity", "placement", "network")
+SETS = ("security", "standards", "capacity", "placement", "network", "sharing")
 ENGINE_SET = "engine"  # findings about settings and waivers themselves; always on
 
 
 @dataclasses.dataclass(frozen=True)
 class Policy:
     id: str  # stable, e.g. "security.pod-security"; the code of its findings
-    set: str  # security | standards | capacity | placement | network | engine
+    set: str  # security | standards | capacity | placement | network | sharing | engine
     severity: Severity
     title: str  # one line: what the rule demands
     rationale: str  # why the rule exists, with the regulation or incident behind it
@@ -202,6 +202,15 @@ def check_settings(platform: tenants.Platform) -> Iterator[Diagnostic]:
                 yield _engine(platform_finding(
                     platform, (*base, *path, name), f"{what} {name!r} does not exist",
                     hint=f"name a {what} of the registry"), UNKNOWN_SETTING)
+    for index, flow in enumerate(config.sharing.allowed_pool_flows):
+        for side in ("consumer", "provider"):
+            name = getattr(flow, side)
+            if name not in platform.pools:
+                yield _engine(platform_finding(
+                    platform, (*base, "sharing", "allowedPoolFlows", index, side),
+                    f"pool {name!r} does not exist", hint=diagnostics.did_you_mean(
+                        name, platform.pools, otherwise="name a pool of the registry")),
+                    UNKNOWN_SETTING)
 
 
 def _engine(found: Diagnostic, rule_id: str) -> Diagnostic:

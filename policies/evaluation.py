@@ -23,6 +23,7 @@ from citycloud.policies import (
     networks,
     placement,
     security,
+    sharing,
     standards,
     waivers,
 )
@@ -30,7 +31,7 @@ from citycloud.tenants import errors
 
 Diagnostic = engine.Diagnostic
 # The built-in sets: importing them registers their policies with the engine.
-BUILT_IN = (capacity, networks, placement, security, standards)
+BUILT_IN = (capacity, networks, placement, security, sharing, standards)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from citycloud.stacks import changes, engine, errors, layout, locks, programs
-from citycloud.tenants import manifests, models, render, units
+from citycloud.tenants import manifests, models, render, sharing, sharing_map, units
 from citycloud.tenants.platform import Platform
 
 # Bump when the programs change what they register or how (names, options): forces every
@@ -311,6 +311,8 @@ def apply(platform: Platform, *, runner: engine.Engine, reporter: Reporter,
           tenants: Sequence[str] | None = None, dry_run: bool = False, force: bool = False,
           refresh: bool = False, parallel: int = 1) -> Result:
     """Converge the stacks of `tenants` (default: the whole registry) and their pools."""
+    if tenants is not None:
+        tenants = [*tenants, *sorted(_counterparts(platform, tenants, runner.state))]
     chosen = targets(platform, cluster=runner.cluster, tenants=tenants)
     result = converge(chosen, runner=runner, reporter=reporter, dry_run=dry_run, force=force,
                       refresh=refresh, parallel=parallel)
@@ -323,6 +325,20 @@ def apply(platform: Platform, *, runner: engine.Engine, reporter: Reporter,
             units.folder(t.ref.kind, t.ref.name): t.manifests
             for t in chosen if by_ref[t.ref].status in good})
     return result
+
+
+def _counterparts(platform: Platform, names: Sequence[str], state: layout.StateDir) -> set[str]:
+    """Onboarded tenants on the other side of the named tenants' shared-service flows, as
+    the registry has them now or as they were deployed (a request just dropped): onboarding
+    or resizing one tenant converges both ends of its doors, and onboards nobody else."""
+    named = set(names)
+    found = {other for name in named for other in sharing.counterparts(platform, name)}
+    for grant in sharing_map.deployed_grants(state.deployed_dir):
+        consumer, provider = sharing_map.parties(grant)
+        if consumer in named or provider in named:
+            found |= {consumer, provider}
+    onboarded = state.stack_names(layout.Kind.TENANT)
+    return (found & onboarded & set(platform.tenants)) - named
 
 
 def require_onboarded(state: layout.StateDir, name: str) -> None:

@@ -284,8 +284,9 @@ def managed_objects(platform_groups: tuple[str, ...]) -> Rule:
 def tenant_network_policies(platform_groups: tuple[str, ...]) -> Rule:
     """Owners may add NetworkPolicies, which only ever allow more: each rule must name its
     peers, and they must be pods of the tenant's own namespaces. Addresses (ipBlock) and
-    other tenants are granted through the registry (egress, networks), where they are
-    reviewed; an empty `from`/`to` would let in or out everyone."""
+    other tenants are granted through the registry (egress, networks, shared services:
+    tenants.render opens both sides of a consented flow), where they are reviewed; an empty
+    `from`/`to` would let in or out everyone."""
     labels = "p.namespaceSelector.matchLabels"
     peer_ok = (
         f"!has(p.ipBlock) && (!has(p.namespaceSelector) || (has({labels}) && "
@@ -302,7 +303,7 @@ def tenant_network_policies(platform_groups: tuple[str, ...]) -> Rule:
           "a tenant's own NetworkPolicies allow traffic only between pods of the tenant's "
           "namespaces: each rule names its peers, by podSelector or by a namespaceSelector "
           f"with {render.LABEL_TENANT}=<tenant>; addresses and other tenants are granted in "
-          "the registry (spec.egress, spec.networks)"),),
+          "the registry (spec.egress, spec.networks, spec.consumes)"),),
         variables=(*_TENANT_VARIABLES, _by_platform(platform_groups), _SPEC_UNCHANGED),
     )
 

@@ -211,6 +211,16 @@ class SharedNetwork(Model):
     sites: tuple[str, ...] = ()
 
 
+class SharedService(Model):
+    """A kind of system the city runs once for every department (统一身份认证, 数据共享交换...)
+    and the tenant's published service that provides it."""
+
+    kind: fields.DNSLabel  # e.g. identity, data-exchange, office-automation, gis, video-sharing
+    display_name: str = ""
+    tenant: fields.DNSLabel
+    service: fields.DNSLabel
+
+
 class PlatformMetadata(Model):
     name: fields.DNSLabel
     display_name: str = ""
@@ -224,6 +234,7 @@ class PolicySets(Model):
     capacity: bool = True
     placement: bool = True
     network: bool = True
+    sharing: bool = True
 
 
 class Ceiling(Model):
@@ -284,6 +295,19 @@ class PlacementSettings(Model):
         default_factory=dict)
 
 
+class PoolFlow(Model):
+    """Tenants of the `consumer` pool may call services published in the `provider` pool."""
+
+    consumer: fields.DNSLabel
+    provider: fields.DNSLabel
+
+
+class SharingSettings(Model):
+    # Within a pool every consented flow is allowed; across pools only these pairs (an
+    # internet-facing industry pool calling into the government extranet needs a decision).
+    allowed_pool_flows: tuple[PoolFlow, ...] = pydantic.Field(default=(), max_length=100)
+
+
 class PolicySettings(Model):
     """The `policies:` section of platform.yaml: which rules run, and their thresholds."""
 
@@ -293,6 +317,7 @@ class PolicySettings(Model):
     standards: StandardsSettings = StandardsSettings()
     capacity: CapacitySettings = CapacitySettings()
     placement: PlacementSettings = PlacementSettings()
+    sharing: SharingSettings = SharingSettings()
 
 
 class PlatformSpec(Model):
@@ -300,6 +325,9 @@ class PlatformSpec(Model):
     shared_networks: tuple[SharedNetwork, ...] = ()
     # Where department networks are carved from ('networks allocate'); none = RFC 1918 + ULA.
     address_pools: tuple[fields.CIDR, ...] = pydantic.Field(default=(), max_length=1000)
+    # The city's shared services by kind: a tenant that runs its own system of such a kind
+    # is building a duplicate (policy sharing.duplicate-system).
+    shared_services: tuple[SharedService, ...] = pydantic.Field(default=(), max_length=100)
     policies: PolicySettings = PolicySettings()
 
 
@@ -362,6 +390,42 @@ class PrivateNetwork(Model):
     sites: tuple[str, ...] = ()
 
 
+class ServicePort(Model):
+    port: int = pydantic.Field(ge=1, le=65535)
+    protocol: Literal["TCP", "UDP", "SCTP"] = "TCP"
+
+
+class Audience(Model):
+    """Who may consume a published service: named departments, the tenants of named pools,
+    or the whole city. Nobody unless said: publishing is a decision, not a default."""
+
+    departments: tuple[fields.DNSLabel, ...] = pydantic.Field(default=(), max_length=200)
+    pools: tuple[fields.DNSLabel, ...] = pydantic.Field(default=(), max_length=20)
+    city: bool = False
+
+
+class Service(Model):
+    """A service a tenant publishes for other departments' tenants (its side of a grant)."""
+
+    name: fields.DNSLabel
+    namespace: fields.DNSLabel  # one of the tenant's `namespaces` (the short name)
+    ports: tuple[ServicePort, ...] = pydantic.Field(min_length=1, max_length=20)
+    kind: fields.DNSLabel  # what kind of system it is: identity, data-exchange, gis, ...
+    audience: Audience
+    # Consumers must be at least this MLPS level (data must not flow down the levels).
+    min_classification: int | None = pydantic.Field(default=None, ge=1, le=4)
+    description: str = pydantic.Field(default="", max_length=200)
+
+
+class Consumption(Model):
+    """A service of another tenant this tenant calls (its side of a grant)."""
+
+    tenant: fields.DNSLabel
+    service: fields.DNSLabel
+    # The consuming tenant's namespaces (short names) that call it; empty: all of them.
+    namespaces: tuple[fields.DNSLabel, ...] = pydantic.Field(default=(), max_length=50)
+
+
 class TenantMetadata(Model):
     name: fields.DNSLabel
     department: fields.DNSLabel
@@ -378,6 +442,10 @@ class TenantSpec(Model):
     egress: tuple[fields.DNSLabel, ...] = ()
     # Host names the platform's ingress serves for this tenant; no other tenant may claim them.
     hosts: tuple[fields.DNSName, ...] = pydantic.Field(default=(), max_length=100)
+    # Shared services: what this tenant publishes, and what it calls of others' (a flow
+    # exists only when both sides say so; tenants.sharing resolves them).
+    services: tuple[Service, ...] = pydantic.Field(default=(), max_length=50)
+    consumes: tuple[Consumption, ...] = pydantic.Field(default=(), max_length=200)
 
 
 class Tenant(Model):

@@ -41,6 +41,17 @@ class Platform:
     def shared_networks(self) -> Mapping[str, models.SharedNetwork]:
         return {network.name: network for network in self.spec.spec.shared_networks}
 
+    @functools.cached_property
+    def consumes_by_provider(self) -> Mapping[str, tuple[tuple[models.Tenant, int], ...]]:
+        """Who asks for a tenant's services: provider name -> (consumer, index in its
+        spec.consumes), in tenant order. Rendering needs both sides of a tenant's flows
+        (tenants.sharing.requests_for); one pass here spares a pass over the city per tenant."""
+        found: dict[str, list[tuple[models.Tenant, int]]] = {}
+        for tenant in self.tenants.values():
+            for index, request in enumerate(tenant.spec.consumes):
+                found.setdefault(request.tenant, []).append((tenant, index))
+        return {name: tuple(requests) for name, requests in found.items()}
+
     def tenants_in(self, pool: str) -> list[models.Tenant]:
         return [t for t in self.tenants.values() if t.spec.pool == pool]
 

@@ -7,10 +7,12 @@ pure: plain data in, plain dicts (Kubernetes manifests) out, in a stable order.
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from citycloud.tenants import models, quantities
+from citycloud.tenants import models, quantities, sharing
 from citycloud.tenants.platform import Platform
 
 Manifest = dict[str, Any]
@@ -29,6 +31,14 @@ LABEL_PLATFORM_POOL = "citycloud.io/platform-pool"
 ANNOTATION_OWNERS = "citycloud.io/owners"
 ANNOTATION_NAMESPACES = "citycloud.io/tenant-namespaces"
 ANNOTATION_HOSTS = "citycloud.io/hosts"  # only where the tenant registered host names
+# On the NetworkPolicies of a shared-service flow (both sides): which grant opened it, so
+# people (kubectl -l) and the exporter find every door between two tenants.
+LABEL_SHARE_PROVIDER = "citycloud.io/share-provider"
+LABEL_SHARE_SERVICE = "citycloud.io/share-service"
+LABEL_SHARE_CONSUMER = "citycloud.io/share-consumer"
+ANNOTATION_SHARE_KIND = "citycloud.io/share-kind"
+ANNOTATION_SHARE_GRANT = "citycloud.io/share-grant"  # "<consumer> -> <provider>/<service>"
+LABEL_NAMESPACE_NAME = "kubernetes.io/metadata.name"  # set by the API server, immutable
 OWNER_BINDING = "citycloud-tenant-admins"
 OWNER_CLUSTER_ROLE = "admin"  # Kubernetes' built-in namespace admin role
 NODE_SELECTOR_ANNOTATION = "scheduler.alpha.kubernetes.io/node-selector"
@@ -61,11 +71,13 @@ def standard_labels(tenant: models.Tenant) -> dict[str, str]:
 def render_tenant(tenant: models.Tenant, *, platform: Platform) -> list[Manifest]:
     """Every object of one tenant: per namespace, the namespace and what guards it."""
     objects: list[Manifest] = []
+    shared = shared_service_policies(tenant, platform=platform)
     for namespace in tenant.namespace_names():
         objects.append(namespace_object(tenant, namespace=namespace, platform=platform))
         objects.append(resource_quota(tenant, namespace=namespace))
         objects.append(limit_range(tenant, namespace=namespace))
         objects.extend(network_policies(tenant, namespace=namespace, platform=platform))
+        objects.extend(shared.get(namespace, ()))
         objects.append(owner_binding(tenant, namespace=namespace))
     return objects
 
@@ -215,7 +227,7 @@ def network_policies(tenant: models.Tenant, *, namespace: str,
         _network_policy(tenant, namespace, "allow-dns", {"egress": [{
             "to": [{
                 "namespaceSelector": {
-                    "matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                    "matchLabels": {LABEL_NAMESPACE_NAME: "kube-system"}},
                 "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
             }],
             "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
@@ -234,13 +246,110 @@ def network_policies(tenant: models.Tenant, *, namespace: str,
     return policies
 
 
+def shared_service_policies(tenant: models.Tenant, *,
+                            platform: Platform) -> dict[str, list[Manifest]]:
+    """The NetworkPolicies of the tenant's granted shared-service flows, by namespace.
+
+    A flow opens exactly one door from both ends: in the provider's service namespace an
+    ingress from the consumer's calling namespaces, in each calling namespace an egress to
+    the provider's namespace, both on the service's ports only. Only flows both files
+    consent to (tenants.sharing, status granted) render; the sharing policies report the
+    rest. Peers are chosen by `kubernetes.io/metadata.name`, which the API server sets and
+    nobody can change, so relabelling a namespace opens nothing.
+    """
+    found: dict[str, list[Manifest]] = {}
+    for flow in _opened(sharing.requests_for(platform, tenant)):  # as the provider
+        found.setdefault(flow.provider_namespace(), []).append(_share_in(flow))
+    for flow in _opened(sharing.requested_by(platform, tenant)):  # as the consumer
+        for namespace in flow.consumer_namespaces():
+            found.setdefault(namespace, []).append(_share_out(flow, namespace=namespace))
+    return found
+
+
+def _opened(flows: Iterable[sharing.Flow]) -> Iterator[sharing.Flow]:
+    """The flows that open a door: granted, between two tenants, from and into their own
+    namespaces, each request once (the first). The sharing policies refuse the rest
+    (sharing.service-namespace, sharing.declaration), but those may be waived or switched
+    off, and `plan` does not wait for them: a namespace name that is not the tenant's own
+    could be another tenant's. Both sides apply the same test to the same requests in the
+    same order, so they always render the same flows."""
+    seen: set[tuple[str, str, str]] = set()
+    for flow in flows:
+        provider, service, consumer = flow.provider, flow.service, flow.consumer
+        if not flow.granted or provider is None or service is None:
+            continue
+        grant = (consumer.name, provider.name, service.name)
+        if (provider.name == consumer.name or grant in seen
+                or service.namespace not in provider.spec.namespaces
+                or not set(flow.request.namespaces) <= set(consumer.spec.namespaces)):
+            continue
+        seen.add(grant)
+        yield flow
+
+
+def _share_in(flow: sharing.Flow) -> Manifest:
+    assert flow.provider is not None and flow.service is not None
+    peers = [_namespace_peer(namespace) for namespace in flow.consumer_namespaces()]
+    return _share_policy(
+        flow, owner=flow.provider, namespace=flow.provider_namespace(),
+        name=("share-in", flow.service.name, flow.consumer.name),
+        rules={"ingress": [{"from": peers, "ports": _ports(flow.service)}]})
+
+
+def _share_out(flow: sharing.Flow, *, namespace: str) -> Manifest:
+    assert flow.provider is not None and flow.service is not None
+    peers = [_namespace_peer(flow.provider_namespace())]
+    return _share_policy(
+        flow, owner=flow.consumer, namespace=namespace,
+        name=("share-out", flow.provider.name, flow.service.name),
+        rules={"egress": [{"to": peers, "ports": _ports(flow.service)}]})
+
+
+def _share_policy(flow: sharing.Flow, *, owner: models.Tenant, namespace: str,
+                  name: tuple[str, ...], rules: dict[str, Any]) -> Manifest:
+    assert flow.provider is not None and flow.service is not None
+    policy = _network_policy(owner, namespace, _bounded_name("-".join(name)), rules)
+    metadata = policy["metadata"]
+    metadata["labels"] |= {
+        LABEL_SHARE_PROVIDER: flow.provider.name,
+        LABEL_SHARE_SERVICE: flow.service.name,
+        LABEL_SHARE_CONSUMER: flow.consumer.name,
+    }
+    metadata["annotations"] = {
+        ANNOTATION_SHARE_KIND: flow.service.kind,
+        ANNOTATION_SHARE_GRANT: f"{flow.consumer.name} -> {flow.provider.name}/"
+                                f"{flow.service.name}",
+    }
+    return policy
+
+
+_POLICY_PREFIX = "citycloud-"
+_NAME_LIMIT = 63 - len(_POLICY_PREFIX)  # a DNS label, like every name render gives
+
+
+def _bounded_name(name: str) -> str:
+    """`name` if it fits, else cut with a hash of the whole: still unique and stable."""
+    if len(name) <= _NAME_LIMIT:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[:_NAME_LIMIT - len(digest) - 1].rstrip('-')}-{digest}"
+
+
+def _namespace_peer(namespace: str) -> dict[str, Any]:
+    return {"namespaceSelector": {"matchLabels": {LABEL_NAMESPACE_NAME: namespace}}}
+
+
+def _ports(service: models.Service) -> list[dict[str, Any]]:
+    return [{"protocol": port.protocol, "port": port.port} for port in service.ports]
+
+
 def _network_policy(tenant: models.Tenant, namespace: str, name: str,
                     rules: dict[str, Any]) -> Manifest:
     types = [t for t in ("Ingress", "Egress") if t.lower() in rules] or ["Ingress", "Egress"]
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
-        "metadata": _metadata(tenant, f"citycloud-{name}", namespace),
+        "metadata": _metadata(tenant, f"{_POLICY_PREFIX}{name}", namespace),
         "spec": {"podSelector": {}, "policyTypes": types, **rules},
     }
 

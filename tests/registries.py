@@ -40,11 +40,14 @@ def tenant(name: str, *, department: str | None = None, description: str | None 
            cpu: Quantity = "1", memory: Quantity = "1Gi", storage: Quantity = "10Gi",
            namespaces: Sequence[str] = ("app",), egress: Sequence[str] | None = None,
            networks: Sequence[Mapping[str, Any]] | None = None,
-           hosts: Sequence[str] | None = None, **spec: Any) -> Document:
+           hosts: Sequence[str] | None = None,
+           services: Sequence[Mapping[str, Any]] | None = None,
+           consumes: Sequence[Mapping[str, Any]] | None = None, **spec: Any) -> Document:
     """A tenant of `department` (the name's first two parts unless told), owned by its admins.
 
-    None leaves a field out; `spec` adds fields (or replaces one, such as a whole
-    `quota`) at the end of spec, valid or not.
+    None leaves a field out; `services` and `consumes` take service() and consumption()
+    entries; `spec` adds fields (or replaces one, such as a whole `quota`) at the end of
+    spec, valid or not.
     """
     department = department or "-".join(name.split("-")[:2])
     metadata: Document = {"name": name, "department": department}
@@ -55,7 +58,8 @@ def tenant(name: str, *, department: str | None = None, description: str | None 
         "owners": list(owners) if owners is not None else [f"{department}-admins"],
         "quota": {"cpu": cpu, "memory": memory, "storage": storage},
         "namespaces": list(namespaces)}
-    for key, value in (("egress", egress), ("networks", networks), ("hosts", hosts)):
+    for key, value in (("egress", egress), ("networks", networks), ("hosts", hosts),
+                       ("services", services), ("consumes", consumes)):
         if value is not None:
             body[key] = [dict(v) if isinstance(v, Mapping) else v for v in value]
     return {"apiVersion": API_VERSION, "kind": "Tenant", "metadata": metadata,
@@ -109,10 +113,51 @@ def shared_network(name: str, *, cidrs: Sequence[str], purposes: Sequence[str]) 
     return {"name": name, "cidrs": list(cidrs), "purposes": list(purposes)}
 
 
+def service(name: str, *, kind: str, namespace: str = "app", ports: Sequence[int] = (443,),
+            departments: Sequence[str] | None = None, pools: Sequence[str] | None = None,
+            city: bool | None = None, min_classification: int | None = None,
+            **fields: Any) -> Document:
+    """An entry of a tenant's spec.services (TCP ports); the audience is what is given.
+
+    `fields` adds (or replaces) fields at the end, valid or not."""
+    audience: Document = {}
+    for key, value in (("departments", departments), ("pools", pools)):
+        if value is not None:
+            audience[key] = list(value)
+    if city is not None:
+        audience["city"] = city
+    entry: Document = {"name": name, "namespace": namespace,
+                       "ports": [{"port": port} for port in ports], "kind": kind,
+                       "audience": audience}
+    if min_classification is not None:
+        entry["minClassification"] = min_classification
+    return entry | fields
+
+
+def consumption(tenant: str, service: str, *,
+                namespaces: Sequence[str] | None = None) -> Document:
+    """An entry of a tenant's spec.consumes: all its namespaces call it unless told."""
+    entry: Document = {"tenant": tenant, "service": service}
+    if namespaces is not None:
+        entry["namespaces"] = list(namespaces)
+    return entry
+
+
+def shared_service(kind: str, *, tenant: str, service: str,
+                   display_name: str | None = None) -> Document:
+    """An entry of platform.yaml's sharedServices, the city's catalogue."""
+    entry: Document = {"kind": kind}
+    if display_name is not None:
+        entry["displayName"] = display_name
+    return entry | {"tenant": tenant, "service": service}
+
+
 def platform(*pools: Document, name: str = "test-city",
              shared_networks: Sequence[Document] | None = None,
-             policies: Mapping[str, Any] | None = None, **spec: Any) -> Document:
-    """platform.yaml: the pools (one gov pool unless told), shared networks, policy settings.
+             policies: Mapping[str, Any] | None = None,
+             shared_services: Sequence[Document] | None = None, **spec: Any) -> Document:
+    """platform.yaml: the pools (one gov pool unless told), shared networks, policy settings,
+    the catalogue of shared services (shared_service() entries).
 
     `spec` adds fields such as addressPools after them.
     """
@@ -121,6 +166,8 @@ def platform(*pools: Document, name: str = "test-city",
         body["sharedNetworks"] = list(shared_networks)
     if policies is not None:
         body["policies"] = dict(policies)
+    if shared_services is not None:
+        body["sharedServices"] = list(shared_services)
     return {"apiVersion": API_VERSION, "kind": "Platform", "metadata": {"name": name},
             "spec": body | spec}
 

@@ -3,7 +3,9 @@
 Reviewers of a department's request want the answer to "what changes if we
 merge this?", not a list of files: which tenants are new, resized, renamed or
 removed, and what that does to each pool's allocation (tenants.allocation owns
-the sums; this module only compares two reports). A change to platform.yaml,
+the sums; this module only compares two reports), and which shared-service flows
+(tenants.sharing) it opens, widens, narrows or breaks, with the departments whose
+approval each of those needs beyond the changed files' owners. A change to platform.yaml,
 departments.yaml or waivers.yaml affects every tenant, so it is summarised
 field by field.
 
@@ -18,7 +20,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from citycloud.tenants import allocation, models
+from citycloud.tenants import allocation, models, sharing
 from citycloud.tenants.gitops import git
 from citycloud.tenants.platform import DEPARTMENTS_FILE, PLATFORM_FILE, WAIVERS_FILE, Platform
 
@@ -44,17 +46,49 @@ class PoolEffect:
 
 
 @dataclasses.dataclass(frozen=True)
+class FlowEffect:
+    """A shared-service flow (consumer -> provider's service) the change opens or changes.
+
+    granted: a flow that did not exist (a new request, or an audience that now admits an old
+    one); widened: more ports; narrowed: fewer ports; broken: granted before, and the
+    consumer still asks, but it is granted no more (service or tenant removed, audience
+    narrowed, the consumer moved out of it). `approval` names the department whose consent
+    it needs: the provider's for what opens its system (granted, widened), the consumer's
+    for what takes access away from it (narrowed, broken)."""
+
+    change: str  # granted | widened | narrowed | broken
+    consumer: str
+    consumer_department: str
+    provider: str
+    provider_department: str
+    service: str
+    details: tuple[str, ...]  # "new request", "ports -8443/TCP", "service removed", ...
+    approval: str  # a department code
+
+    @property
+    def widens(self) -> bool:
+        return self.change in ("granted", "widened")
+
+
+@dataclasses.dataclass(frozen=True)
 class Effects:
     tenants: list[TenantEffect]
     pools: list[PoolEffect]  # only pools and resources whose figures change
     platform: list[str]  # platform-wide changes, one line each
+    flows: list[FlowEffect] = dataclasses.field(default_factory=list)
+
+    @property
+    def approvals(self) -> list[str]:
+        """The departments whose consent the change's flows need, each once, sorted."""
+        return sorted({flow.approval for flow in self.flows})
 
 
 def analyse(files: Iterable[git.FileChange], *, base: Platform | None,
             head: Platform) -> Effects:
     files = list(files)
     return Effects(_tenant_effects(files, base=base, head=head),
-                   _pool_effects(base, head), _platform_notes(files, base=base, head=head))
+                   _pool_effects(base, head), _platform_notes(files, base=base, head=head),
+                   flow_effects(base, head))
 
 
 # ---- tenants ------------------------------------------------------------------
@@ -144,6 +178,18 @@ def _differences(before: models.Tenant, after: models.Tenant) -> Iterable[str]:
             yield f"-network {name}"
         elif old_nets[name] != new_nets[name]:
             yield f"~network {name}: {', '.join(_fields_changed(old_nets[name], new_nets[name]))}"
+    old_services = {s.name: s for s in b.services}
+    new_services = {s.name: s for s in a.services}
+    for name in sorted(set(old_services) | set(new_services)):
+        if name not in old_services:
+            yield f"+service {name} ({new_services[name].kind})"
+        elif name not in new_services:
+            yield f"-service {name}"
+        elif old_services[name] != new_services[name]:
+            changed = _fields_changed(old_services[name], new_services[name])
+            yield f"~service {name}: {', '.join(changed)}"
+    yield from _set_changes("consumes", (f"{c.tenant}/{c.service}" for c in b.consumes),
+                            (f"{c.tenant}/{c.service}" for c in a.consumes))
     if before.metadata.description != after.metadata.description:
         yield "description changed"
 
@@ -176,6 +222,84 @@ def _pool_effects(base: Platform | None,
                     new.allocated, new.allocatable):
                 effects.append(PoolEffect(name, resource, old, new))
     return effects
+
+
+# ---- shared-service flows ---------------------------------------------------------
+
+FlowKey = tuple[str, str, str]  # consumer, provider, service
+
+
+def _requests(platform: Platform | None) -> dict[FlowKey, sharing.Flow]:
+    """Every request by (consumer, provider, service); the first, should one be repeated."""
+    found: dict[FlowKey, sharing.Flow] = {}
+    for flow in sharing.resolve(platform) if platform is not None else ():
+        key = (flow.consumer.name, flow.request.tenant, flow.request.service)
+        if flow.request.tenant != flow.consumer.name:
+            found.setdefault(key, flow)
+    return found
+
+
+def _ports(flow: sharing.Flow) -> set[str]:
+    assert flow.service is not None
+    return {f"{p.port}/{p.protocol}" for p in flow.service.ports}
+
+
+def _sorted_ports(ports: Iterable[str]) -> list[str]:
+    return sorted(ports, key=lambda p: (int(p.split("/")[0]), p))
+
+
+def flow_effects(base: Platform | None, head: Platform) -> list[FlowEffect]:
+    """Flows the change opens, widens, narrows or breaks (no base: every flow is new).
+
+    Both registries are resolved whole: a provider's edit breaks consumers whose files the
+    pull request never touched, and those are the departments it must hear from."""
+    before, after = _requests(base), _requests(head)
+    effects = []
+    for key, new in after.items():
+        old = before.get(key)
+        was_granted = old is not None and old.granted
+        if new.granted and not was_granted:
+            detail = "new request" if old is None else _admitted(new)
+            effects.append(_flow_effect("granted", new, (detail,)))
+        elif new.granted and old is not None:
+            added, removed = _ports(new) - _ports(old), _ports(old) - _ports(new)
+            if removed:
+                effects.append(_flow_effect("narrowed", new, (
+                    f"ports -{', -'.join(_sorted_ports(removed))}",)))
+            if added:
+                effects.append(_flow_effect("widened", new, (
+                    f"ports +{', +'.join(_sorted_ports(added))}",)))
+        elif was_granted:
+            effects.append(_flow_effect("broken", new, (_why_not(new),)))
+    return sorted(effects, key=lambda e: (e.provider, e.service, e.consumer, e.change))
+
+
+def _flow_effect(change: str, flow: sharing.Flow, details: tuple[str, ...]) -> FlowEffect:
+    consumer, request = flow.consumer, flow.request
+    provider_department = flow.provider.department if flow.provider else ""
+    approval = provider_department if change in ("granted", "widened") else consumer.department
+    return FlowEffect(change, consumer.name, consumer.department, request.tenant,
+                      provider_department, request.service, details, approval)
+
+
+def _admitted(flow: sharing.Flow) -> str:
+    assert flow.service is not None
+    audience = flow.service.audience
+    if flow.consumer.department in audience.departments:
+        return f"the audience now admits department {flow.consumer.department}"
+    if flow.consumer.spec.pool in audience.pools:
+        return f"the audience now admits pool {flow.consumer.spec.pool}"
+    return "the audience now admits the whole city"
+
+
+def _why_not(flow: sharing.Flow) -> str:
+    request = flow.request
+    if flow.status is sharing.Status.UNKNOWN_TENANT:
+        return f"tenant {request.tenant} no longer exists"
+    if flow.status is sharing.Status.UNKNOWN_SERVICE:
+        return f"{request.tenant} no longer publishes {request.service}"
+    return (f"the audience no longer admits department {flow.consumer.department} or pool "
+            f"{flow.consumer.spec.pool}")
 
 
 # ---- platform-wide ------------------------------------------------------------

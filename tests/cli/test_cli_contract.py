@@ -189,7 +189,8 @@ JSON_COMMANDS = [
     ["validate"], ["plan"], ["pools"], ["capacity"], ["doctor"], ["policies", "list"],
     ["policies", "explain", "security.default-deny"], ["networks", "check"],
     ["networks", "report"], ["networks", "allocate", "--prefix-length", "24"],
-    ["audit", "log"], ["audit", "verify"],
+    ["audit", "log"], ["audit", "verify"], ["services", "list"], ["services", "graph"],
+    ["services", "report"],
 ]
 
 
@@ -205,7 +206,7 @@ def test_every_json_command_is_listed() -> None:
         if any("--output" in getattr(p, "opts", ()) for p in command.params):
             with_json.add(path[0] if path[0] in {"apply", "onboard", "resize", "offboard",
                                                  "nodes"} else " ".join(path))
-    listed = {" ".join(c[:2] if c[0] in {"policies", "networks", "audit"} else c[:1])
+    listed = {" ".join(c[:2] if c[0] in {"policies", "networks", "audit", "services"} else c[:1])
               for c in JSON_COMMANDS}
     assert with_json - listed - {"apply", "onboard", "resize", "offboard", "nodes",
                                  "audit prune"} == set()

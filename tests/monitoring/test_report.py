@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ElementTree
 
 import clirun
 import pytest
+import sharing_city
 
 from citycloud import tenants
 from citycloud.tenants import allocation
@@ -64,3 +65,26 @@ def test_an_unwritable_path_exits_2(wuhan: pathlib.Path, tmp_path: pathlib.Path)
                            tmp_path / "missing" / "report.html")
     assert result.exit_code == 2
     assert "cannot write" in result.output
+
+
+def test_shared_services_section(tmp_path: pathlib.Path) -> None:
+    report = write_report(sharing_city.write(tmp_path / "city"), tmp_path / "report.html")
+    section = report[report.index("<h2>Shared services</h2>"):report.index("</body>")]
+    tables = ElementTree.fromstring(f"<div>{section}</div>").findall("table")
+    catalogue, grants, own = ([[("".join(td.itertext())) for td in tr] for tr in t.iter("tr")]
+                              for t in tables)
+    assert catalogue[1:] == [
+        ["identity", "统一身份认证", "wh-dsj-auth/sso", "1", "2"],
+        ["data-exchange", "数据共享交换", "wh-dsj-exchange/exchange", "1", "0"],
+        ["office-automation", "", "wh-zwfw-oa/oa", "0", "0"]]
+    assert ["wh-gongan-idp", "wh-gongan", "login", "identity", "department wh-gongan", "1",
+            "wh-gongan-video"] in grants
+    assert ["wh-dsj-auth", "wh-dsj", "sso", "identity (city)", "city", "1",
+            "wh-shuiwu-portal"] in grants
+    assert [row[:4] for row in own[1:]] == [["identity", "wh-gongan", "wh-gongan-idp", "login"],
+                                           ["identity", "wh-jiaotong", "wh-jiaotong-sso", "sso"]]
+    assert own[1][4] == "16.0 cores"
+
+
+def test_shared_services_section_of_a_registry_without_them(report: str) -> None:
+    assert "<h2>Shared services</h2>" in report

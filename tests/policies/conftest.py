@@ -44,10 +44,12 @@ def make_registry(tmp_path: pathlib.Path) -> policy_builders.MakeRegistry:
     def make(*tenant_docs: registries.Document, pools: list[registries.Document] | None = None,
              departments: list[registries.Document] | None = None,
              settings: dict[str, Any] | None = None,
-             waivers: list[registries.Document] | None = None) -> tenants.Platform:
+             waivers: list[registries.Document] | None = None,
+             shared_services: list[registries.Document] | None = None) -> tenants.Platform:
         return registries.make(
             tmp_path / "registry", *tenant_docs,
-            platform=registries.platform(*(pools or [policy_builders.POOL]), policies=settings),
+            platform=registries.platform(*(pools or [policy_builders.POOL]), policies=settings,
+                                         shared_services=shared_services),
             departments=departments or [policy_builders.DEPARTMENT], waivers=waivers,
             block=True)
 

@@ -39,17 +39,32 @@ EXPECTED = [
     ("platform.yaml:41", "engine.unknown-reference"),  # disabled: [security.no-such-rule]
     ("platform.yaml:52", "capacity.department-ceiling"),  # bd-alpha: 163 of 20 cores
     ("platform.yaml:53", "engine.unknown-reference"),  # ceiling for bd-ghost
+    ("platform.yaml:59", "engine.unknown-reference"),  # allowedPoolFlows: pool 'industy'
+    # platform.yaml: the catalogue of shared services
+    ("platform.yaml:66", "sharing.catalogue"),  # bd-alpha-oa publishes no 'flies'
+    ("platform.yaml:67", "sharing.catalogue"),  # office-automation listed twice
+    ("platform.yaml:68", "sharing.catalogue"),  # tenant bd-alpha-oaa
     # tenants
     ("tenants/bd-alpha/bd-alpha-averyveryverylongsystemnamethatgoeson.yaml:4",
      "standards.naming"),  # 46 characters
     ("tenants/bd-alpha/bd-alpha-big.yaml:11", "capacity.tenant-fits"),  # 120 of 100 cores
     ("tenants/bd-alpha/bd-alpha-l4.yaml:8", "security.mlps-pool"),  # level 4, shared pool
     ("tenants/bd-alpha/bd-alpha-l4.yaml:9", "security.mlps-pool"),  # level 4 > maxClassification
+    ("tenants/bd-alpha/bd-alpha-l4.yaml:14", "sharing.not-in-audience"),  # mail: not bd-alpha
+    ("tenants/bd-alpha/bd-alpha-l4.yaml:16", "sharing.service-namespace"),  # calls from 'ap'
     ("tenants/bd-alpha/bd-alpha-lvl.yaml:9", "security.mlps-pool"),  # level 3 on industry
+    ("tenants/bd-alpha/bd-alpha-oa.yaml:18", "sharing.declaration"),  # audience pool xinchaung
+    ("tenants/bd-alpha/bd-alpha-oa.yaml:21", "sharing.service-namespace"),  # 'data'
+    ("tenants/bd-alpha/bd-alpha-oa-web.yaml:16", "sharing.unknown-service"),  # 'mial'
+    ("tenants/bd-alpha/bd-alpha-oa-web.yaml:17", "sharing.declaration"),  # files twice
+    ("tenants/bd-alpha/bd-alpha-oa-web.yaml:18", "sharing.declaration"),  # its own service
+    ("tenants/bd-alpha/bd-alpha-xc.yaml:14", "sharing.pool-flow"),  # xinchuang -> gov
     ("tenants/bd-beta/bd-beta-exposed.yaml:10", "security.cross-department-rights"),
     ("tenants/bd-beta/bd-beta-exposed.yaml:14", "security.default-deny"),  # 8.8.8.0/24
     ("tenants/bd-beta/bd-beta-mgmt.yaml:14", "security.management-network"),
+    ("tenants/bd-beta/bd-beta-mgmt.yaml:19", "sharing.duplicate-system"),  # its own OA
     ("tenants/bd-beta/bd-beta-web.yaml:11", "standards.naming"),  # namespace 'default'
+    ("tenants/bd-beta/bd-beta-web.yaml:13", "sharing.classification"),  # level 2 < mail's 3
     # waivers.yaml
     ("waivers.yaml:13", "engine.waiver-expired"),  # expired 2000-01-01
     ("waivers.yaml:14", "engine.waiver-unknown"),  # policy security.no-such

@@ -451,7 +451,7 @@ NETPOL_REFUSED = [
     "a tenant's own NetworkPolicies allow traffic only between pods of the tenant's "
     "namespaces: each rule names its peers, by podSelector or by a namespaceSelector with "
     "citycloud.io/tenant=<tenant>; addresses and other tenants are granted in the registry "
-    "(spec.egress, spec.networks)"]
+    "(spec.egress, spec.networks, spec.consumes)"]
 
 
 @pytest.mark.parametrize(("rules", "refused"), [

@@ -17,7 +17,7 @@ import registries
 from render_helpers import wuhan_platform
 
 from citycloud import tenants
-from citycloud.tenants import models, quantities, render, units
+from citycloud.tenants import models, quantities, render, sharing, units
 
 TENANTS = sorted(wuhan_platform().tenants)
 DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
@@ -132,6 +132,9 @@ def test_egress_reaches_only_dns_own_namespaces_and_granted_networks(
     granted = {str(c) for shared in tenant.spec.egress
                for c in platform.shared_networks[shared].cidrs}
     granted |= {str(n.cidr) for n in tenant.spec.networks}
+    services = {(flow.provider_namespace(), port.protocol, port.port)
+                for flow in sharing.requested_by(platform, tenant) if flow.granted
+                for port in (flow.service.ports if flow.service else ())}
     for policy in of_kind(rendered[name], "NetworkPolicy"):
         for rule in policy["spec"].get("egress", []):
             for peer in rule["to"]:
@@ -140,6 +143,11 @@ def test_egress_reaches_only_dns_own_namespaces_and_granted_networks(
                 elif peer.get("namespaceSelector", {}).get("matchLabels") == {
                         render.LABEL_TENANT: name}:
                     assert "podSelector" not in peer
+                elif render.LABEL_SHARE_SERVICE in policy["metadata"]["labels"]:
+                    # a service it consumes: the provider's namespace, its published ports
+                    target = peer["namespaceSelector"]["matchLabels"][
+                        "kubernetes.io/metadata.name"]
+                    assert {(target, p["protocol"], p["port"]) for p in rule["ports"]} <= services
                 else:  # the cluster DNS, and only it
                     assert peer["namespaceSelector"]["matchLabels"] == {
                         "kubernetes.io/metadata.name": "kube-system"}

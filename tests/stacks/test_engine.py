@@ -255,3 +255,81 @@ def test_an_apply_killed_mid_way_converges_when_run_again(env: Env) -> None:
     code, again = env.json("onboard", TENANT, "--yes")
     assert {s["status"] for s in again["stacks"]} == {"unchanged"}
     assert not re.search(r"pending", json.dumps(again))
+
+
+def test_the_audit_record_names_the_grants_an_onboarding_opens_and_closes(env: Env) -> None:
+    """Grants come and go with the consumer's file: each onboarding's record says which, read
+    from the deployed snapshot's share NetworkPolicies before and after (issue 15)."""
+    provider = env.registry / "tenants" / "wh-fagai" / "wh-fagai-touzi.yaml"
+    consumer = env.registry / TENANT_FILE
+    grant = f"{TENANT} -> wh-fagai-touzi/project-feed"
+
+    def edit(path: pathlib.Path, change: Any) -> None:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        change(document["spec"])
+        path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False),
+                        encoding="utf-8")
+
+    edit(provider, lambda spec: spec.setdefault("services", []).append({
+        "name": "project-feed", "namespace": "approvals", "ports": [{"port": 443}],
+        "kind": "project-data", "audience": {"departments": ["wh-gongan"]}}))
+    edit(consumer, lambda spec: spec.setdefault("consumes", []).append(
+        {"tenant": "wh-fagai-touzi", "service": "project-feed", "namespaces": ["analytics"]}))
+    code, result = env.json("onboard", TENANT, "--yes")
+    assert code == 0, result
+    edit(consumer, lambda spec: spec.update(
+        consumes=[c for c in spec["consumes"] if c["tenant"] != "wh-fagai-touzi"]))
+    code, result = env.json("onboard", TENANT, "--yes")
+    assert code == 0, result
+
+    code, records = env.json("audit", "log")
+    opened, closed = (r["summary"] for r in records if r.get("action") == "onboard")
+    assert grant in opened["grantsAdded"] and "grantsRemoved" not in opened
+    assert closed["grantsRemoved"] == [grant] and "grantsAdded" not in closed
+
+
+def test_onboarding_a_consumer_converges_the_provider_end_of_its_door(env: Env) -> None:
+    """A flow is a door with two ends, one in each tenant's stack: onboarding or resizing the
+    consumer alone converges the onboarded provider too (its ingress opens, then closes when
+    the request is dropped), and onboards no tenant that was not onboarded."""
+    provider_name = "wh-fagai-touzi"
+    provider = env.registry / "tenants" / "wh-fagai" / f"{provider_name}.yaml"
+    consumer = env.registry / TENANT_FILE
+
+    def edit(path: pathlib.Path, change: Any) -> None:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        change(document["spec"])
+        path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False),
+                        encoding="utf-8")
+
+    def ingress() -> list[str]:
+        return [key for key, manifest in env.rendered().items()
+                if key.startswith("NetworkPolicy/") and manifest["metadata"]["labels"].get(
+                    "citycloud.io/share-consumer") == TENANT
+                and manifest["metadata"]["namespace"].startswith(provider_name)]
+
+    edit(provider, lambda spec: spec.setdefault("services", []).append({
+        "name": "project-feed", "namespace": "approvals", "ports": [{"port": 443}],
+        "kind": "project-data", "audience": {"departments": ["wh-gongan"]}}))
+    code, result = env.json("onboard", TENANT, "--yes")  # the provider is not onboarded yet
+    assert code == 0, result
+    assert f"tenant/{provider_name}" not in [s["stack"] for s in result["stacks"]]
+
+    code, result = env.json("onboard", provider_name, "--yes")
+    assert code == 0, result
+    edit(consumer, lambda spec: spec.setdefault("consumes", []).append(
+        {"tenant": provider_name, "service": "project-feed", "namespaces": ["analytics"]}))
+    code, result = env.json("onboard", TENANT, "--yes")
+    assert code == 0, result
+    statuses = {s["stack"]: s["status"] for s in result["stacks"]}
+    assert statuses[f"tenant/{provider_name}"] == "applied"
+    assert ingress() == [f"NetworkPolicy/{provider_name}-approvals/"
+                         f"citycloud-share-in-project-feed-{TENANT}"]
+
+    edit(consumer, lambda spec: spec.update(
+        consumes=[c for c in spec["consumes"] if c["tenant"] != provider_name]))
+    code, result = env.json("resize", TENANT, "--yes")
+    assert code == 0, result
+    assert {s["stack"]: s["status"] for s in result["stacks"]}[
+        f"tenant/{provider_name}"] == "applied"
+    assert ingress() == []
