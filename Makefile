@@ -30,9 +30,11 @@ unit: install
 	$(BIN)/pytest -q tests/nodes
 
 # kube-apiserver, kube-controller-manager, etcd, pulumi and its Kubernetes provider, built from
-# their Go modules into a cache outside the repo (reused when warm; scripts/controlplane/).
+# their Go modules into a cache outside the repo (reused when warm; scripts/controlplane/),
+# and the independent checkers the tests consult: cyclonus (scripts/checkers/, a cache of its own).
 controlplane:
 	scripts/controlplane/build.sh
+	scripts/checkers/build.sh
 
 # End-to-end tests on that control plane with the real Pulumi engine (they fail under CI=true
 # when the binaries are missing, and skip otherwise).

@@ -6,6 +6,8 @@ nothing (.ci/run installs and builds every one of them)."""
 from __future__ import annotations
 
 import os
+import pathlib
+import subprocess
 from typing import NoReturn
 
 import pytest
@@ -20,3 +22,18 @@ def unavailable(what: str, *, how: str) -> NoReturn:
     if in_ci():
         pytest.fail(f"{what}. CI=true: this test must run; {how}", pytrace=False)
     pytest.skip(f"{what}; {how}")
+
+
+def built_dir(env: str, script: pathlib.Path) -> pathlib.Path:
+    """Where binaries built from Go modules are: $`env` if set, else the cache folder that
+    `script` (scripts/controlplane or scripts/checkers build.sh) builds into. Raises OSError
+    when the script cannot say."""
+    configured = os.environ.get(env)
+    if configured:
+        return pathlib.Path(configured)
+    try:
+        done = subprocess.run([str(script), "--print-dir"], capture_output=True, text=True,
+                              timeout=60, check=True)
+    except subprocess.SubprocessError as err:
+        raise OSError(f"{script} --print-dir failed: {err}") from err
+    return pathlib.Path(done.stdout.strip().splitlines()[-1])

@@ -13,94 +13,19 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CACHE_NAME=controlplane
+TITLE="citycloud control plane, built by scripts/controlplane/build.sh"
 # Bump when the build recipe (flags, wrapper modules) changes, so the cache key changes too.
 RECIPE=1
 BINARIES=(kube-apiserver kube-controller-manager etcd pulumi pulumi-resource-kubernetes)
+ENTRY_PREFIX=KUBERNETES_VERSION
+# shellcheck source=../lib/gocache.sh
+. "$here/../lib/gocache.sh"
+gocache_start "$@"
 
-log() { printf '[controlplane %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-print_dir_only=false
-case "${1:-}" in
-  --print-dir) print_dir_only=true ;;
-  -h | --help) sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 0 ;;
-  "") ;;
-  *) die "unknown argument: $1 (try --help)" ;;
-esac
-
-set -a
-# shellcheck source=versions.env
-. "$here/versions.env"
-set +a
-
-GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
-[[ -x $GO ]] || die "no Go toolchain (set GO=/path/to/go)"
-go_version=$("$GO" env GOVERSION)
-
-key=$({ cat "$here/versions.env"; echo "go=$go_version recipe=$RECIPE"; } | sha256sum | cut -c1-16)
-root="${CITYCLOUD_CACHE:-$HOME/.cache/citycloud}/controlplane"
-dest="$root/$KUBERNETES_VERSION-$key"
-
-if $print_dir_only; then
-  echo "$dest/bin"
-  exit 0
-fi
-
-# A cache entry is complete when every binary is there, listed in SHA256SUMS, and verifies.
-verify() {
-  local d=$1 b
-  [[ -s $d/SHA256SUMS ]] || return 1
-  for b in "${BINARIES[@]}"; do
-    [[ -x $d/bin/$b ]] && grep -q " bin/$b\$" "$d/SHA256SUMS" || return 1
-  done
-  (cd "$d" && sha256sum --quiet --strict -c SHA256SUMS) >/dev/null 2>&1
-}
-
-if verify "$dest"; then
-  log "cache hit: $dest"
-  echo "$dest/bin"
-  exit 0
-fi
-
-mkdir -p "$root"
-exec 9>"$root/.$KUBERNETES_VERSION-$key.lock"
-flock -n 9 || { log "another build of this key is running: waiting for its lock"; flock 9; }
-if verify "$dest"; then # built by another process while we waited
-  log "cache hit: $dest"
-  echo "$dest/bin"
-  exit 0
-fi
-
-# Under the lock, a leftover build directory of this key belongs to a build that was killed.
-for stale in "$root/.build-$key".*; do
-  [[ -e $stale ]] || continue
-  chmod -R u+w "$stale" && rm -rf "$stale"
-done
-tmp=$(mktemp -d "$root/.build-$key.XXXXXX")
-cleanup() { chmod -R u+w "$tmp" 2>/dev/null || true; rm -rf "$tmp"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-out="$tmp/out"
-mkdir -p "$out/bin" "$tmp/work"
-
-# Reproducible, self-contained builds: static binaries, no paths of this machine in them, no
-# toolchain downloads, module graph resolved (and checked against go.sum / the checksum DB).
-export CGO_ENABLED=0 GOTOOLCHAIN=local GOWORK=off GOFLAGS="-buildvcs=false -mod=mod"
+# Module graphs resolved here (and checked against go.sum / the checksum DB).
+export GOFLAGS="-buildvcs=false -mod=mod"
 BUILD=("$GO" build -trimpath)
-buildinfo=()
-
-# timed NAME CMD... : run a build step, record its wall time for BUILDINFO.
-timed() {
-  local name=$1 start end
-  shift
-  log "building $name ..."
-  start=$(date +%s)
-  "$@"
-  end=$(date +%s)
-  [[ -x $out/bin/$name ]] || die "$name was not built"
-  buildinfo+=("build_seconds.$name=$((end - start))")
-  log "built $name in $((end - start))s"
-}
 
 # ---------------------------------------------------------------- Kubernetes
 # A wrapper module requiring k8s.io/kubernetes and replacing each staging module that the tag
@@ -216,30 +141,10 @@ build_provider() {
   )
 }
 
-log "building into $dest (go $go_version)"
-total_start=$(date +%s)
 k8s_wrapper
 timed kube-apiserver build_k8s kube-apiserver
 timed kube-controller-manager build_k8s kube-controller-manager
 timed etcd build_etcd
 timed pulumi build_pulumi
 timed pulumi-resource-kubernetes build_provider
-
-(cd "$out" && for b in "${BINARIES[@]}"; do sha256sum "bin/$b"; done >SHA256SUMS)
-{
-  echo "# citycloud control plane, built by scripts/controlplane/build.sh"
-  grep -E '^[A-Z_]+=' "$here/versions.env"
-  echo "GO_VERSION=$go_version"
-  echo "GOOS_GOARCH=$("$GO" env GOOS)/$("$GO" env GOARCH)"
-  echo "RECIPE=$RECIPE"
-  echo "BUILT_AT=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  printf '%s\n' "${buildinfo[@]}"
-  echo "build_seconds.total=$(($(date +%s) - total_start))"
-} >"$out/BUILDINFO"
-
-# Move into place atomically: a rename within one file system. An old, incomplete entry is
-# moved aside first (we hold the lock, so nobody else is using it).
-if [[ -e $dest ]]; then mv "$dest" "$tmp/stale"; fi
-mv "$out" "$dest"
-log "done: $dest ($(du -sh "$dest" | cut -f1))"
-echo "$dest/bin"
+gocache_finish

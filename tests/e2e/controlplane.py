@@ -44,6 +44,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
+import realparts
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -77,16 +78,10 @@ class ControlPlaneError(Exception):
 
 def find_bin_dir() -> tuple[pathlib.Path, list[str]]:
     """The directory with the built binaries, and the names missing from it."""
-    configured = os.environ.get(ENV_BIN)
-    if configured:
-        directory = pathlib.Path(configured)
-    else:
-        try:
-            done = subprocess.run([str(BUILD_SCRIPT), "--print-dir"], capture_output=True,
-                                  text=True, timeout=60, check=True)
-        except (OSError, subprocess.SubprocessError) as err:
-            raise ControlPlaneError(f"{BUILD_SCRIPT} --print-dir failed: {err}") from err
-        directory = pathlib.Path(done.stdout.strip().splitlines()[-1])
+    try:
+        directory = realparts.built_dir(ENV_BIN, BUILD_SCRIPT)
+    except OSError as err:
+        raise ControlPlaneError(str(err)) from err
     missing = [name for name in (*BINARIES, *PULUMI_BINARIES)
                if not os.access(directory / name, os.X_OK)]
     return directory, missing

@@ -25,6 +25,8 @@ import time
 from typing import Any
 
 import jsonout
+import registries
+import yaml
 
 from citycloud import tenants
 from citycloud.tenants import render
@@ -91,6 +93,10 @@ class City:
         for path in (self.registry / "tenants").rglob("*.yaml"):
             if path.stem not in keep:
                 path.unlink()
+        # The city's catalogue names its providers, which this smaller city does not run.
+        registries.edit_platform(self.registry, lambda data: data["spec"].update(
+            sharedServices=[entry for entry in data["spec"].get("sharedServices", ())
+                            if entry["tenant"] in keep]))
         self.env = {key: value for key, value in os.environ.items()
                     if not key.startswith(("CITYCLOUD_", "PULUMI_", "KUBE"))}
         self.env.update({
@@ -154,6 +160,13 @@ class City:
         source = tenant_file(name)
         target = self.registry / source.relative_to(WUHAN)
         shutil.copy2(source, target)
+        document = yaml.safe_load(target.read_text(encoding="utf-8"))
+        present = {path.stem for path in (self.registry / "tenants").rglob("*.yaml")}
+        asked = document["spec"].get("consumes", [])
+        if any(entry["tenant"] not in present for entry in asked):
+            # This smaller city lacks the provider: the request would be an unknown service.
+            document["spec"]["consumes"] = [e for e in asked if e["tenant"] in present]
+            target.write_text(registries.text(document), encoding="utf-8")
         return target
 
     def remove_tenant(self, name: str) -> None:
