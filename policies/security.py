@@ -103,9 +103,10 @@ def pod_security(ctx: engine.Context) -> Iterator[Diagnostic]:
     "through the platform's internet zone only. In the cluster, the tenant's owners cannot "
     "delete or change these policies (Kubernetes' admin role they hold could), their own "
     "policies allow only the tenant's pods, and no pod or service steps around them (host "
-    "network, attachments, NodePorts and load balancers).",
+    "network, attachments, NodePorts and load balancers, and network volumes such as nfs or "
+    "iscsi, which the node mounts by address outside every NetworkPolicy).",
     guardrails=("managed-objects", "tenant-network-policies", "no-host-network",
-                "no-exposed-services", "no-network-attachments"))
+                "no-exposed-services", "no-network-attachments", "volume-types"))
 def default_deny(ctx: engine.Context) -> Iterator[Diagnostic]:
     platform = ctx.platform
     for tenant in platform.tenants.values():

@@ -379,6 +379,32 @@ def no_inline_volumes(min_level: int) -> Rule:
     )
 
 
+# Pod Security 'restricted' volume types: each stays inside the pool. Everything else is
+# mounted by the node itself (nfs, iscsi, fc, cephfs, rbd, flexVolume, cinder...: by address,
+# outside every NetworkPolicy, a private storage network by another name) or is the node
+# (hostPath).
+_VOLUME_TYPES = ("configMap", "secret", "downwardAPI", "emptyDir", "projected",
+                 "persistentVolumeClaim", "ephemeral")
+
+
+def volume_types(pool: models.Pool) -> Rule:
+    """At every MLPS level: a pod's volumes are of the kinds that stay inside the pool, and
+    inline CSI volumes only of the drivers the pool names (inlineCsiDrivers)."""
+    kinds = " || ".join(f"has(v.{kind})" for kind in _VOLUME_TYPES)
+    drivers = pool.inline_csi_drivers
+    allowed = f"{', '.join(_VOLUME_TYPES[:-1])} and {_VOLUME_TYPES[-1]} volumes" + (
+        f", and inline CSI volumes of {', '.join(drivers)}" if drivers else "")
+    return Rule(
+        "volume-types", "security.default-deny", (("", "v1", ("pods",)),), ("CREATE",),
+        ((f"!has(object.spec.volumes) || object.spec.volumes.all(v, {kinds} || "
+          "(has(v.csi) && v.csi.driver in variables.drivers))",
+          f"pods of pool {pool.name} may mount only {allowed}: network volumes (nfs, "
+          "iscsi, ...) are mounted by the node outside every NetworkPolicy, and hostPath is "
+          "the node itself; use a PersistentVolumeClaim of the pool's storage classes"),),
+        variables=(("drivers", cel(list(drivers))),),
+    )
+
+
 def rules(pool: models.Pool, *, platform: Platform) -> list[Rule]:
     """Every guardrail of one pool, from the registry: its pool settings (adminGroups,
     storageClasses) and the platform's security settings."""
@@ -390,7 +416,7 @@ def rules(pool: models.Pool, *, platform: Platform) -> list[Rule]:
              pool_placement(pool, platform=platform), no_host_network(),
              no_network_attachments(), no_exposed_services(), tenant_rolebindings(),
              managed_objects(platform_groups), tenant_network_policies(platform_groups),
-             tenant_ingress_hosts(platform_groups)]
+             tenant_ingress_hosts(platform_groups), volume_types(pool)]
     classes = security.encrypted_storage_classes.get(pool.name)
     if classes:
         found += [encrypted_volumes(classes, level), no_inline_volumes(level)]

@@ -189,6 +189,9 @@ class Pool(Model):
     # The only classes its tenants' volumes may use (the pool-storage guardrail), published in
     # the pool's contract; none listed: no such guardrail.
     storage_classes: tuple[StorageClassRef, ...] = ()
+    # CSI drivers whose inline volumes tenants below the restricted level may mount (the
+    # volume-types guardrail); none listed: no inline CSI volumes at all.
+    inline_csi_drivers: tuple[str, ...] = ()
     # Who administers the platform in this pool: with system:masters, the only ones who may
     # change the objects citycloud manages in tenant namespaces.
     admin_groups: tuple[fields.DNSLabel, ...] = pydantic.Field(

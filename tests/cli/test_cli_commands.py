@@ -144,9 +144,9 @@ def test_render_again_replaces_a_removed_tenants_folder(
         wuhan_copy: pathlib.Path, tmp_path: pathlib.Path, citycloud) -> None:
     out = tmp_path / "manifests"
     assert citycloud("-r", wuhan_copy, "render", out).exit_code == 0
-    (wuhan_copy / "tenants" / "wh-gongan" / "wh-gongan-video.yaml").unlink()
+    (wuhan_copy / "tenants" / "wh-gongan" / "wh-gongan-jiaoguan.yaml").unlink()
     assert citycloud("-r", wuhan_copy, "render", out).exit_code == 0
-    assert not (out / "wh-gongan-video").exists() and (out / "wh-weijian-hie").is_dir()
+    assert not (out / "wh-gongan-jiaoguan").exists() and (out / "wh-weijian-hie").is_dir()
 
 
 def test_plan_names_the_line_of_a_broken_deployed_manifest(

@@ -16,6 +16,7 @@ from citycloud import tenants
 from citycloud.tenants import render
 
 VIDEO = "tenants/wh-gongan/wh-gongan-video.yaml"
+JIAOGUAN = "tenants/wh-gongan/wh-gongan-jiaoguan.yaml"  # shares no service
 
 
 @pytest.fixture
@@ -64,15 +65,15 @@ def test_a_resized_quota_updates_that_tenants_quotas_only(
 def test_a_deleted_tenant_is_a_destructive_deletion(wuhan_copy: pathlib.Path,
                                                      deployed: pathlib.Path, citycloud) -> None:
     before = tenants.load(wuhan_copy)
-    gone = before.tenants["wh-gongan-video"]
-    (wuhan_copy / VIDEO).unlink()
+    gone = before.tenants["wh-gongan-jiaoguan"]
+    (wuhan_copy / JIAOGUAN).unlink()
 
     code, report = plan(citycloud, wuhan_copy, deployed)
 
     assert code == 0
     objects = len(render.render_tenant(gone, platform=before))
     assert report["summary"] == {"create": 0, "update": 0, "delete": objects}
-    assert {c["unit"] for c in report["changes"]} == {"wh-gongan-video"}
+    assert {c["unit"] for c in report["changes"]} == {"wh-gongan-jiaoguan"}
     destructive = sorted(c["name"] for c in report["changes"] if c["destructive"])
     assert destructive == sorted(gone.namespace_names())
     assert all(c["kind"] == "Namespace" for c in report["changes"] if c["destructive"])

@@ -116,13 +116,34 @@ def test_a_compliant_pod_is_admitted_and_placed_on_its_pool(
                  id="the-platforms-priority"),
     pytest.param(GOV2, {"annotations": {"k8s.v1.cni.cncf.io/networks": "kube-system/flat"}},
                  r"citycloud-gov-no-host-network.*Multus annotations", id="multus-annotation"),
-    pytest.param(GOV3, {"volumes": [{"name": "d", "csi": {"driver": "rbd.csi.ceph.com"}}]},
+    pytest.param(GOV3, {"volumes": [{"name": "d",
+                                     "csi": {"driver": "secrets-store.csi.k8s.io"}}]},
                  r"citycloud-gov-no-inline-volumes", id="inline-csi-mlps3"),
+    # Network volumes are mounted by the node, by address, outside every NetworkPolicy.
+    pytest.param(IND1, {"volumes": [{"name": "d", "nfs": {"server": "10.20.0.5",
+                                                          "path": "/export"}}]},
+                 r"citycloud-industry-volume-types.*network volumes", id="nfs-mlps1"),
+    pytest.param(GOV2, {"volumes": [{"name": "d", "iscsi": {
+        "targetPortal": "10.20.0.6:3260", "iqn": "iqn.2026-01.cn.wh:disk", "lun": 0}}]},
+                 r"citycloud-gov-volume-types", id="iscsi-mlps2"),
+    pytest.param(XC2, {"volumes": [{"name": "d", "fc": {"wwids": ["3600508b4001"]}}]},
+                 r"citycloud-xinchuang-volume-types", id="fc-mlps2"),
+    pytest.param(GOV2, {"volumes": [{"name": "d", "csi": {"driver": "rbd.csi.ceph.com"}}]},
+                 r"citycloud-gov-volume-types", id="inline-csi-of-another-driver"),
 ])
 def test_guardrails_refuse_pods(onboarded: e2ecity.City, kube: kubeops.Kube, namespace: str,
                                 changes: dict[str, Any], expected: str) -> None:
     message = kubeops.refused(lambda: _create_pod(kube, namespace, pod(namespace, **changes)))
     assert re.search(expected, message), message
+
+
+def test_volumes_that_stay_inside_the_pool_are_admitted(
+        onboarded: e2ecity.City, kube: kubeops.Kube) -> None:
+    volumes = [{"name": "config", "configMap": {"name": "app"}}, {"name": "tmp", "emptyDir": {}},
+               {"name": "token", "projected": {"sources": [
+                   {"serviceAccountToken": {"path": "token"}}]}},
+               {"name": "secrets", "csi": {"driver": "secrets-store.csi.k8s.io"}}]
+    kubeops.admitted(lambda: _create_pod(kube, GOV2, pod(GOV2, volumes=volumes)))
 
 
 def test_the_privileged_guardrail_holds_where_pod_security_was_lowered(
@@ -343,7 +364,7 @@ def test_every_guardrail_type_checks_on_the_real_api_server(
         return policies if policies and len(done) == len(policies) else None
 
     policies = kubeops.eventually(checked, timeout=90, what="every policy type-checked")
-    assert len(policies) == 3 * 13 - 2  # industry has no encrypted-storage classes
+    assert len(policies) == 3 * 14 - 2  # industry has no encrypted-storage classes
     warnings = {p.metadata.name: [w.warning for w in p.status.type_checking.expression_warnings
                                   or []] for p in policies}
     assert {name: w for name, w in warnings.items() if w} == {}

@@ -104,3 +104,36 @@ def test_the_pull_request_comment_names_the_approvers(citycloud: Any,
     assert ("| widened | wh-weijian-portal (wh-weijian) | wh-gongan-video/clips (wh-gongan) | "
             "ports +9000/TCP | wh-gongan |") in result.stdout
     assert "shared-service flows need the approval of department(s) wh-gongan" in result.stdout
+
+
+def test_consent_on_both_sides_one_pull_request_each(citycloud: Any,
+                                                     repo: gitrepos.Repo) -> None:
+    """The round trip a department meets: asking for a service outside its audience fails
+    and names who decides; the provider widens the audience in a pull request of its own; the
+    same request then passes."""
+    repo.write(VIDEO_FILE, video(departments=["wh-gongan"]))
+    repo.commit("wh-gongan publishes clips to itself", author=GONGAN_AUTHOR)
+    repo.branch("weijian-asks")
+    repo.write(PORTAL_FILE, consumer("wh-weijian-portal"))
+    repo.commit("wh-weijian: the portal shows clips")
+
+    asked = review(citycloud, repo, "--author-department", "wh-weijian", code=1)
+
+    [refusal] = asked["diagnostics"]
+    assert (refusal["code"], refusal["file"]) == ("sharing.not-in-audience", PORTAL_FILE)
+    assert "department wh-gongan decides" in refusal["hint"], refusal
+
+    repo.checkout("main")
+    repo.branch("gongan-widens")
+    repo.write(VIDEO_FILE, video(departments=["wh-gongan", "wh-weijian"]))
+    repo.commit("wh-gongan: clips for wh-weijian too", author=GONGAN_AUTHOR)
+    widened = review(citycloud, repo, "--author-department", "wh-gongan")
+    assert widened["diagnostics"] == [] and widened["flows"] == []
+    repo.merge("gongan-widens")
+
+    repo.checkout("weijian-asks")
+    repo.git("rebase", "-q", "main")
+    granted = review(citycloud, repo, "--author-department", "wh-weijian")
+    assert granted["diagnostics"] == []
+    assert [(f["change"], f["consumer"], f["approval"]) for f in granted["flows"]] == [
+        ("granted", "wh-weijian-portal", "wh-gongan")]

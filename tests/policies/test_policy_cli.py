@@ -29,8 +29,12 @@ def test_the_wuhan_example_validates_clean(wuhan: pathlib.Path, fmt: str) -> Non
         report = jsonout.data(out)
         assert (jsonout.envelope(out)["ok"], report["errors"], report["tenants"]) == (True, 0, 85)
         assert report["policies"] >= 20
-        # The only warnings are the planted consolidation candidates (examples/wuhan/README.md).
-        assert {d["code"] for d in report["diagnostics"]} <= {"network.consolidation"}
+        # The only warnings are the planted consolidation candidates and duplicate system
+        # (examples/wuhan/README.md).
+        assert {(d["code"], d["tenant"]) for d in report["diagnostics"]} == {
+            ("network.consolidation", "wh-chengguan-iot"),
+            ("network.consolidation", "wh-shengtai-monitor"),
+            ("sharing.duplicate-system", "wh-jiaoyu-edunet")}
 
 
 def test_violations_exit_1_grouped_by_tenant() -> None:

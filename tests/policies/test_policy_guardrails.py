@@ -98,6 +98,18 @@ MULTUS_REFUSED = ["tenant pods may not attach to other networks (Multus annotati
                   "are asked for in the registry"]
 
 
+VOLUMES_REFUSED = [
+    "pods of pool gov may mount only configMap, secret, downwardAPI, emptyDir, projected, "
+    "persistentVolumeClaim and ephemeral volumes, and inline CSI volumes of "
+    "secrets-store.csi.k8s.io: network volumes (nfs, iscsi, ...) are mounted by the node "
+    "outside every NetworkPolicy, and hostPath is the node itself; use a PersistentVolumeClaim "
+    "of the pool's storage classes"]
+
+
+def volume(**source: Any) -> list[dict[str, Any]]:
+    return [{"name": "v", **source}]
+
+
 def multus_pod(key: str, value: str) -> dict[str, Any]:
     found = pod()
     found["metadata"]["annotations"] = {key: value}
@@ -152,6 +164,20 @@ POD_CASES = [
                  MULTUS_REFUSED, id="a Multus attachment by annotation"),
     pytest.param(LEVEL2, multus_pod("v1.multus-cni.io/default-network", "kube-system/flat"),
                  MULTUS_REFUSED, id="a Multus default network by annotation"),
+    pytest.param(LEVEL2, pod(volumes=volume(configMap={"name": "c"}) + volume(emptyDir={})
+                             + volume(persistentVolumeClaim={"claimName": "data"})), [],
+                 id="volumes that stay inside the pool"),
+    pytest.param(LEVEL2, pod(volumes=volume(csi={"driver": "secrets-store.csi.k8s.io"})), [],
+                 id="inline CSI of a driver the pool names"),
+    pytest.param(LEVEL2, pod(volumes=volume(csi={"driver": "rbd.csi.ceph.com"})),
+                 VOLUMES_REFUSED, id="inline CSI of another driver"),
+    pytest.param(LEVEL2, pod(volumes=volume(nfs={"server": "10.20.0.5", "path": "/export"})),
+                 VOLUMES_REFUSED, id="nfs at MLPS 2"),
+    pytest.param(LEVEL2, pod(volumes=volume(emptyDir={}) + volume(
+        iscsi={"targetPortal": "10.20.0.6:3260", "iqn": "iqn.2026-01.cn.wh:x", "lun": 0})),
+                 VOLUMES_REFUSED, id="iscsi beside an allowed volume"),
+    pytest.param(LEVEL2, pod(volumes=volume(hostPath={"path": "/var/lib"})), VOLUMES_REFUSED,
+                 id="hostPath"),
 ]
 
 
@@ -424,13 +450,13 @@ def test_volumes_stay_on_the_pools_storage(platform: tenants.Platform,
 
 
 @pytest.mark.parametrize(("tenant", "volume", "refused"), [
-    pytest.param(LEVEL3, {"name": "d", "csi": {"driver": "rbd.csi.ceph.com"}}, [
+    pytest.param(LEVEL3, {"name": "d", "csi": {"driver": "secrets-store.csi.k8s.io"}}, [
         "pods of MLPS level 3+ namespaces keep data only on claims of encrypted storage "
         "classes: no inline CSI volumes (use a PersistentVolumeClaim or an ephemeral volume)"],
                  id="inline CSI at level 3"),
     pytest.param(LEVEL3, {"name": "d", "persistentVolumeClaim": {"claimName": "c"}}, [],
                  id="a claim at level 3"),
-    pytest.param(LEVEL2, {"name": "d", "csi": {"driver": "rbd.csi.ceph.com"}}, [],
+    pytest.param(LEVEL2, {"name": "d", "csi": {"driver": "secrets-store.csi.k8s.io"}}, [],
                  id="inline CSI below level 3"),
 ])
 def test_inline_volumes(platform: tenants.Platform, gov: list[dict[str, Any]], tenant: str,

@@ -111,15 +111,17 @@ class Cluster:
                 for rule in policy["spec"].get(direction, ())
                 for peer in rule.get(key, ()) if "ipBlock" in peer]
 
-    def query(self, binary: pathlib.Path, traffics: Sequence[Traffic]) -> list[Verdict]:
-        """Cyclonus's verdict on each traffic, in order."""
+    def query(self, binary: pathlib.Path, traffics: Sequence[Traffic], *,
+              timeout: float = 120) -> list[Verdict]:
+        """Cyclonus's verdict on each traffic, in order (`timeout` in seconds: a whole
+        city's namespace pairs take a few minutes on two busy cores)."""
         path = self.folder / f"traffic-{len(list(self.folder.glob('traffic-*.json')))}.json"
         path.write_text(json.dumps([self._traffic(t) for t in traffics], indent=1),
                         encoding="utf-8")
         command = [str(binary), "analyze", "--mode", "query-traffic",
                    "--policy-path", str(self.folder / "policies"), "--traffic-path", str(path)]
         try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=120,
+            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
                                   check=False)
         except (OSError, subprocess.SubprocessError) as err:
             raise CyclonusError(f"{' '.join(command)}: {err}") from err
