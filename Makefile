@@ -46,11 +46,12 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-bench: install
+bench: install controlplane
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/overlaps.py
 	$(BIN)/python bench/exporter.py
 	$(BIN)/python bench/stacks.py
+	$(BIN)/python bench/onboarding.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

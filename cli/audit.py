@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import pathlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Annotated, Any
 
 import typer
@@ -172,11 +172,13 @@ def record(ctx: typer.Context, *, action: str, target: str, summary: Any = None,
 GRANTS_LISTED = 100  # a record is a summary: beyond this many, the count alone
 
 
-def grant_changes(before: set[str], *, deployed: pathlib.Path) -> dict[str, Any]:
+def grant_changes(before: set[str], *, deployed: pathlib.Path,
+                  folders: Iterable[str] | None = None) -> dict[str, Any]:
     """The shared-service grants a change opened and closed ("<consumer> -> <provider>/
     <service>"): the deployed snapshot's share NetworkPolicies before it (`before`, from
-    sharing_map.deployed_grants) against after it. Nothing when none changed."""
-    after = sharing_map.deployed_grants(deployed)
+    sharing_map.deployed_grants over the same `folders`) against after it. Nothing when none
+    changed."""
+    after = sharing_map.deployed_grants(deployed, folders=folders)
     found: dict[str, Any] = {}
     for key, grants in (("grantsAdded", after - before), ("grantsRemoved", before - after)):
         if grants:

@@ -9,12 +9,21 @@ red, whatever the format.
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from collections.abc import Sequence
 from typing import Any
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from citycloud.cli import output
 from citycloud.stacks import changes, layout, offboarding, operations
@@ -25,6 +34,22 @@ _OP_STYLE = {"create": "green", "update": "yellow", "delete": "red", "replace": 
              "create-replacement": "red", "delete-replaced": "red", "import": "cyan"}
 
 
+@dataclasses.dataclass
+class _Phase:
+    """How far a phase (preview, update, destroy) has come, for the lines of a log."""
+
+    total: int
+    started: float = dataclasses.field(default_factory=time.monotonic)
+    done: int = 0
+
+    def eta(self) -> str:
+        if not self.done or self.done >= self.total:
+            return ""
+        left = (time.monotonic() - self.started) / self.done * (self.total - self.done)
+        minutes, seconds = divmod(round(left), 60)
+        return f", about {minutes}m{seconds:02d}s left" if minutes else f", about {seconds}s left"
+
+
 class Display:
     def __init__(self, *, fmt: output.Format, yes: bool) -> None:
         self.fmt = fmt
@@ -32,9 +57,11 @@ class Display:
         self.live = output.stderr.is_terminal and fmt is output.Format.TABLE
         self.progress = Progress(
             SpinnerColumn(), TextColumn("{task.description:<8}"), BarColumn(),
-            MofNCompleteColumn(), TextColumn("{task.fields[current]}", markup=False),
+            MofNCompleteColumn(), TimeRemainingColumn(),
+            TextColumn("{task.fields[current]}", markup=False),
             console=output.stderr, transient=True, disable=not self.live)
         self._tasks: dict[str, Any] = {}
+        self._phases: dict[str, _Phase] = {}
 
     def __enter__(self) -> Display:
         self.progress.start()
@@ -48,6 +75,7 @@ class Display:
     def begin(self, phase: str, total: int) -> None:
         self.progress.start()  # again after a confirmation stopped it; a no-op otherwise
         self._tasks[phase] = self.progress.add_task(phase, total=total, current="")
+        self._phases[phase] = _Phase(total)
 
     def journal(self, ref: layout.StackRef, phase: str) -> changes.Journal:
         task = self._tasks.get(phase)
@@ -62,11 +90,19 @@ class Display:
         task = self._tasks.get(phase)
         if task is not None:
             self.progress.advance(task)
+        progress = self._phases.setdefault(phase, _Phase(0))
+        progress.done += 1
+        failed = outcome.status in (operations.Status.FAILED, operations.Status.BLOCKED)
+        if self.live and failed:  # named as it happens, above the bar; details at the end
+            first = (outcome.error or "").strip().splitlines()[:1]
+            output.stderr.print(f"[red]{escape(phase)} {escape(str(outcome.ref))}: "
+                                f"{outcome.status}[/red] {escape(first[0]) if first else ''}")
         if not self.live and self.fmt is not output.Format.JSON:
             counts = ", ".join(f"{n} {op}" for op, n in changes.summary(outcome.steps).items())
-            output.stderr.print(f"{phase} {outcome.ref}: {outcome.status}"
-                                f"{' (' + counts + ')' if counts else ''}", highlight=False,
-                                markup=False)
+            count = f" {progress.done}/{progress.total}" if progress.total else ""
+            output.stderr.print(f"{phase}{count} {outcome.ref}: "
+                                f"{outcome.status}{' (' + counts + ')' if counts else ''}"
+                                f"{progress.eta()}", highlight=False, markup=False)
 
     def confirm(self, outcomes: Sequence[operations.Outcome]) -> bool:
         self.progress.stop()

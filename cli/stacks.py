@@ -88,12 +88,14 @@ def _apply_tenant(ctx: typer.Context, action: str, tenant: str, platform: Platfo
                   dry_run: bool) -> None:
     """Preview, confirm and apply one tenant's stack, recorded in the audit trail."""
     with audit.recorded(ctx, action=action, target=tenant, skip=dry_run) as record:
-        grants = sharing_map.deployed_grants(runner.state.deployed_dir)
+        # Every grant this change opens or closes has an end in the tenant's own folder.
+        grants = sharing_map.deployed_grants(runner.state.deployed_dir, folders=[tenant])
         with stack_display.Display(fmt=fmt, yes=yes) as display:
             result = operations.apply(platform, runner=runner, reporter=display,
                                       tenants=[tenant], dry_run=dry_run)
         record.summary = {**audit.stack_summary(result),
-                          **audit.grant_changes(grants, deployed=runner.state.deployed_dir)}
+                          **audit.grant_changes(grants, deployed=runner.state.deployed_dir,
+                                                folders=[tenant])}
         _finish(result, fmt)
 
 
@@ -228,13 +230,14 @@ def offboard(
                      render_to=render_to)
     with audit.recorded(ctx, action="offboard", target=tenant, skip=dry_run) as record, \
             stack_display.Display(fmt=fmt, yes=yes) as display:
-        grants = sharing_map.deployed_grants(runner.state.deployed_dir)
+        grants = sharing_map.deployed_grants(runner.state.deployed_dir, folders=[tenant])
         result = offboarding.offboard(tenant, runner=runner, reporter=display, force=force,
                                       platform=platform, dry_run=dry_run)
         record.summary = {"confirmed": result.confirmed, "forced": force,
                           "namespaces": result.plan.namespaces,
                           "claims": len(result.plan.claims), "record": result.record,
-                          **audit.grant_changes(grants, deployed=runner.state.deployed_dir)}
+                          **audit.grant_changes(grants, deployed=runner.state.deployed_dir,
+                                                folders=[tenant])}
     if fmt is output.Format.JSON:
         output.print_json({"tenant": tenant, "offboarded": result.confirmed, "dryRun": dry_run,
                            "namespaces": result.plan.namespaces, "record": result.record,

@@ -36,6 +36,7 @@ from citycloud.stacks import changes, errors, layout, programs
 from citycloud.tenants import files
 
 _DETAIL_LINES = 15
+_LOG_ROTATION = {"PULUMI_LOG_ROTATION_MAX_TOTAL_MB": "32", "PULUMI_LOG_ROTATION_MAX_AGE_DAYS": "3"}
 
 # When the engine stops a run (a failed preview), the inline program's last calls to it
 # fail and grpc's server logs each with a traceback. The engine's own diagnostics are the
@@ -70,6 +71,12 @@ class Engine:
             "PULUMI_K8S_ENABLE_PATCH_FORCE": "true",
             "PATH": os.pathsep.join([*self.binaries.path_entries, os.environ.get("PATH", "")]),
         }
+        # The CLI keeps an (encrypted) log of every call in PULUMI_HOME/logs, up to 500 MB
+        # and 7 days by default: a few converges of a city reach the cap. Ours is smaller;
+        # the variables themselves, where set, win.
+        for name, value in _LOG_ROTATION.items():
+            if name not in os.environ:
+                env[name] = value
         if not ({"PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE"} & set(os.environ)):
             env["PULUMI_CONFIG_PASSPHRASE_FILE"] = str(self._passphrase())
         return env

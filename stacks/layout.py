@@ -12,6 +12,8 @@ default REGISTRY/.citycloud):
     pulumi/projects/KIND/  the Automation API workspaces (Pulumi.yaml, Pulumi.<stack>.yaml)
     pulumi/passphrase      generated secrets passphrase (0600), never printed
     stacks/KIND/NAME.json  our journal per stack: running | ok | failed, and a fingerprint
+                           (the backend's history and checkpoint backups of each stack are
+                           kept to the newest CITYCLOUD_STATE_HISTORY updates, default 3)
     locks/KIND-NAME.lock   fcntl lock held while a citycloud process changes the stack
     deployed/              manifests of the tenants as last applied (what `plan` diffs against)
     offboarded/            one JSON record per offboarding
@@ -22,12 +24,17 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import os
 import pathlib
+import re
 from typing import Any
 
+from citycloud.stacks import errors
 from citycloud.tenants import files, units
 
 PROJECTS_DIR = pathlib.Path(__file__).resolve().parent
+HISTORY_ENV = "CITYCLOUD_STATE_HISTORY"
+DEFAULT_HISTORY = 3
 
 
 Kind = units.Kind  # a stack holds one unit: a pool's or a tenant's objects
@@ -151,6 +158,37 @@ class StateDir:
                     found.append(path)
         return sorted(found)
 
+    def prune_history(self, ref: StackRef, *, keep: int) -> int:
+        """Delete all but the newest `keep` updates of a stack's history and checkpoint
+        backups in the file backend; return the bytes freed.
+
+        Each update of a stack adds a history entry, a copy of its checkpoint and a backup
+        of the one before (about 200 KB for a tenant), and the backend deletes none of them:
+        without this, the state grows with every converge, for ever. The current checkpoint
+        (stacks/) is never touched, so nothing the next update needs is lost.
+        """
+        base = self.backend_dir / ".pulumi"
+        # <stack>-<unix nanoseconds>.history.json / .checkpoint.json (history), and
+        # <stack>.<unix nanoseconds>.json (backups); each may be compressed, with .attrs.
+        stamp = re.compile(rf"^{re.escape(ref.name)}[-.](\d{{10,}})\.")
+        freed = 0
+        for folder in (base / "history" / ref.project / ref.name,
+                       base / "backups" / ref.project / ref.name):
+            updates: dict[int, list[pathlib.Path]] = {}
+            for path in folder.glob("*") if folder.is_dir() else ():
+                match = stamp.match(path.name)
+                if match:
+                    updates.setdefault(int(match.group(1)), []).append(path)
+            for old in sorted(updates)[:max(len(updates) - keep, 0)]:
+                for path in updates[old]:
+                    try:
+                        size = path.stat().st_size
+                        path.unlink()
+                    except OSError:
+                        continue  # gone already, or not ours to delete: the next run retries
+                    freed += size
+        return freed
+
     def stack_names(self, kind: Kind) -> set[str]:
         """Stacks of a kind that exist in the backend or in our journal."""
         project = StackRef(kind, "_").project
@@ -169,3 +207,15 @@ def write_json(path: pathlib.Path, data: Any) -> None:
 
 def _now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+def history_depth() -> int:
+    """How many updates of each stack's history the state keeps ($CITYCLOUD_STATE_HISTORY)."""
+    text = os.environ.get(HISTORY_ENV, "").strip()
+    if not text:
+        return DEFAULT_HISTORY
+    if not text.isdigit():
+        raise errors.UsageError(
+            f"{HISTORY_ENV}={text!r} is not a number of updates to keep; set it to a "
+            f"whole number such as {DEFAULT_HISTORY} (0 keeps no history), or unset it")
+    return int(text)

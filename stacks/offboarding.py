@@ -137,6 +137,7 @@ def offboard(name: str, *, runner: engine.Engine, reporter: Reporter, force: boo
             raise
         layout.write_json(path, entry | {"status": "done", "ended": _now()})
         state.forget(ref)
+        state.prune_history(ref, keep=0)  # the offboarded record above is what is kept
     operations.update_deployed(state, applied={}, removed=[name])
     return Result(plan, confirmed=True, record=str(path))
 

@@ -24,6 +24,7 @@ import dataclasses
 import enum
 import hashlib
 import json
+import pathlib
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -195,6 +196,7 @@ def converge(chosen: Sequence[Target], *, runner: engine.Engine, reporter: Repor
     """
     force = force or refresh
     state = runner.state
+    keep = layout.history_depth()  # a bad setting stops the run before any change
     held = _Held(state)
     stacks: dict[layout.StackRef, Any] = {}
     outcomes: dict[layout.StackRef, Outcome] = {}
@@ -245,6 +247,7 @@ def converge(chosen: Sequence[Target], *, runner: engine.Engine, reporter: Repor
             outcome.status = Status.APPLIED
             state.write_record(ref, layout.Record("ok", target.fingerprint, "up",
                                                   objects=len(target.manifests)))
+            state.prune_history(ref, keep=keep)
         finally:
             held.release(ref)
         reporter.finished(outcome, "update")
@@ -295,16 +298,14 @@ def update_deployed(state: layout.StateDir, *, applied: dict[str, list[render.Ma
     """Record units' applied manifests in STATE/deployed, the snapshot `plan` diffs against.
 
     Keyed by unit folder (tenants.units: a tenant's name, pool.<name> for a pool); `removed`
-    names units whose objects are gone (an offboarded tenant)."""
+    names units whose objects are gone (an offboarded tenant). Only those folders are
+    written, and only where they changed: onboarding one tenant costs the same whatever the
+    size of the city."""
     if not applied and not removed:
         return
     with locks.hold(state.root / "locks" / "deployed.lock", stack="deployed snapshot",
                     wait=300):
-        gone = set(applied) | set(removed)
-        kept = [m for m in manifests.read(state.deployed_dir)
-                if units.folder_of(m) not in gone]
-        fresh = [m for name in sorted(applied, key=units.apply_order) for m in applied[name]]
-        manifests.write(state.deployed_dir, fresh + kept)
+        manifests.update(state.deployed_dir, applied, removed=removed)
 
 
 def apply(platform: Platform, *, runner: engine.Engine, reporter: Reporter,
@@ -319,12 +320,22 @@ def apply(platform: Platform, *, runner: engine.Engine, reporter: Reporter,
     if tenants is None:
         result.orphans = orphans(platform, runner.state)
     if not dry_run and result.confirmed:
-        good = {Status.APPLIED, Status.IN_SYNC, Status.UNCHANGED}
         by_ref = {o.ref: o for o in result.outcomes}
-        update_deployed(runner.state, applied={
-            units.folder(t.ref.kind, t.ref.name): t.manifests
-            for t in chosen if by_ref[t.ref].status in good})
+        recorded = {}
+        for target in chosen:
+            folder = units.folder(target.ref.kind, target.ref.name)
+            if _recorded(by_ref[target.ref].status, runner.state.deployed_dir / folder):
+                recorded[folder] = target.manifests
+        update_deployed(runner.state, applied=recorded)
     return result
+
+
+def _recorded(status: Status, folder: pathlib.Path) -> bool:
+    """Whether a stack's outcome goes into the deployed snapshot. An unchanged stack (same
+    fingerprint as its last recorded apply) is there already, unless the folder was lost."""
+    if status is Status.UNCHANGED:
+        return not folder.is_dir()
+    return status in (Status.APPLIED, Status.IN_SYNC)
 
 
 def _counterparts(platform: Platform, names: Sequence[str], state: layout.StateDir) -> set[str]:
@@ -333,7 +344,8 @@ def _counterparts(platform: Platform, names: Sequence[str], state: layout.StateD
     or resizing one tenant converges both ends of its doors, and onboards nobody else."""
     named = set(names)
     found = {other for name in named for other in sharing.counterparts(platform, name)}
-    for grant in sharing_map.deployed_grants(state.deployed_dir):
+    # A door has an end in each party's folder: the named tenants' own folders name them all.
+    for grant in sharing_map.deployed_grants(state.deployed_dir, folders=named):
         consumer, provider = sharing_map.parties(grant)
         if consumer in named or provider in named:
             found |= {consumer, provider}
@@ -363,7 +375,7 @@ def quota_changes(state: layout.StateDir, tenant: models.Tenant, *,
         return {m["metadata"]["namespace"]: m["spec"]["hard"] for m in objects
                 if m["kind"] == "ResourceQuota" and units.folder_of(m) == tenant.name}
 
-    before = hard(manifests.read(state.deployed_dir))
+    before = hard(manifests.read(state.deployed_dir, folders=[tenant.name]))
     after = hard(render.render_tenant(tenant, platform=platform))
     found = []
     for namespace in sorted(set(before) | set(after)):

@@ -14,11 +14,11 @@ import os
 import pathlib
 import secrets
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 import yaml
 
-from citycloud.tenants import errors, render, units
+from citycloud.tenants import errors, files, render, units
 
 MARKER = ".citycloud-manifests"  # marks a directory as ours, so we never replace a stranger's
 _MARKER_HEADER = "# written by citycloud render, with the files below; replaced on every render\n"
@@ -57,7 +57,6 @@ def write(directory: pathlib.Path, manifests: Iterable[render.Manifest]) -> int:
     # Not mkdtemp: its private mode would stick to the result. mkdir honours the umask.
     staging = directory.with_name(f".{directory.name}-new-{os.getpid()}-{secrets.token_hex(4)}")
     staging.mkdir()
-    written: list[str] = []
     folders: dict[str, list[str]] = {}  # in the order of the manifests: pools first
     try:
         for manifest in manifests:
@@ -65,21 +64,114 @@ def write(directory: pathlib.Path, manifests: Iterable[render.Manifest]) -> int:
             (staging / folder).mkdir(exist_ok=True)
             (staging / folder / name).write_text(to_yaml(manifest), encoding="utf-8")
             folders.setdefault(folder, []).append(name)
-            written.append(f"{folder}/{name}")
         for folder, names in folders.items():
             (staging / folder / KUSTOMIZATION).write_text(_kustomization(names))
-        (staging / KUSTOMIZATION).write_text(_kustomization(list(folders)))
-        objects = len(written)
-        written += [f"{folder}/{KUSTOMIZATION}" for folder in folders] + [KUSTOMIZATION]
-        # The marker lists what was written: a later render replaces those, and nothing else.
-        (staging / MARKER).write_text(_MARKER_HEADER + "".join(f"{r}\n" for r in written))
+        top, marker = _index(folders)
+        (staging / KUSTOMIZATION).write_text(top)
+        (staging / MARKER).write_text(marker)
         if directory.exists():
             staging.chmod(directory.stat().st_mode & 0o7777)
         _swap(staging, directory)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return objects
+    return sum(len(names) for names in folders.values())
+
+
+def update(directory: pathlib.Path, changed: Mapping[str, Sequence[render.Manifest]], *,
+           removed: Iterable[str] = ()) -> list[str]:
+    """Replace only the unit folders named in `changed` (and delete those in `removed`) of a
+    directory `write` made; return the folders that changed.
+
+    The cost is the size of the change, not of the directory: a folder whose files would
+    come out the same is not touched, every other folder is neither read nor written, and
+    the top kustomization and the marker are rewritten only where the folders or their
+    files changed. Each folder is swapped in whole (built beside the directory), so a reader
+    sees a unit before or after, never half of one. A directory that does not exist yet is
+    written with these units.
+    """
+    directory = directory.absolute()
+    if not (directory / MARKER).is_file():
+        ordered = sorted(changed, key=units.apply_order)
+        write(directory, [m for folder in ordered for m in changed[folder]])
+        return [folder for folder in ordered if changed[folder]]
+    folders = _listed(directory)
+    done = []
+    for folder in removed:
+        if folder not in changed and folder in folders:
+            shutil.rmtree(directory / folder, ignore_errors=True)
+            del folders[folder]
+            done.append(folder)
+    for folder, manifests in changed.items():
+        texts = {file_name(m): to_yaml(m) for m in manifests}
+        if not texts:
+            if folders.pop(folder, None) is not None:
+                shutil.rmtree(directory / folder, ignore_errors=True)
+                done.append(folder)
+            continue
+        texts[KUSTOMIZATION] = _kustomization([n for n in texts if n != KUSTOMIZATION])
+        if folder in folders and _holds(directory / folder, texts):
+            continue
+        _replace_folder(directory, folder, texts)
+        folders[folder] = [n for n in texts if n != KUSTOMIZATION]
+        done.append(folder)
+    if done:
+        top, marker = _index({f: folders[f] for f in sorted(folders, key=units.apply_order)})
+        for name, text in ((KUSTOMIZATION, top), (MARKER, marker)):
+            path = directory / name
+            if path.read_text(encoding="utf-8") != text:
+                files.write_atomic(path, text)
+    return done
+
+
+def _index(folders: Mapping[str, list[str]]) -> tuple[str, str]:
+    """The top kustomization (the folders, in order) and the marker, which lists every file
+    written: a later render replaces those, and nothing else."""
+    written = [f"{folder}/{name}" for folder, names in folders.items() for name in names]
+    written += [f"{folder}/{KUSTOMIZATION}" for folder in folders] + [KUSTOMIZATION]
+    return _kustomization(list(folders)), _MARKER_HEADER + "".join(f"{r}\n" for r in written)
+
+
+def _listed(directory: pathlib.Path) -> dict[str, list[str]]:
+    """Folder -> its object files, as the marker of a directory `write` made lists them."""
+    folders: dict[str, list[str]] = {}
+    for line in (directory / MARKER).read_text(encoding="utf-8").splitlines()[1:]:
+        folder, slash, name = line.partition("/")
+        if slash and name != KUSTOMIZATION:
+            folders.setdefault(folder, []).append(name)
+    return folders
+
+
+def _holds(folder: pathlib.Path, texts: Mapping[str, str]) -> bool:
+    try:
+        if {p.name for p in folder.iterdir()} != set(texts):
+            return False
+        return all((folder / name).read_text(encoding="utf-8") == text
+                   for name, text in texts.items())
+    except (OSError, UnicodeError):
+        return False  # unreadable: rewrite it
+
+
+def _replace_folder(directory: pathlib.Path, folder: str, texts: Mapping[str, str]) -> None:
+    # Built beside the directory, not in it: a crash must not leave a folder readers take
+    # for a unit.
+    token = f"{os.getpid()}-{secrets.token_hex(4)}"
+    staging = directory.with_name(f".{directory.name}.{folder}-new-{token}")
+    staging.mkdir()
+    try:
+        for name, text in texts.items():
+            (staging / name).write_text(text, encoding="utf-8")
+        target = directory / folder
+        if target.exists():
+            old = directory.with_name(f".{directory.name}.{folder}-old-{token}")
+            os.replace(target, old)
+            os.replace(staging, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 def _check_replaceable(directory: pathlib.Path) -> None:
@@ -111,14 +203,19 @@ def _swap(staging: pathlib.Path, directory: pathlib.Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def read(directory: pathlib.Path) -> list[render.Manifest]:
-    """The manifests of a directory written by `write`; empty when it does not exist."""
+def read(directory: pathlib.Path, *,
+         folders: Iterable[str] | None = None) -> list[render.Manifest]:
+    """The manifests of a directory written by `write` (only those of the unit `folders`
+    named, if any are: one tenant's, without reading the city's); empty when it does not
+    exist."""
     if not directory.is_dir():
         return []
     if not (directory / MARKER).exists():
         raise ManifestDirError(f"{directory} was not written by citycloud render")
+    paths = (directory.glob("*/*.yaml") if folders is None else
+             (p for folder in folders for p in (directory / folder).glob("*.yaml")))
     found = []
-    for path in sorted(directory.glob("*/*.yaml")):
+    for path in sorted(paths):
         if path.name == KUSTOMIZATION:
             continue
         try:

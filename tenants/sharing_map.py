@@ -137,18 +137,22 @@ def flow_dict(flow: sharing.Flow) -> dict[str, object]:
 # and citycloud-share-out-... (the consumer's), annotated with the grant; tenants.manifests
 # names their files networkpolicy-<namespace>-<name>.yaml. tests/cli/test_cli_services.py
 # holds the three to each other.
-_SHARE_POLICY_FILES = "*/networkpolicy-*-citycloud-share-*.yaml"
+_SHARE_POLICY_FILE = "networkpolicy-*-citycloud-share-*.yaml"
 
 
-def deployed_grants(directory: pathlib.Path) -> set[str]:
+def deployed_grants(directory: pathlib.Path, *,
+                    folders: Iterable[str] | None = None) -> set[str]:
     """The grants ("<consumer> -> <provider>/<service>") whose NetworkPolicies a manifest
-    directory holds (STATE/deployed: what was applied), for the audit trail.
+    directory holds (STATE/deployed: what was applied), for the audit trail; only in the
+    unit `folders` named, if any are (both parties of a grant hold an end of it).
 
     Reads only the files of share policies, so an apply of thousands of tenants does not
     parse the whole snapshot twice for it; a file that cannot be read is left out (the
     audit record of an apply must not fail the apply: `plan` reports a broken snapshot)."""
     found = set()
-    for path in directory.glob(_SHARE_POLICY_FILES):
+    paths = (directory.glob(f"*/{_SHARE_POLICY_FILE}") if folders is None else
+             (p for folder in folders for p in (directory / folder).glob(_SHARE_POLICY_FILE)))
+    for path in paths:
         try:
             manifest = yaml.safe_load(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeError, yaml.YAMLError):

@@ -333,3 +333,58 @@ def test_onboarding_a_consumer_converges_the_provider_end_of_its_door(env: Env) 
     assert {s["stack"]: s["status"] for s in result["stacks"]}[
         f"tenant/{provider_name}"] == "applied"
     assert ingress() == []
+
+
+def _updates(folder: pathlib.Path) -> set[str]:
+    """The update stamps (unix nanoseconds) of a backend history or backups folder."""
+    return {m.group(1) for p in folder.glob("*")
+            if (m := re.match(rf"{TENANT}[-.](\d{{10,}})\.", p.name))}
+
+
+def test_the_state_keeps_only_the_newest_updates(env: Env,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every update adds a history entry and a checkpoint backup that the backend never
+    deletes; citycloud keeps the newest $CITYCLOUD_STATE_HISTORY of them, and Pulumi still
+    reads the stack and its history afterwards."""
+    monkeypatch.setenv(layout.HISTORY_ENV, "2")
+    assert env.cli("onboard", TENANT, "--yes").exit_code == 0
+    path = env.registry / TENANT_FILE
+    for cpu in (260, 264, 268, 272):
+        path.write_text(re.sub(r"cpu: \d+", f"cpu: {cpu}", path.read_text(), count=1))
+        result = env.cli("resize", TENANT, "--yes")
+        assert result.exit_code == 0, result.output
+
+    backend = env.state / "pulumi" / ".pulumi"
+    history = _updates(backend / "history" / "citycloud-tenant" / TENANT)
+    backups = _updates(backend / "backups" / "citycloud-tenant" / TENANT)
+    assert len(history) == 2 and 1 <= len(backups) <= 2, (history, backups)
+    runner = env.engine()
+    stack = runner.stack(layout.tenant(TENANT))
+    assert len(stack.history()) == 2
+    quota = env.rendered()["ResourceQuota/wh-gongan-video-video/citycloud-quota"]
+    assert quota["spec"]["hard"]["requests.cpu"] == "136"  # the last resize, 272 / 2
+
+    offboarding.offboard(TENANT, runner=runner, reporter=Quiet(), claims=lambda ns: [])
+    assert not _updates(backend / "history" / "citycloud-tenant" / TENANT)
+    assert not _updates(backend / "backups" / "citycloud-tenant" / TENANT)
+
+
+def test_a_history_depth_that_is_not_a_number_changes_nothing(
+        env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(layout.HISTORY_ENV, "ten")
+    result = env.cli("onboard", TENANT, "--yes")
+    assert result.exit_code == 2
+    assert "CITYCLOUD_STATE_HISTORY='ten' is not a number of updates to keep" in result.output
+    assert not env.out.exists() or not env.rendered()
+
+
+def test_a_run_in_a_log_counts_its_stacks_and_names_each_outcome(env: Env) -> None:
+    """Without a terminal (CI logs) each stack gets a line as it ends: phase, done/total,
+    the stack, its outcome and what changed, with the time left while more remain."""
+    result = env.cli("onboard", TENANT, "--yes")
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stderr.splitlines() if line.startswith("update ")]
+    assert len(lines) == 2, result.stderr
+    assert re.fullmatch(r"update 1/2 pool/gov: applied \(\d+ create\), about \d+s left",
+                        lines[0]), lines
+    assert re.fullmatch(rf"update 2/2 tenant/{TENANT}: applied \(\d+ create\)", lines[1]), lines
