@@ -75,6 +75,9 @@ class Record:
     operation: str = ""
     updated: str = ""
     objects: int = 0
+    # The program version and cluster settings of the last run (operations.engine_key);
+    # while they and the deployed snapshot stand, a preview is our own diff ("": unknown).
+    engine: str = ""
 
     @property
     def interrupted(self) -> bool:
@@ -188,6 +191,13 @@ class StateDir:
                         continue  # gone already, or not ours to delete: the next run retries
                     freed += size
         return freed
+
+    def has_stack(self, ref: StackRef) -> bool:
+        """Whether the backend or our journal knows the stack (stack_names, for one stack:
+        without listing every stack of its kind)."""
+        backend = self.backend_dir / ".pulumi" / "stacks" / ref.project
+        return self.record_path(ref).is_file() or any(
+            (backend / f"{ref.name}{suffix}").exists() for suffix in (".json", ".json.gz"))
 
     def stack_names(self, kind: Kind) -> set[str]:
         """Stacks of a kind that exist in the backend or in our journal."""

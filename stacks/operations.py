@@ -28,8 +28,8 @@ import pathlib
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from citycloud.stacks import changes, engine, errors, layout, locks, programs
-from citycloud.tenants import manifests, models, render, sharing, sharing_map, units
+from citycloud.stacks import changes, engine, errors, layout, locks, programs, resources
+from citycloud.tenants import manifests, models, plan, render, sharing, sharing_map, units
 from citycloud.tenants.platform import Platform
 
 # Bump when the programs change what they register or how (names, options): forces every
@@ -56,6 +56,7 @@ class Target:
     manifests: list[render.Manifest]
     fingerprint: str
     pool: str  # the pool it belongs to (a pool stack: itself)
+    engine: str  # engine_key: what besides the objects the engine's result depends on
 
 
 @dataclasses.dataclass
@@ -110,12 +111,20 @@ def fingerprint(manifests: Sequence[render.Manifest], *, cluster: programs.Clust
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
 
+def engine_key(cluster: programs.Cluster) -> str:
+    """The program version and cluster settings: a change to either can change what the
+    engine does (resource options, the provider) while every object stays the same."""
+    document = f"{PROGRAM_VERSION}|{cluster.fingerprint()}"
+    return hashlib.sha256(document.encode()).hexdigest()[:16]
+
+
 def _target(unit: units.Unit, *, platform: Platform, pool: str,
             cluster: programs.Cluster) -> Target:
     """A unit's stack: its program is handed the unit's rendered objects, never renders."""
     ref = layout.StackRef(unit.kind, unit.name)
     return Target(ref, programs.program(unit, platform=platform, cluster=cluster),
-                  unit.manifests, fingerprint(unit.manifests, cluster=cluster), pool=pool)
+                  unit.manifests, fingerprint(unit.manifests, cluster=cluster), pool=pool,
+                  engine=engine_key(cluster))
 
 
 def pool_target(platform: Platform, name: str, *,
@@ -214,15 +223,20 @@ def converge(chosen: Sequence[Target], *, runner: engine.Engine, reporter: Repor
         outcome = Outcome(ref, Status.FAILED)
         try:
             held.take(ref)
-            stack = stacks[ref] = runner.stack(ref, target.program)
             record = state.read_record(ref)
-            if not dry_run and record is not None and record.interrupted:
-                outcome.recovered = runner.recover(stack, ref, reporter.journal(ref, "recover"))
-            journal = reporter.journal(ref, "preview")
-            try:
-                runner.preview(stack, ref, journal, refresh=refresh)
-            finally:
-                outcome.steps = journal.changes
+            deployed = None if force else _engine_state(target, record, runner=runner)
+            if deployed is not None:
+                outcome.steps = own_preview(target.manifests, deployed)
+            else:
+                stack = stacks[ref] = runner.stack(ref, target.program)
+                if not dry_run and record is not None and record.interrupted:
+                    outcome.recovered = runner.recover(stack, ref,
+                                                       reporter.journal(ref, "recover"))
+                journal = reporter.journal(ref, "preview")
+                try:
+                    runner.preview(stack, ref, journal, refresh=refresh)
+                finally:
+                    outcome.steps = journal.changes
             outcome.status = (Status.BLOCKED if outcome.dangerous
                               else Status.CHANGES if outcome.steps else Status.IN_SYNC)
         except errors.NamespaceProtected as err:
@@ -239,14 +253,16 @@ def converge(chosen: Sequence[Target], *, runner: engine.Engine, reporter: Repor
         state.write_record(ref, layout.Record("running", target.fingerprint, "up"))
         journal = reporter.journal(ref, "update")
         try:
-            runner.up(stacks[ref], ref, journal, refresh=refresh)
+            stack = stacks.get(ref) or runner.stack(ref, target.program)
+            runner.up(stack, ref, journal, refresh=refresh)
         except errors.StackError as err:
             outcome.status, outcome.error = Status.FAILED, str(err)
             state.write_record(ref, layout.Record("failed", target.fingerprint, "up"))
         else:
             outcome.status = Status.APPLIED
             state.write_record(ref, layout.Record("ok", target.fingerprint, "up",
-                                                  objects=len(target.manifests)))
+                                                  objects=len(target.manifests),
+                                                  engine=target.engine))
             state.prune_history(ref, keep=keep)
         finally:
             held.release(ref)
@@ -263,7 +279,8 @@ def converge(chosen: Sequence[Target], *, runner: engine.Engine, reporter: Repor
         for target in todo:
             if outcomes[target.ref].status is Status.IN_SYNC:
                 state.write_record(target.ref, layout.Record(
-                    "ok", target.fingerprint, "preview", objects=len(target.manifests)))
+                    "ok", target.fingerprint, "preview", objects=len(target.manifests),
+                    engine=target.engine))
         waiting = [t for t in todo if outcomes[t.ref].status is Status.CHANGES]
         if waiting and not reporter.confirm(ordered):
             return Result(ordered, dry_run=False, confirmed=False)
@@ -288,6 +305,37 @@ def converge(chosen: Sequence[Target], *, runner: engine.Engine, reporter: Repor
         return Result(ordered, dry_run=False)
     finally:
         held.release_all()
+
+
+def _engine_state(target: Target, record: layout.Record | None, *,
+                  runner: engine.Engine) -> list[render.Manifest] | None:
+    """What the engine holds for a stack, where our own records say so for certain: nothing
+    for a stack that never existed, the deployed snapshot's folder for one whose last run
+    ended cleanly with the same program and cluster settings (the snapshot is written from
+    exactly what that run applied). None otherwise (interrupted, failed, settings changed,
+    folder lost, records older than this rule): then the engine previews."""
+    folder = runner.state.deployed_dir / units.folder(target.ref.kind, target.ref.name)
+    if record is None:
+        return [] if not runner.exists(target.ref) and not folder.is_dir() else None
+    if record.interrupted or record.engine != target.engine or not folder.is_dir():
+        return None
+    try:
+        return manifests.read(runner.state.deployed_dir, folders=[folder.name])
+    except manifests.ManifestDirError:
+        return None
+
+
+def own_preview(desired: Sequence[render.Manifest],
+                deployed: Sequence[render.Manifest]) -> list[changes.Step]:
+    """The preview as our own rendering diff gives it, in the engine's terms (type tokens,
+    logical names): what `up` will create, update or delete in the stack. It shows an update
+    the provider carries out as a replacement (an immutable field) as an update; a
+    namespace's deletion is a delete either way, and the engine refuses it (protect)."""
+    return [changes.Step(change.action.value,
+                         resources.type_token(change.api_version, change.kind),
+                         f"{change.namespace}/{change.name}" if change.namespace
+                         else change.name, change.fields)
+            for change in plan.diff(list(desired), list(deployed))]
 
 
 # ---- what the registry's commands do -------------------------------------------------------

@@ -29,6 +29,7 @@ class Change:
     name: str
     unit: str  # the tenant's name, or pool.<name> for a pool's objects (tenants.units)
     diff: str  # unified diff of the YAML, "" when nothing to show
+    fields: tuple[str, ...] = ()  # an update's top-level fields that change (metadata, spec)
 
     @property
     def destructive(self) -> bool:
@@ -66,7 +67,11 @@ def _change(action: Action, manifest: render.Manifest, before: render.Manifest |
     new = manifests.to_yaml(manifest).splitlines(keepends=True) if action != Action.DELETE else []
     label = f"{kind}/{namespace + '/' if namespace else ''}{name}"
     text = "".join(difflib.unified_diff(old, new, f"deployed/{label}", f"desired/{label}", n=2))
-    return Change(action, api_version, kind, namespace, name, units.folder_of(manifest), text)
+    fields = tuple(sorted(f for f in manifest.keys() | before.keys()
+                          if manifest.get(f) != before.get(f))) if (
+        before is not None and action is Action.UPDATE) else ()
+    return Change(action, api_version, kind, namespace, name, units.folder_of(manifest), text,
+                  fields)
 
 
 def summary(changes: list[Change]) -> dict[str, int]:

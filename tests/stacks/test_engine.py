@@ -388,3 +388,72 @@ def test_a_run_in_a_log_counts_its_stacks_and_names_each_outcome(env: Env) -> No
     assert re.fullmatch(r"update 1/2 pool/gov: applied \(\d+ create\), about \d+s left",
                         lines[0]), lines
     assert re.fullmatch(rf"update 2/2 tenant/{TENANT}: applied \(\d+ create\)", lines[1]), lines
+
+
+def _engine_preview(runner: Any, target: operations.Target) -> set[tuple[str, ...]]:
+    """The engine's steps; where it refuses a namespace's deletion, only the refused steps
+    (it stops there, so the rest of its list is not complete)."""
+    journal = changes.Journal()
+    try:
+        runner.preview(runner.stack(target.ref, target.program), target.ref, journal)
+    except errors.NamespaceProtected:
+        return {(s.op, s.type, s.name) for s in journal.dangerous}
+    return {(s.op, s.type, s.name) for s in journal.changes}
+
+
+def _own_preview(env: Env, target: operations.Target) -> set[tuple[str, ...]]:
+    deployed = tenants.manifests.read(env.state / "deployed", folders=[TENANT])
+    steps = operations.own_preview(target.manifests, deployed)
+    if any(s.dangerous for s in steps):
+        steps = [s for s in steps if s.dangerous]
+    return {(s.op, s.type, s.name) for s in steps}
+
+
+@pytest.mark.parametrize("edit", [
+    pytest.param(lambda text: text.replace("cpu: 256", "cpu: 300"), id="quota"),
+    pytest.param(lambda text: text.replace("hosts: [video.gongan.wuhan.gov.cn]", "hosts: []"),
+                 id="a-host-dropped"),
+    pytest.param(lambda text: text.replace("egress: [e-gov-extranet, video-sharing]",
+                                           "egress: [e-gov-extranet]"), id="a-network-dropped"),
+    pytest.param(lambda text: text.replace("namespaces: [video, analytics]",
+                                           "namespaces: [video, analytics, archive]"),
+                 id="a-namespace-added"),
+    pytest.param(lambda text: text.replace("namespaces: [video, analytics]",
+                                           "namespaces: [video]"), id="a-namespace-dropped"),
+])
+def test_our_preview_is_the_engines(env: Env, edit: Any) -> None:
+    """Where the journal vouches for the snapshot (the last run ended cleanly, same program
+    and cluster), `apply` previews with our own rendering diff instead of an engine run: it
+    must name exactly the steps the engine's own preview names."""
+    assert env.cli("onboard", TENANT, "--yes").exit_code == 0
+    path = env.registry / TENANT_FILE
+    before = path.read_text()
+    path.write_text(edit(before))
+    assert path.read_text() != before
+    runner = env.engine()
+    [target] = [t for t in operations.targets(tenants.load(env.registry), cluster=runner.cluster,
+                                              tenants=[TENANT]) if t.ref.kind.value == "tenant"]
+    record = runner.state.read_record(target.ref)
+    assert record is not None and record.engine == target.engine  # the own-diff path
+
+    ours = _own_preview(env, target)
+
+    assert ours and ours == _engine_preview(runner, target)
+
+
+def test_the_engine_previews_where_our_records_cannot_vouch(env: Env) -> None:
+    """After an interrupted run, or with other cluster settings, the engine previews (and
+    recovers first): the snapshot may not be what the stack holds."""
+    assert env.cli("onboard", TENANT, "--yes").exit_code == 0
+    state = layout.StateDir(env.state)
+    ref = layout.tenant(TENANT)
+    record = state.read_record(ref)
+    assert record is not None and record.engine
+    runner = env.engine()
+    [target] = [t for t in operations.targets(tenants.load(env.registry), cluster=runner.cluster,
+                                              tenants=[TENANT]) if t.ref == ref]
+    assert operations._engine_state(target, record, runner=runner) is not None
+    for changed in (layout.Record("running", record.fingerprint, "up", engine=record.engine),
+                    layout.Record("ok", record.fingerprint, "up", engine="another-cluster"),
+                    layout.Record("ok", record.fingerprint, "up")):
+        assert operations._engine_state(target, changed, runner=runner) is None, changed
