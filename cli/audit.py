@@ -172,20 +172,29 @@ def record(ctx: typer.Context, *, action: str, target: str, summary: Any = None,
 GRANTS_LISTED = 100  # a record is a summary: beyond this many, the count alone
 
 
-def grant_changes(before: set[str], *, deployed: pathlib.Path,
-                  folders: Iterable[str] | None = None) -> dict[str, Any]:
-    """The shared-service grants a change opened and closed ("<consumer> -> <provider>/
-    <service>"): the deployed snapshot's share NetworkPolicies before it (`before`, from
-    sharing_map.deployed_grants over the same `folders`) against after it. Nothing when none
-    changed."""
-    after = sharing_map.deployed_grants(deployed, folders=folders)
-    found: dict[str, Any] = {}
-    for key, grants in (("grantsAdded", after - before), ("grantsRemoved", before - after)):
-        if grants:
-            found[key] = sorted(grants)[:GRANTS_LISTED]
-        if len(grants) > GRANTS_LISTED:
-            found[f"{key}Total"] = len(grants)
-    return found
+class Grants:
+    """The shared-service grants ("<consumer> -> <provider>/<service>") a change opens and
+    closes: the deployed snapshot's share NetworkPolicies when it is made (before the
+    change) against those when `changes` is asked (after it), in the unit `folders` named,
+    or all. Every grant has an end in each party's folder, so a change to one tenant names
+    its own folder."""
+
+    def __init__(self, deployed: pathlib.Path, *, folders: Iterable[str] | None = None) -> None:
+        self.deployed = deployed
+        self.folders = None if folders is None else list(folders)
+        self.before = sharing_map.deployed_grants(deployed, folders=self.folders)
+
+    def changes(self) -> dict[str, Any]:
+        """grantsAdded and grantsRemoved for the audit record; nothing when none changed."""
+        after = sharing_map.deployed_grants(self.deployed, folders=self.folders)
+        found: dict[str, Any] = {}
+        for key, grants in (("grantsAdded", after - self.before),
+                            ("grantsRemoved", self.before - after)):
+            if grants:
+                found[key] = sorted(grants)[:GRANTS_LISTED]
+            if len(grants) > GRANTS_LISTED:
+                found[f"{key}Total"] = len(grants)
+        return found
 
 
 def stack_summary(result: Any) -> dict[str, Any]:

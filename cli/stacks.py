@@ -20,7 +20,7 @@ from citycloud.cli import audit, exits, gitops, options, output, stack_display, 
 from citycloud.cli import policies as cli_policies
 from citycloud.stacks import engine, layout, offboarding, operations, programs
 from citycloud.stacks import errors as stack_errors
-from citycloud.tenants import diagnostics, sharing_map
+from citycloud.tenants import diagnostics
 from citycloud.tenants.platform import PLATFORM_FILE, Platform
 
 Kubeconfig = Annotated[str | None, typer.Option(
@@ -88,14 +88,11 @@ def _apply_tenant(ctx: typer.Context, action: str, tenant: str, platform: Platfo
                   dry_run: bool) -> None:
     """Preview, confirm and apply one tenant's stack, recorded in the audit trail."""
     with audit.recorded(ctx, action=action, target=tenant, skip=dry_run) as record:
-        # Every grant this change opens or closes has an end in the tenant's own folder.
-        grants = sharing_map.deployed_grants(runner.state.deployed_dir, folders=[tenant])
+        grants = audit.Grants(runner.state.deployed_dir, folders=[tenant])
         with stack_display.Display(fmt=fmt, yes=yes) as display:
             result = operations.apply(platform, runner=runner, reporter=display,
                                       tenants=[tenant], dry_run=dry_run)
-        record.summary = {**audit.stack_summary(result),
-                          **audit.grant_changes(grants, deployed=runner.state.deployed_dir,
-                                                folders=[tenant])}
+        record.summary = {**audit.stack_summary(result), **grants.changes()}
         _finish(result, fmt)
 
 
@@ -146,12 +143,11 @@ def apply(
         platform = _checked(current)
         runner = _runner(current, platform, kubeconfig=kubeconfig, context=context,
                          render_to=render_to)
-        grants = sharing_map.deployed_grants(runner.state.deployed_dir)
+        grants = audit.Grants(runner.state.deployed_dir)
         with stack_display.Display(fmt=fmt, yes=yes) as display:
             result = operations.apply(platform, runner=runner, reporter=display,
                                       dry_run=dry_run, refresh=refresh, parallel=parallel)
-        record.summary = {**audit.stack_summary(result),
-                          **audit.grant_changes(grants, deployed=runner.state.deployed_dir)}
+        record.summary = {**audit.stack_summary(result), **grants.changes()}
         _finish(result, fmt)
         if commit and not dry_run and result.confirmed:
             gitops.mark_deployed(current, commit=commit, ref=from_git or commit)
@@ -230,14 +226,13 @@ def offboard(
                      render_to=render_to)
     with audit.recorded(ctx, action="offboard", target=tenant, skip=dry_run) as record, \
             stack_display.Display(fmt=fmt, yes=yes) as display:
-        grants = sharing_map.deployed_grants(runner.state.deployed_dir, folders=[tenant])
+        grants = audit.Grants(runner.state.deployed_dir, folders=[tenant])
         result = offboarding.offboard(tenant, runner=runner, reporter=display, force=force,
                                       platform=platform, dry_run=dry_run)
         record.summary = {"confirmed": result.confirmed, "forced": force,
                           "namespaces": result.plan.namespaces,
                           "claims": len(result.plan.claims), "record": result.record,
-                          **audit.grant_changes(grants, deployed=runner.state.deployed_dir,
-                                                folders=[tenant])}
+                          **grants.changes()}
     if fmt is output.Format.JSON:
         output.print_json({"tenant": tenant, "offboarded": result.confirmed, "dryRun": dry_run,
                            "namespaces": result.plan.namespaces, "record": result.record,

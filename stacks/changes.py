@@ -14,8 +14,10 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from pulumi.automation import events
+if TYPE_CHECKING:  # the events arrive from the engine; reading them needs no import
+    from pulumi.automation import events
 
 # Ops that change nothing in the cluster.
 _QUIET = frozenset({"same", "read", "refresh", "discard", "discard-replaced",
@@ -23,6 +25,12 @@ _QUIET = frozenset({"same", "read", "refresh", "discard", "discard-replaced",
 # Ops that remove the object that exists now.
 DESTRUCTIVE = frozenset({"delete", "replace", "create-replacement", "delete-replaced"})
 NAMESPACE_TYPE = "kubernetes:core/v1:Namespace"
+
+
+def type_token(api_version: str, kind: str) -> str:
+    """The Pulumi type token of a kind, as the engine reports it in URNs and events."""
+    group, _, version = api_version.rpartition("/")
+    return f"kubernetes:{group or 'core'}/{version}:{kind}"
 
 
 @dataclasses.dataclass(frozen=True)

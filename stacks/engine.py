@@ -27,13 +27,14 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
-
-from pulumi import automation as auto
+from typing import TYPE_CHECKING, Any
 
 from citycloud.stacks import binaries as binaries_
 from citycloud.stacks import changes, errors, layout, programs
 from citycloud.tenants import files
+
+if TYPE_CHECKING:
+    from pulumi import automation as auto
 
 _DETAIL_LINES = 15
 _LOG_ROTATION = {"PULUMI_LOG_ROTATION_MAX_TOTAL_MB": "32", "PULUMI_LOG_ROTATION_MAX_AGE_DAYS": "3"}
@@ -101,8 +102,11 @@ class Engine:
     def command(self) -> auto.PulumiCommand:
         with self._setup_lock:
             if self._command is None:
-                self._command = auto.PulumiCommand(root=str(self._cli_root()),
-                                                   skip_version_check=True)
+                # The first use of the engine in this process, and under a lock: the SDK
+                # and the programs' modules are imported here, before threads need them.
+                programs.load()
+                self._command = _auto().PulumiCommand(root=str(self._cli_root()),
+                                                      skip_version_check=True)
             return self._command
 
     def _cli_root(self) -> pathlib.Path:
@@ -140,13 +144,15 @@ class Engine:
         """
         for path in self.state.torn_sidecars(ref):
             path.unlink(missing_ok=True)
-        options = auto.LocalWorkspaceOptions(
-            work_dir=str(self._work_dir(ref)), pulumi_command=self.command(),
+        command = self.command()  # first: it loads the SDK
+        options = _auto().LocalWorkspaceOptions(
+            work_dir=str(self._work_dir(ref)), pulumi_command=command,
             env_vars=self.env(), secrets_provider="passphrase")
         with _mapped(ref, "could not open the stack"):
-            return auto.create_or_select_stack(
+            stack: auto.Stack = _auto().create_or_select_stack(
                 stack_name=ref.name, project_name=ref.project,
                 program=program or _no_program, opts=options)
+        return stack
 
     def exists(self, ref: layout.StackRef) -> bool:
         return self.state.has_stack(ref)
@@ -271,6 +277,13 @@ def _alive(pid: int) -> bool:
         return True
 
 
+def _auto() -> Any:
+    """pulumi.automation, imported on first use (programs.load says why not before)."""
+    from pulumi import automation
+
+    return automation
+
+
 def _no_summary(*_: Any, **__: Any) -> str:
     return "not read"  # Stack.up asserts a summary exists; citycloud never looks at it
 
@@ -285,9 +298,9 @@ def _mapped(ref: layout.StackRef, message: str,
     """Automation API errors -> stacks.errors, with the engine's own error lines as detail."""
     try:
         yield
-    except auto.errors.ConcurrentUpdateError as err:
+    except _auto().errors.ConcurrentUpdateError as err:
         raise errors.StackLocked(str(ref), holder="a pulumi process outside citycloud") from err
-    except auto.errors.CommandError as err:
+    except _auto().errors.CommandError as err:
         detail = _detail(err, journal)
         dangerous = journal.dangerous if journal is not None else []
         if dangerous:

@@ -28,7 +28,7 @@ import pathlib
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from citycloud.stacks import changes, engine, errors, layout, locks, programs, resources
+from citycloud.stacks import changes, engine, errors, layout, locks, programs
 from citycloud.tenants import manifests, models, plan, render, sharing, sharing_map, units
 from citycloud.tenants.platform import Platform
 
@@ -332,7 +332,7 @@ def own_preview(desired: Sequence[render.Manifest],
     the provider carries out as a replacement (an immutable field) as an update; a
     namespace's deletion is a delete either way, and the engine refuses it (protect)."""
     return [changes.Step(change.action.value,
-                         resources.type_token(change.api_version, change.kind),
+                         changes.type_token(change.api_version, change.kind),
                          f"{change.namespace}/{change.name}" if change.namespace
                          else change.name, change.fields)
             for change in plan.diff(list(desired), list(deployed))]

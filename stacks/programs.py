@@ -22,15 +22,14 @@ import dataclasses
 import os
 import pathlib
 from collections.abc import Callable
-from typing import Any
-
-import pulumi
-import pulumi_kubernetes as kubernetes
+from typing import TYPE_CHECKING, Any
 
 from citycloud import tenants
-from citycloud.stacks import components
 from citycloud.tenants import units
 from citycloud.tenants.platform import Platform
+
+if TYPE_CHECKING:
+    import pulumi_kubernetes as kubernetes
 
 CONFIG_NAMESPACE = "citycloud"
 Program = Callable[[], None]
@@ -50,6 +49,8 @@ class Cluster:
 
 
 def provider(cluster: Cluster) -> kubernetes.Provider:
+    import pulumi_kubernetes as kubernetes  # see load()
+
     args: dict[str, Any] = {"cluster_identifier": cluster.identifier,
                             "enable_server_side_apply": True}
     if cluster.kubeconfig:
@@ -61,11 +62,25 @@ def provider(cluster: Cluster) -> kubernetes.Provider:
     return kubernetes.Provider("kubernetes", **args)
 
 
+def load() -> None:
+    """Import the Pulumi SDK and every pulumi_kubernetes module the programs use.
+
+    Not at import time: a second of a command's start, which a no-op `apply` (every stack
+    unchanged), `plan` and our own previews never need. Call it, once, before programs run
+    in threads (stacks.engine does): pulumi_kubernetes's lazy imports are not thread-safe
+    (stacks.resources.PRELOADED)."""
+    from citycloud.stacks import components  # noqa: F401 (imports resources, PRELOADED)
+
+
 def program(unit: units.Unit, *, platform: Platform, cluster: Cluster) -> Program:
     """The program of a unit's stack: its provider and one component holding the unit's
     rendered objects (tenants.units renders them; nothing here renders again)."""
 
     def run() -> None:
+        import pulumi
+
+        from citycloud.stacks import components
+
         opts = pulumi.ResourceOptions(providers=[provider(cluster)])
         if unit.kind is units.Kind.POOL:
             pool = components.Pool(unit.name, unit.manifests, opts=opts)
@@ -87,6 +102,8 @@ def program(unit: units.Unit, *, platform: Platform, cluster: Cluster) -> Progra
 
 
 def _standalone() -> tuple[Platform, Cluster]:
+    import pulumi
+
     config = pulumi.Config(CONFIG_NAMESPACE)
     registry = config.get("registry") or os.environ.get("CITYCLOUD_REGISTRY", ".")
     platform = tenants.load(pathlib.Path(registry))
@@ -97,6 +114,8 @@ def _standalone() -> tuple[Platform, Cluster]:
 
 def main_tenant() -> None:
     """`pulumi up` in stacks/tenant: the stack's name is the tenant's."""
+    import pulumi
+
     platform, cluster = _standalone()
     unit = units.tenant_unit(platform, pulumi.get_stack())
     program(unit, platform=platform, cluster=cluster)()
@@ -104,6 +123,8 @@ def main_tenant() -> None:
 
 def main_pool() -> None:
     """`pulumi up -s gov` in stacks/pool: the stack's name is the pool's."""
+    import pulumi
+
     platform, cluster = _standalone()
     unit = units.pool_unit(platform, pulumi.get_stack())
     program(unit, platform=platform, cluster=cluster)()

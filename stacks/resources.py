@@ -53,12 +53,6 @@ def logical_name(manifest: render.Manifest) -> str:
     return f"{namespace}/{name}" if namespace else name
 
 
-def type_token(api_version: str, kind: str) -> str:
-    """The Pulumi type token of a kind, as the engine reports it in URNs and events."""
-    group, _, version = api_version.rpartition("/")
-    return f"kubernetes:{group or 'core'}/{version}:{kind}"
-
-
 def is_protected(manifest: render.Manifest) -> bool:
     return (manifest["apiVersion"], manifest["kind"]) in PROTECTED_KINDS
 

@@ -457,3 +457,18 @@ def test_the_engine_previews_where_our_records_cannot_vouch(env: Env) -> None:
                     layout.Record("ok", record.fingerprint, "up", engine="another-cluster"),
                     layout.Record("ok", record.fingerprint, "up")):
         assert operations._engine_state(target, changed, runner=runner) is None, changed
+
+
+def test_nothing_to_do_never_loads_the_engine(env: Env) -> None:
+    """Deciding that nothing changed costs a render and a hash per stack: the Pulumi SDK (a
+    second of a command's start) is not even imported."""
+    assert env.cli("onboard", TENANT, "--yes").exit_code == 0
+    script = ("import sys\nfrom citycloud.cli.app import main\n"
+              "try:\n    main()\nexcept SystemExit as done:\n    code = done.code\n"
+              "print('engine loaded' if 'pulumi' in sys.modules else 'engine not loaded', code)")
+    args = ["-r", str(env.registry), "--state-dir", str(env.state), "onboard", TENANT, "--yes",
+            "--render-yaml-to", str(env.out)]
+    done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True,
+                          text=True, check=False)
+    assert done.stdout.strip().splitlines()[-1] == "engine not loaded 0", done.stdout + done.stderr
+    assert "2 stack(s): 2 unchanged" in done.stdout
