@@ -52,6 +52,7 @@ bench: install controlplane
 	$(BIN)/python bench/exporter.py
 	$(BIN)/python bench/stacks.py
 	$(BIN)/python bench/onboarding.py
+	$(BIN)/python bench/converge.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
