@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 
+from citycloud import policies
 from citycloud.cli import audit, exits, gitops, options, output, stack_display, state
 from citycloud.cli import policies as cli_policies
 from citycloud.stacks import engine, layout, offboarding, operations, programs
@@ -94,6 +95,27 @@ def _apply_tenant(ctx: typer.Context, action: str, tenant: str, platform: Platfo
                                       tenants=[tenant], dry_run=dry_run)
         record.summary = {**audit.stack_summary(result), **grants.changes()}
         _finish(result, fmt)
+
+
+def _close_doors(counterparts: list[str], platform: Platform | None, runner: engine.Engine,
+                 display: stack_display.Display) -> operations.Result | None:
+    """Converge the onboarded tenants on the other side of an offboarded tenant's doors, so
+    no rule naming its namespaces outlives it (a door has an end in each party's stack).
+    Only from a registry that passes its policies: otherwise they wait for their next
+    onboard or apply, and the user is told."""
+    known = [name for name in counterparts if platform is not None and name in platform.tenants]
+    if not known or platform is None:
+        return None
+    try:
+        cli_policies.hold_to_policies(platform)
+    except policies.PolicyViolations:
+        output.stderr.print(
+            f"warning: {', '.join(known)} still hold their end of a door to the offboarded "
+            "tenant; the registry fails its policies ('citycloud validate'), so they were "
+            f"not converged: 'citycloud onboard {known[0]}' does it once it passes",
+            highlight=False)
+        return None
+    return operations.apply(platform, runner=runner, reporter=display, tenants=known)
 
 
 def _finish(result: operations.Result, fmt: output.Format) -> None:
@@ -219,6 +241,8 @@ def offboard(
     namespaces hold PersistentVolumeClaims (unless --force), asks you to type
     the tenant's name (unless --yes), and keeps a record in
     STATE_DIR/offboarded/. Works for tenants already removed from the registry.
+    Then converges the onboarded tenants on the other side of its shared-service
+    doors (previewed and confirmed like an apply), so their rules close too.
     """
     current = state.get(ctx, fmt)
     platform = current.platform if (current.registry / PLATFORM_FILE).exists() else None
@@ -229,19 +253,28 @@ def offboard(
         grants = audit.Grants(runner.state.deployed_dir, folders=[tenant])
         result = offboarding.offboard(tenant, runner=runner, reporter=display, force=force,
                                       platform=platform, dry_run=dry_run)
+        closed = _close_doors(result.counterparts, platform, runner, display)
         record.summary = {"confirmed": result.confirmed, "forced": force,
                           "namespaces": result.plan.namespaces,
                           "claims": len(result.plan.claims), "record": result.record,
-                          **grants.changes()}
+                          **grants.changes(),
+                          **({"counterparts": result.counterparts} if closed else {})}
     if fmt is output.Format.JSON:
         output.print_json({"tenant": tenant, "offboarded": result.confirmed, "dryRun": dry_run,
                            "namespaces": result.plan.namespaces, "record": result.record,
                            "resources": [f"{kind} {name}" for kind, name in result.plan.resources],
-                           "persistentVolumeClaims": result.plan.claims})
-    elif dry_run:
+                           "persistentVolumeClaims": result.plan.claims,
+                           **({"counterparts": stack_display.result_json(closed)}
+                              if closed else {})})
+        if closed and closed.failed:
+            raise typer.Exit(exits.APPLY_FAILED)
+        return
+    if dry_run:
         stack_display.show_offboard(result.plan)
         output.stdout.print(f"dry run: nothing of {tenant} was deleted", highlight=False)
     elif result.confirmed:
         output.stdout.print(f"offboarded {tenant}; record: {result.record}", highlight=False)
     else:
         output.stdout.print(f"cancelled: {tenant} was not offboarded", highlight=False)
+    if closed:  # the other ends of its doors, converged after it
+        _finish(closed, fmt)

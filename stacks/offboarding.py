@@ -12,7 +12,9 @@ registry edit can delete one. `citycloud offboard TENANT` can, in this order:
 5. write the record to STATE/offboarded/ (status "started"), lift protect and
    retain-on-delete in the stack's state, destroy the stack, remove it, and
    complete the record ("done", or "failed" with the error): the record
-   exists whatever happens after the confirmation.
+   exists whatever happens after the confirmation;
+6. name the onboarded tenants holding the other end of one of its doors
+   (Result.counterparts), which the CLI then converges.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from citycloud.stacks import changes, engine, errors, layout, locks, operations, programs
-from citycloud.tenants import kubeapi
+from citycloud.tenants import kubeapi, sharing_map
 from citycloud.tenants.platform import Platform
 
 NAMESPACE_TYPE = changes.NAMESPACE_TYPE
@@ -46,6 +48,9 @@ class Result:
     plan: Plan
     confirmed: bool
     record: str = ""  # path of the record written
+    # Onboarded tenants holding the other end of a shared-service door with this one (as
+    # deployed): their stacks still carry a rule naming its namespaces until converged.
+    counterparts: list[str] = dataclasses.field(default_factory=list)
 
 
 class Reporter(Protocol):
@@ -138,8 +143,11 @@ def offboard(name: str, *, runner: engine.Engine, reporter: Reporter, force: boo
         layout.write_json(path, entry | {"status": "done", "ended": _now()})
         state.forget(ref)
         state.prune_history(ref, keep=0)  # the offboarded record above is what is kept
+    doors = sharing_map.deployed_grants(state.deployed_dir, folders=[name])
+    parties = {party for grant in doors for party in sharing_map.parties(grant)} - {name}
     operations.update_deployed(state, applied={}, removed=[name])
-    return Result(plan, confirmed=True, record=str(path))
+    return Result(plan, confirmed=True, record=str(path),
+                  counterparts=sorted(parties & state.stack_names(layout.Kind.TENANT)))
 
 
 def _record(plan: Plan, *, force: bool, state: layout.StateDir) -> dict[str, Any]:

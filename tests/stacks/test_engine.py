@@ -257,6 +257,14 @@ def test_an_apply_killed_mid_way_converges_when_run_again(env: Env) -> None:
     assert not re.search(r"pending", json.dumps(again))
 
 
+def _edit(path: pathlib.Path, change: Any) -> None:
+    """Change a tenant file's spec in place (`change` mutates the dict)."""
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(document["spec"])
+    path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False),
+                    encoding="utf-8")
+
+
 def test_the_audit_record_names_the_grants_an_onboarding_opens_and_closes(env: Env) -> None:
     """Grants come and go with the consumer's file: each onboarding's record says which, read
     from the deployed snapshot's share NetworkPolicies before and after (issue 15)."""
@@ -264,20 +272,14 @@ def test_the_audit_record_names_the_grants_an_onboarding_opens_and_closes(env: E
     consumer = env.registry / TENANT_FILE
     grant = f"{TENANT} -> wh-fagai-touzi/project-feed"
 
-    def edit(path: pathlib.Path, change: Any) -> None:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-        change(document["spec"])
-        path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False),
-                        encoding="utf-8")
-
-    edit(provider, lambda spec: spec.setdefault("services", []).append({
+    _edit(provider, lambda spec: spec.setdefault("services", []).append({
         "name": "project-feed", "namespace": "approvals", "ports": [{"port": 443}],
         "kind": "project-data", "audience": {"departments": ["wh-gongan"]}}))
-    edit(consumer, lambda spec: spec.setdefault("consumes", []).append(
+    _edit(consumer, lambda spec: spec.setdefault("consumes", []).append(
         {"tenant": "wh-fagai-touzi", "service": "project-feed", "namespaces": ["analytics"]}))
     code, result = env.json("onboard", TENANT, "--yes")
     assert code == 0, result
-    edit(consumer, lambda spec: spec.update(
+    _edit(consumer, lambda spec: spec.update(
         consumes=[c for c in spec["consumes"] if c["tenant"] != "wh-fagai-touzi"]))
     code, result = env.json("onboard", TENANT, "--yes")
     assert code == 0, result
@@ -296,19 +298,13 @@ def test_onboarding_a_consumer_converges_the_provider_end_of_its_door(env: Env) 
     provider = env.registry / "tenants" / "wh-fagai" / f"{provider_name}.yaml"
     consumer = env.registry / TENANT_FILE
 
-    def edit(path: pathlib.Path, change: Any) -> None:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-        change(document["spec"])
-        path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False),
-                        encoding="utf-8")
-
     def ingress() -> list[str]:
         return [key for key, manifest in env.rendered().items()
                 if key.startswith("NetworkPolicy/") and manifest["metadata"]["labels"].get(
                     "citycloud.io/share-consumer") == TENANT
                 and manifest["metadata"]["namespace"].startswith(provider_name)]
 
-    edit(provider, lambda spec: spec.setdefault("services", []).append({
+    _edit(provider, lambda spec: spec.setdefault("services", []).append({
         "name": "project-feed", "namespace": "approvals", "ports": [{"port": 443}],
         "kind": "project-data", "audience": {"departments": ["wh-gongan"]}}))
     code, result = env.json("onboard", TENANT, "--yes")  # the provider is not onboarded yet
@@ -317,7 +313,7 @@ def test_onboarding_a_consumer_converges_the_provider_end_of_its_door(env: Env) 
 
     code, result = env.json("onboard", provider_name, "--yes")
     assert code == 0, result
-    edit(consumer, lambda spec: spec.setdefault("consumes", []).append(
+    _edit(consumer, lambda spec: spec.setdefault("consumes", []).append(
         {"tenant": provider_name, "service": "project-feed", "namespaces": ["analytics"]}))
     code, result = env.json("onboard", TENANT, "--yes")
     assert code == 0, result
@@ -326,7 +322,7 @@ def test_onboarding_a_consumer_converges_the_provider_end_of_its_door(env: Env) 
     assert ingress() == [f"NetworkPolicy/{provider_name}-approvals/"
                          f"citycloud-share-in-project-feed-{TENANT}"]
 
-    edit(consumer, lambda spec: spec.update(
+    _edit(consumer, lambda spec: spec.update(
         consumes=[c for c in spec["consumes"] if c["tenant"] != provider_name]))
     code, result = env.json("resize", TENANT, "--yes")
     assert code == 0, result
@@ -472,3 +468,49 @@ def test_nothing_to_do_never_loads_the_engine(env: Env) -> None:
                           text=True, check=False)
     assert done.stdout.strip().splitlines()[-1] == "engine not loaded 0", done.stdout + done.stderr
     assert "2 stack(s): 2 unchanged" in done.stdout
+
+
+def test_offboarding_a_consumer_closes_the_providers_end_of_its_door(env: Env) -> None:
+    """The usual order: the consumer's file leaves the registry, then `offboard` deletes its
+    stack, and converges the onboarded provider, whose ingress from the consumer's (now
+    deleted) namespaces would otherwise outlive it."""
+    consumer, provider_name = "wh-gongan-jiaoguan", "wh-fagai-touzi"
+    consumer_file = env.registry / "tenants" / "wh-gongan" / f"{consumer}.yaml"
+    _edit(env.registry / "tenants" / "wh-fagai" / f"{provider_name}.yaml",
+          lambda spec: spec.setdefault("services", []).append({
+              "name": "project-feed", "namespace": "approvals", "ports": [{"port": 443}],
+              "kind": "project-data", "audience": {"departments": ["wh-gongan"]}}))
+    _edit(consumer_file, lambda spec: spec.setdefault("consumes", []).append(
+        {"tenant": provider_name, "service": "project-feed", "namespaces": ["analytics"]}))
+    assert env.cli("onboard", provider_name, "--yes").exit_code == 0
+    assert env.cli("onboard", consumer, "--yes").exit_code == 0
+    door = (f"NetworkPolicy/{provider_name}-approvals/"
+            f"citycloud-share-in-project-feed-{consumer}")
+    assert door in env.rendered()
+
+    consumer_file.unlink()
+    code, result = env.json("offboard", consumer, "--yes")
+
+    assert code == 0, result
+    assert result["offboarded"] is True
+    assert {(s["stack"], s["status"]) for s in result["counterparts"]["stacks"]} == {
+        (f"tenant/{provider_name}", "applied"), ("pool/gov", "unchanged")}
+    assert door not in env.rendered()
+    deployed = tenants.manifests.read(env.state / "deployed", folders=[provider_name])
+    assert not [m for m in deployed if consumer in m["metadata"]["name"]]
+
+
+def test_a_registry_failing_its_policies_leaves_the_other_ends_and_says_so(env: Env) -> None:
+    """Removing wh-gongan-video breaks the example (the catalogue and two consumers name its
+    video-sharing service), so nothing is converged from it: the onboarded consumer keeps
+    its end until its next onboarding, and the user is told which and how."""
+    assert env.cli("onboard", "wh-jiaotong-tocc", "--yes").exit_code == 0
+    assert env.cli("onboard", TENANT, "--yes").exit_code == 0
+    (env.registry / TENANT_FILE).unlink()
+
+    result = env.cli("offboard", TENANT, "--yes")
+
+    assert result.exit_code == 0, result.output
+    assert ("warning: wh-jiaotong-tocc still hold their end of a door to the offboarded tenant"
+            in " ".join(result.stderr.split()))
+    assert f"offboarded {TENANT}" in result.stdout
