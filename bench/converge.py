@@ -41,6 +41,7 @@ sys.path[:] = [p for p in sys.path if pathlib.Path(p or ".").resolve() != HERE]
 sys.path[:0] = [str(ROOT / "tests" / "e2e"), str(ROOT / "tests")]
 
 import controlplane  # noqa: E402
+import registries  # noqa: E402
 from kubernetes import dynamic  # noqa: E402
 
 from citycloud import tenants  # noqa: E402
@@ -112,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             _generate().generate(registry, tenants=args.tenants)
         else:
             shutil.copytree(WUHAN, registry)
+            registries.on_one_cluster(registry)  # both sides apply to one control plane
         ours = controlplane.ControlPlane(bin_dir, work / "citycloud-cluster")
         peer = controlplane.ControlPlane(bin_dir, work / "ssa-cluster")
         ours.start()

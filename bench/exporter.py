@@ -151,8 +151,8 @@ def main(argv: list[str] | None = None) -> int:
 
         # Every scrape checks the files once and reads the cluster, as when Prometheus
         # scrapes every 15-30 s (the exporter's own intervals, 1 s and 5 s, are shorter).
-        built = exporter.build(root, reader=read, today=lambda: TODAY, recheck=0,
-                               cluster_interval=0)
+        built = exporter.build(root, connect=lambda _context: read, today=lambda: TODAY,
+                               recheck=0, cluster_interval=0)
         cold_text, cold, cold_cpu = timed(built.render)
         text, steady, steady_cpu = median_of(built.render, args.repeat)
         series = series_in(text)

@@ -94,11 +94,12 @@ class City:
         cluster = programs.Cluster(kubeconfig=str(self.kubeconfig.absolute()),
                                    identifier=self.platform.name)
         applied = {}
-        for name in self.recorded:
-            target = operations.tenant_target(self.platform, name, cluster=cluster)
-            state.write_record(target.ref, layout.Record("ok", target.fingerprint, "up",
-                                                         objects=len(target.manifests)))
-            applied[name] = target.manifests
+        for target in operations.targets(self.platform, cluster=cluster,
+                                         tenants=self.recorded):
+            if target.ref.kind is layout.Kind.TENANT:
+                state.write_record(target.ref, layout.Record("ok", target.fingerprint, "up",
+                                                             objects=len(target.manifests)))
+                applied[target.ref.name] = target.manifests
         manifests.update(state.deployed_dir, applied)
 
 

@@ -85,7 +85,7 @@ def tenants_program(platform: tenants.Platform, names: Sequence[str]) -> Callabl
     def program() -> None:
         provider = programs.provider(CLUSTER)
         for name in names:
-            components.Tenant(name, units.tenant_unit(platform, name).manifests,
+            components.Tenant(name, units.tenant_units(platform, name)[0].manifests,
                               opts=pulumi.ResourceOptions(providers=[provider]))
 
     return program
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Untimed first run: imports pulumi_kubernetes' modules, which every layout pays once.
     def tenant_program(name: str) -> Callable[[], None]:
-        return programs.program(units.tenant_unit(platform, name), platform=platform,
+        return programs.program(units.tenant_units(platform, name)[0], platform=platform,
                                 cluster=CLUSTER)
 
     graph(tenant_program(names[0]), stack="warm")

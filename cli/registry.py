@@ -93,8 +93,8 @@ def plan(
         exists=True, file_okay=False, help="Manifests of what is deployed now.",
         show_default="STATE_DIR/deployed, which apply keeps")] = None,
     tenant: Annotated[list[str] | None, typer.Option(
-        "--tenant", "-t", help="Only these tenants, or pool.<name> for a pool's own objects "
-        "(repeatable).")] = None,
+        "--tenant", "-t", help="Only these tenants, or pool.<name> for a pool's own objects, "
+        "on each of their clusters; NAME.CLUSTER for one cluster (repeatable).")] = None,
     show_diff: Annotated[bool, typer.Option(
         "--diff/--no-diff", help="Show the YAML diff of every change, creations too.")] = False,
 ) -> None:
@@ -112,8 +112,17 @@ def plan(
     if tenant:
         pool_folders = {tenants.units.folder(tenants.units.Kind.POOL, p) for p in platform.pools}
         _check_tenants(tenant, known={*platform.tenants, *pool_folders, *(c.unit for c in changes)})
-        changes = [c for c in changes if c.unit in tenant]
+        changes = [c for c in changes if c.unit in tenant or _unplaced(c.unit) in tenant]
     _print_plan(changes, fmt, show_diff=show_diff)
+
+
+def _unplaced(folder: str) -> str:
+    """A unit's folder without its cluster: `-t wh-x` selects wh-x on each of its clusters,
+    `-t pool.gov` the pool on each of its clusters (tenants.units names them)."""
+    prefix = tenants.units.POOL_FOLDER_PREFIX
+    pool = folder.startswith(prefix)
+    name, _ = tenants.units.split(folder.removeprefix(prefix) if pool else folder)
+    return f"{prefix}{name}" if pool else name
 
 
 def _check_tenants(names: list[str], *, known: set[str]) -> None:

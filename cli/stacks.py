@@ -26,9 +26,12 @@ from citycloud.tenants.platform import PLATFORM_FILE, Platform
 
 Kubeconfig = Annotated[str | None, typer.Option(
     "--kubeconfig", envvar="KUBECONFIG", show_envvar=True,
-    help="kubeconfig of the cluster.", show_default="KUBECONFIG, else ~/.kube/config")]
+    help="kubeconfig of the cluster; where platform.yaml declares clusters, one file with "
+    "a context per cluster (the cluster's 'context', default its name).",
+    show_default="KUBECONFIG, else ~/.kube/config")]
 Context = Annotated[str | None, typer.Option(
-    "--context", help="kubeconfig context.", show_default="the current context")]
+    "--context", help="kubeconfig context of the pools that declare no clusters.",
+    show_default="the current context")]
 DryRun = Annotated[bool, typer.Option(
     "--dry-run", help="Preview only: show what would change, change nothing.")]
 Yes = Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking for confirmation.")]
@@ -89,7 +92,8 @@ def _apply_tenant(ctx: typer.Context, action: str, tenant: str, platform: Platfo
                   dry_run: bool) -> None:
     """Preview, confirm and apply one tenant's stack, recorded in the audit trail."""
     with audit.recorded(ctx, action=action, target=tenant, skip=dry_run) as record:
-        grants = audit.Grants(runner.state.deployed_dir, folders=[tenant])
+        grants = audit.Grants(runner.state.deployed_dir, folders=operations.tenant_folders(
+            platform, runner.state, tenant))
         with stack_display.Display(fmt=fmt, yes=yes) as display:
             result = operations.apply(platform, runner=runner, reporter=display,
                                       tenants=[tenant], dry_run=dry_run)
@@ -122,6 +126,10 @@ def _finish(result: operations.Result, fmt: output.Format) -> None:
     """Show the result; a failed stack ends the command with exit 3, said once."""
     names = ", ".join(str(o.ref) for o in result.failed)
     failure = f"{len(result.failed)} stack(s) not applied: {names}" if result.failed else None
+    down = result.clusters_down
+    if down:
+        failure = (f"{failure}; cluster(s) not answering: {', '.join(down)} (the others "
+                   "converged; run apply again once they are back)")
     if fmt is output.Format.JSON:  # one document: the result, and why it is not ok
         output.print_json(stack_display.result_json(result), error=failure,
                           exit_code=exits.APPLY_FAILED)
@@ -149,6 +157,10 @@ def apply(
         "--from-git", metavar="REF", help="Apply the registry exactly as committed at REF (CI: "
         "the merged commit) and record it; refuses a commit that does not descend from the "
         "one applied before.")] = None,
+    move: Annotated[list[str] | None, typer.Option(
+        "--move", metavar="TENANT", help="Let this tenant move to the cluster(s) its file "
+        "now names: created there; its old stack stays until 'offboard --cluster' "
+        "(repeatable).")] = None,
 ) -> None:
     """Make the cluster what the registry says: pool stacks, then every tenant's stack.
 
@@ -168,7 +180,8 @@ def apply(
         grants = audit.Grants(runner.state.deployed_dir)
         with stack_display.Display(fmt=fmt, yes=yes) as display:
             result = operations.apply(platform, runner=runner, reporter=display,
-                                      dry_run=dry_run, refresh=refresh, parallel=parallel)
+                                      dry_run=dry_run, refresh=refresh, parallel=parallel,
+                                      moving=move or ())
         record.summary = {**audit.stack_summary(result), **grants.changes()}
         _finish(result, fmt)
         if commit and not dry_run and result.confirmed:
@@ -231,6 +244,10 @@ def offboard(
         "--dry-run", help="Show what would be deleted (namespaces, objects, volume claims); "
         "delete nothing.")] = False,
     yes: Yes = False,
+    cluster: Annotated[str | None, typer.Option(
+        "--cluster", help="The cluster to offboard it from, for a tenant on several "
+        "(disaster recovery, or moved to another cluster).",
+        show_default="its only cluster")] = None,
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     render_to: RenderTo = None,
@@ -250,9 +267,10 @@ def offboard(
                      render_to=render_to)
     with audit.recorded(ctx, action="offboard", target=tenant, skip=dry_run) as record, \
             stack_display.Display(fmt=fmt, yes=yes) as display:
-        grants = audit.Grants(runner.state.deployed_dir, folders=[tenant])
+        grants = audit.Grants(runner.state.deployed_dir, folders=operations.tenant_folders(
+            platform, runner.state, tenant))
         result = offboarding.offboard(tenant, runner=runner, reporter=display, force=force,
-                                      platform=platform, dry_run=dry_run)
+                                      platform=platform, cluster=cluster, dry_run=dry_run)
         closed = _close_doors(result.counterparts, platform, runner, display)
         record.summary = {"confirmed": result.confirmed, "forced": force,
                           "namespaces": result.plan.namespaces,

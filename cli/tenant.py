@@ -34,6 +34,10 @@ def new(
         help="Owner group (repeatable).", show_default="the department's owners")] = None,
     description: Annotated[str, typer.Option(
         help="The business system it runs, e.g. 不动产登记 (policies want one).")] = "",
+    cluster: Annotated[list[str] | None, typer.Option(
+        "--cluster", help="Cluster of the pool to run on; twice, at two sites, for disaster "
+        "recovery.", show_default="where the pool has several: the one with the most "
+        "CPU headroom")] = None,
     force: Annotated[bool, typer.Option(
         "--force", help="Write the request even when it fails the shared policies.")] = False,
 ) -> None:
@@ -45,6 +49,9 @@ def new(
                                  param_hint="DEPARTMENT")
     if pool not in platform.pools:
         raise typer.BadParameter(f"choose one of {', '.join(platform.pools)}", param_hint="--pool")
+    if cluster and len(cluster) > 2:
+        raise typer.BadParameter("give one cluster, or two at two sites for disaster recovery",
+                                 param_hint="--cluster")
     try:
         tenant = tenants.models.Tenant.model_validate({
             "apiVersion": tenants.models.API_VERSION, "kind": "Tenant",
@@ -52,7 +59,8 @@ def new(
             "spec": {"pool": pool, "classification": classification,
                      "owners": list(owner or known.owners),
                      "quota": {"cpu": cpu, "memory": memory, "storage": storage},
-                     "namespaces": list(namespace or ["app"])},
+                     "namespaces": list(namespace or ["app"]),
+                     **_placement(platform, pool, cluster or [])},
         })
     except pydantic.ValidationError as err:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
@@ -68,6 +76,13 @@ def new(
         outcome.summary = {"file": path.relative_to(platform.root).as_posix()}
     output.stdout.print(f"wrote {path.relative_to(platform.root)}; commit it and open a pull "
                         "request", highlight=False)
+
+
+def _placement(platform: tenants.Platform, pool: str, asked: list[str]) -> dict[str, list[str]]:
+    """spec.clusters where there is one to write: a pool with one cluster (or none) leaves
+    the file as it was before clusters existed."""
+    chosen = tenants.scaffold.clusters_for(platform, pool=pool, asked=asked)
+    return {"clusters": chosen} if chosen else {}
 
 
 def _check_policies(with_it: tenants.Platform, name: str, *, force: bool) -> None:

@@ -1,7 +1,8 @@
 """Prometheus collectors, rules and dashboards for the ops team.
 
 `exporter.build` puts the collectors together over a registry (and, through
-`cluster.read`, a live cluster); `server.serve` serves them on /metrics;
+`cluster.read`, every live cluster the registry declares, each through its kubeconfig
+context, read at once); `server.serve` serves them on /metrics;
 `report.write` draws the static capacity report. Rules and dashboards live
 beside the code in rules/ and dashboards/ (see their README).
 """

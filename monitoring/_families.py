@@ -105,6 +105,17 @@ def single(name: str, documentation: str, value: float, *, counter: bool = False
     return Family(name, documentation, (), [((), value)], counter)
 
 
+def merged(families: Iterable[Family]) -> list[Family]:
+    """Families of the same name as one, rows in the order given: a name appears once in an
+    exposition, so the same family read from several clusters is served as one."""
+    first: dict[str, Family] = {}
+    rows: dict[str, list[Row]] = {}
+    for family in families:
+        first.setdefault(family.name, family)
+        rows.setdefault(family.name, []).extend(family.rows)
+    return [dataclasses.replace(first[name], rows=found) for name, found in rows.items()]
+
+
 def number(value: Fraction | int | float) -> float:
     """Exact sums become floats only at the edge, where Prometheus needs them."""
     if type(value) is Fraction:  # what float(Fraction) does, without the numbers ABC detour

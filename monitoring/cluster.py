@@ -6,6 +6,9 @@ only function that touches a cluster — it takes a kubernetes `ApiClient`
 (tenants.kubeapi.api_client), so the end-to-end tests can hand it a client for the
 real kube-apiserver and the unit tests can feed `parse` recorded responses instead.
 
+`connector` is how the exporter reaches every cluster of the registry: one kubeconfig,
+a context per cluster (credentials never enter the registry), a `Connection` each.
+
 Everything that can go wrong while reading (refused connections, timeouts,
 403s, garbage) becomes a `kubeapi.ClusterError` (tenants.kubeapi, the one
 Kubernetes boundary); the exporter then says `citycloud_cluster_up 0` and keeps
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from fractions import Fraction
@@ -63,6 +67,8 @@ class Snapshot:
 
 
 Reader = Callable[[], Snapshot]  # what the exporter calls each time it wants fresh cluster data
+# A kubeconfig context (None: the one the command line names) -> a Reader of its cluster.
+Connect = Callable[[str | None], Reader]
 
 
 def parse(*, quotas: Mapping[str, Any], services: Mapping[str, Any], pods: Mapping[str, Any],
@@ -167,3 +173,56 @@ def read(api: Any, *, timeout: float = 5.0, clock: Callable[[], float] = time.ti
         attachments = None
     return parse(quotas=quotas, services=services, pods=pods, attachments=attachments,
                  read_at=clock())
+
+
+# ---- reaching the clusters ----------------------------------------------------------------
+
+
+class Connection:
+    """A Reader of the cluster behind one kubeconfig context.
+
+    The client is made at the first read, and again after a failed attempt to make it,
+    so a context the kubeconfig lacks costs that cluster's reads, not the exporter, and
+    a kubeconfig fixed on disk is picked up without a restart.
+    """
+
+    def __init__(self, *, kubeconfig: str | os.PathLike[str] | None, context: str | None,
+                 timeout: float) -> None:
+        self.kubeconfig = kubeconfig
+        self.context = context
+        self.timeout = timeout
+        self._api: Any = None
+
+    def __call__(self) -> Snapshot:
+        if self._api is None:
+            self._api = kubeapi.api_client(kubeconfig=self.kubeconfig, context=self.context,
+                                           required=True)
+        return read(self._api, timeout=self.timeout)
+
+
+def connector(*, kubeconfig: str | os.PathLike[str] | None, context: str | None,
+              timeout: float) -> Connect | None:
+    """How the exporter reaches each cluster, or None when nothing can be reached.
+
+    A cluster platform.yaml declares is read through its own context of the kubeconfig;
+    the implicit cluster of pools that declare none through `context` (None: the current
+    one), or the pod's service account when there is no kubeconfig at all. Raises
+    kubeapi.ClusterConfigError when the kubeconfig cannot be read or has no `context`:
+    mistakes on the command line are said at start, not at every scrape.
+    """
+    names = kubeapi.contexts(kubeconfig=kubeconfig)
+    if names is None:  # no kubeconfig file: the pod's service account, if there is one
+        if kubeapi.api_client(context=context) is None:
+            return None
+    elif context is not None and context not in names:
+        raise kubeapi.ClusterConfigError(
+            f"the kubeconfig has no context {context!r} (it has {', '.join(names) or 'none'}); "
+            "pass one of those to --context ('kubectl config get-contexts')")
+
+    kubeapi.preload()  # now, not within the first scrape's timeout
+
+    def connect(cluster_context: str | None) -> Reader:
+        return Connection(kubeconfig=kubeconfig, timeout=timeout,
+                          context=context if cluster_context is None else cluster_context)
+
+    return connect

@@ -131,7 +131,7 @@ class ExporterCollector(_families.Collector):
 class Exporter:
     collectors: tuple[_families.Collector, ...]  # in scrape order, the exporter's own last
     registry_source: sources.RegistrySource
-    cluster_source: sources.ClusterSource
+    cluster_sources: sources.ClusterSources
 
     @functools.cached_property
     def registry(self) -> registry.CollectorRegistry:
@@ -147,16 +147,20 @@ class Exporter:
                        for family in collector.families()).encode()
 
 
-def build(root: pathlib.Path, *, reader: cluster.Reader | None,
+def build(root: pathlib.Path, *, connect: cluster.Connect | None,
           today: Callable[[], datetime.date] = datetime.date.today,
-          cluster_interval: float = 5.0, recheck: float = 1.0) -> Exporter:
-    """An exporter of the registry at `root`, reading the cluster through `reader` if given.
+          cluster_interval: float = 5.0, cluster_timeout: float = 5.0,
+          recheck: float = 1.0) -> Exporter:
+    """An exporter of the registry at `root`, reading its clusters through `connect` if given.
 
-    Raises tenants.RegistryError if the registry is invalid now: an exporter that
-    starts on a broken registry would have nothing true to serve.
+    Each cluster of the registry is read at most every `cluster_interval` seconds, all at
+    once, and a scrape waits at most `cluster_timeout` seconds for them. Raises
+    tenants.RegistryError if the registry is invalid now: an exporter that starts on a
+    broken registry would have nothing true to serve.
     """
     registry_source = sources.RegistrySource(root, recheck=recheck)
-    cluster_source = sources.ClusterSource(reader, min_interval=cluster_interval)
+    cluster_sources = sources.ClusterSources(connect, min_interval=cluster_interval,
+                                             timeout=cluster_timeout)
 
     def platform() -> tenants.Platform:
         return registry_source.get().platform
@@ -170,9 +174,9 @@ def build(root: pathlib.Path, *, reader: cluster.Reader | None,
         "networks": network_metrics.NetworkCollector(platform, report=evaluator.report),
         "sharing": sharing_metrics.SharingCollector(platform),
         "findings": findings.FindingsCollector(evaluator),
-        "cluster": live.LiveCollector(platform, cluster_state=cluster_source.get),
+        "cluster": live.LiveCollector(platform, clusters=cluster_sources.get),
     }
     timed = tuple(Timed(name, collector, stats=stats) for name, collector in collectors.items())
     own = ExporterCollector(registry_source.get, stats=stats)
     refresh = Timed("registry", RefreshCollector(registry_source), stats=stats)
-    return Exporter((refresh, *timed, own), registry_source, cluster_source)
+    return Exporter((refresh, *timed, own), registry_source, cluster_sources)

@@ -124,12 +124,13 @@ def department_totals(platform: tenants.Platform,
     """(department, pool) -> what the department's tenants hold in that pool.
 
     tenants.allocation owns quota sums: a department's share of a pool is that
-    pool's report restricted to the department's tenants.
+    pool's report restricted to the department's tenants (a disaster-recovery tenant's
+    quota counted on each of its clusters, as the department pays for both).
     """
     by_department: dict[tuple[str, str], list[models.Tenant]] = {}
     for tenant in platform.tenants.values():
         by_department.setdefault((tenant.department, tenant.spec.pool), []).append(tenant)
-    return {key: allocation.pool_capacity(platform.pools[key[1]], members)
+    return {key: allocation.pool_capacity(platform, key[1], members)
             for key, members in sorted(by_department.items())}
 
 

@@ -53,6 +53,9 @@ def render(platform: tenants.Platform, *, generated: datetime.datetime | None = 
     for pool in report:
         parts.append(_pool_section(pool))
     parts.append(_pool_table(report))
+    clusters = allocation.cluster_report(platform)
+    if clusters:  # a registry without clusters keeps the report it always had
+        parts.append(_clusters_section(clusters))
     parts.append(_departments_section(platform, colours))
     parts.append(_sharing_section(platform))
     parts.append("</body></html>")
@@ -121,6 +124,56 @@ def _pool_table(report: Sequence[allocation.PoolCapacity]) -> str:
     return ("<table><thead><tr><th>pool</th><th>resource</th><th>physical</th>"
             "<th>allocatable</th><th>allocated</th><th>headroom</th><th>allocated %</th>"
             f"</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+def _clusters_section(clusters: Sequence[allocation.ClusterCapacity]) -> str:
+    """Per site (data centre) and per cluster: where a pool's room is, and what one site's
+    outage would take with it."""
+    sites: dict[str, list[allocation.ClusterCapacity]] = {}
+    for found in clusters:
+        sites.setdefault(found.cluster.site, []).append(found)
+    site_rows = "".join(
+        f'<tr><td>{_e(site)}</td><td class="text">{_e(", ".join(c.cluster.name for c in held))}'
+        f"</td><td>{len({t.name for c in held for t in c.tenants})}</td>"
+        + "".join(f"<td>{_e(_share(_site_usage(held, r)))}</td>" for r in allocation.RESOURCES)
+        + "</tr>" for site, held in sorted(sites.items()))
+    cluster_rows = "".join(
+        f'<tr><td>{_e(c.cluster.name)}</td><td class="text">{_e(c.cluster.site)}</td>'
+        f'<td class="text">{_e(c.cluster.pool)}</td><td>{len(c.tenants)}</td>'
+        f'<td class="text">{_e(resource)}</td>'
+        + "".join(f"<td>{_e(quantities.format_rounded(amount, resource=resource))}</td>"
+                  for amount in (usage.physical, usage.allocatable, usage.allocated,
+                                 usage.headroom))
+        + f"<td>{usage.ratio:.1%}</td></tr>"
+        for c in clusters for resource, usage in c.usage.items())
+    return ("<h2>Clusters and sites</h2><p class=\"note\">Each cluster holds the quotas of the "
+            "tenants placed on it (a disaster-recovery tenant holds its quota on each of its "
+            "two clusters); allocatable = the cluster's physical capacity × its pool's "
+            "overcommit ratio. Pools that declare no clusters run on one cluster and are not "
+            "listed here.</p><h3>By site</h3>"
+            "<table><thead><tr><th>site</th><th>clusters</th><th>tenants</th><th>cpu</th>"
+            "<th>memory</th><th>storage</th></tr></thead>"
+            f"<tbody>{site_rows}</tbody></table><h3>By cluster</h3>"
+            "<table><thead><tr><th>cluster</th><th>site</th><th>pool</th><th>tenants</th>"
+            "<th>resource</th><th>physical</th><th>allocatable</th><th>allocated</th>"
+            "<th>headroom</th><th>allocated %</th></tr></thead>"
+            f"<tbody>{cluster_rows}</tbody></table>")
+
+
+def _site_usage(held: Sequence[allocation.ClusterCapacity], resource: str) -> allocation.Usage:
+    """A site's clusters together (of several pools: each allocatable is already its own
+    pool's overcommit applied)."""
+    def total(measure: str) -> Fraction:
+        return sum((getattr(c.usage[resource], measure) for c in held), Fraction(0))
+
+    return allocation.Usage(resource, total("physical"), total("allocatable"),
+                            total("allocated"))
+
+
+def _share(usage: allocation.Usage) -> str:
+    allocated, allocatable = (quantities.format_rounded(amount, resource=usage.resource)
+                              for amount in (usage.allocated, usage.allocatable))
+    return f"{allocated} of {allocatable} ({usage.ratio:.1%})"
 
 
 def _departments_section(platform: tenants.Platform, colours: dict[str, str]) -> str:

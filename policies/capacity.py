@@ -24,6 +24,18 @@ def show(resource: str, value: Fraction) -> str:
     return quantities.format_amount(value, resource=resource)
 
 
+def _pool_figure(pool: models.Pool, index: int, resource: str) -> tuple[str | int, ...]:
+    """Where a pool's capacity is written: on the pool, or (a pool on several clusters) on
+    its clusters, whose findings point at each one's figures; the pool's entry then."""
+    if pool.capacity is None:
+        return ("spec", "pools", index)
+    return ("spec", "pools", index, "capacity", resource)
+
+
+def _physical(pool: models.Pool) -> str:
+    return "physical" if pool.capacity is not None else "its clusters' physical"
+
+
 @engine.policy(
     "capacity.pool-allocatable", set="capacity",
     title="A pool's quotas never exceed its physical capacity times its overcommit ratio",
@@ -35,11 +47,11 @@ def pool_allocatable(ctx: engine.Context) -> Iterator[Diagnostic]:
         for resource, usage in pool.usage.items():
             if usage.allocated > usage.allocatable:
                 yield engine.platform_finding(
-                    ctx.platform, ("spec", "pools", index, "capacity", resource),
+                    ctx.platform, _pool_figure(pool.pool, index, resource),
                     f"pool {pool.pool.name!r} hands out {show(resource, usage.allocated)} of "
                     f"{resource}, {show(resource, -usage.headroom)} more than its "
-                    f"{show(resource, usage.allocatable)} (physical x overcommit)",
-                    hint="add hardware, or shrink or move tenants of this pool")
+                    f"{show(resource, usage.allocatable)} ({_physical(pool.pool)} x "
+                    "overcommit)", hint="add hardware, or shrink or move tenants of this pool")
 
 
 @engine.policy(
@@ -54,11 +66,65 @@ def pool_headroom(ctx: engine.Context) -> Iterator[Diagnostic]:
         for resource, usage in pool.usage.items():
             if usage.allocatable * threshold < usage.allocated <= usage.allocatable:
                 yield engine.platform_finding(
-                    ctx.platform, ("spec", "pools", index, "capacity", resource),
+                    ctx.platform, _pool_figure(pool.pool, index, resource),
                     f"pool {pool.pool.name!r} has handed out {usage.ratio:.1%} of its "
                     f"{resource} ({show(resource, usage.headroom)} left), above the "
                     f"{float(threshold):.0%} warning line",
                     hint="plan more capacity for this pool")
+
+
+def _clusters(ctx: engine.Context) -> list[tuple[int, allocation.ClusterCapacity]]:
+    """The clusters judged on their own, with their index in platform.yaml: those of a pool
+    with several. A pool's only cluster holds what the pool holds, so the pool policies
+    judge it already (and a second finding would say the same thing twice)."""
+    platform = ctx.platform
+    index = {c.name: i for i, c in enumerate(platform.spec.spec.clusters)}
+    return [(index[c.cluster.name], c) for c in allocation.cluster_report(platform)
+            if len(platform.pool_clusters[c.cluster.pool]) > 1]
+
+
+@engine.policy(
+    "capacity.cluster-allocatable", set="capacity",
+    title="The quotas placed on a cluster never exceed its hardware times its pool's overcommit",
+    rationale="A pool's capacity is its clusters' together, but a namespace lives on one "
+    "cluster: a cluster whose tenants hold more than it can give cannot keep their quotas "
+    "even while its pool has room at another site. A disaster-recovery tenant holds its "
+    "quota on each of its clusters.")
+def cluster_allocatable(ctx: engine.Context) -> Iterator[Diagnostic]:
+    for index, found in ctx.derived(_clusters):
+        for resource, usage in found.usage.items():
+            if usage.allocated > usage.allocatable:
+                largest = sorted(found.tenants, key=lambda t: allocation.tenant_quota(
+                    t, resource), reverse=True)[:3]
+                yield engine.platform_finding(
+                    ctx.platform, ("spec", "clusters", index, "capacity", resource),
+                    f"cluster {found.cluster.name!r} holds {show(resource, usage.allocated)} "
+                    f"of {resource} in quotas, {show(resource, -usage.headroom)} more than its "
+                    f"{show(resource, usage.allocatable)} (physical x overcommit; largest: "
+                    f"{', '.join(t.name for t in largest)})",
+                    hint="move tenants to another cluster of the pool (spec.clusters), or add "
+                    "hardware")
+
+
+@engine.policy(
+    "capacity.cluster-headroom", set="capacity", severity=engine.Severity.WARNING,
+    title="A cluster keeps headroom: warn when its quotas pass a share of what it can give",
+    rationale="New tenants are placed on the cluster with the most headroom; a cluster "
+    "near full needs hardware, or its pool's next tenants placed elsewhere, before a "
+    "department has to wait.",
+    settings=("capacity.poolWarning",))
+def cluster_headroom(ctx: engine.Context) -> Iterator[Diagnostic]:
+    threshold = allocation.ratio(engine.settings(ctx.platform).capacity.pool_warning)
+    for index, found in ctx.derived(_clusters):
+        for resource, usage in found.usage.items():
+            if usage.allocatable * threshold < usage.allocated <= usage.allocatable:
+                yield engine.platform_finding(
+                    ctx.platform, ("spec", "clusters", index, "capacity", resource),
+                    f"cluster {found.cluster.name!r} has handed out {usage.ratio:.1%} of its "
+                    f"{resource} ({show(resource, usage.headroom)} left), above the "
+                    f"{float(threshold):.0%} warning line",
+                    hint="add hardware to this cluster, or place the pool's next tenants on "
+                    "another of its clusters")
 
 
 @engine.policy(
@@ -119,6 +185,6 @@ def department_ceiling(ctx: engine.Context) -> Iterator[Diagnostic]:
 def _department_total(platform: tenants.Platform, held: list[models.Tenant],
                       resource: str) -> Fraction:
     """What a department holds across pools: tenants.allocation's exact sum per pool, added."""
-    totals = (allocation.pool_capacity(pool, [t for t in held if t.spec.pool == name])
-              .usage[resource].allocated for name, pool in platform.pools.items())
+    totals = (allocation.pool_capacity(platform, name, [t for t in held if t.spec.pool == name])
+              .usage[resource].allocated for name in platform.pools)
     return sum(totals, Fraction(0))

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar, cast
 
 from citycloud import tenants
-from citycloud.tenants import allocation, diagnostics, models, render, sources
+from citycloud.tenants import allocation, diagnostics, models, render, sources, units
 
 T = TypeVar("T")
 Diagnostic = diagnostics.Diagnostic
@@ -112,9 +112,11 @@ class Context:
         return allocation.report(self.platform)
 
     def rendered(self, tenant: models.Tenant) -> list[render.Manifest]:
-        """The tenant's objects from tenants.render, rendered once for all checks."""
+        """The tenant's objects as tenants.units renders them (on its first cluster: a
+        disaster-recovery copy differs only in its doors), once for all checks."""
         if tenant.name not in self._rendered:
-            self._rendered[tenant.name] = render.render_tenant(tenant, platform=self.platform)
+            self._rendered[tenant.name] = units.tenant_units(self.platform,
+                                                             tenant.name)[0].manifests
         return self._rendered[tenant.name]
 
     def derived(self, compute: Callable[[Context], T]) -> T:

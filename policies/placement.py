@@ -139,3 +139,24 @@ def guardrail_coverage(ctx: engine.Context) -> Iterator[Diagnostic]:
                     f"{', '.join(f'{k}={v}' for k, v in wanted.items())}, so pool "
                     f"{tenant.spec.pool!r}'s guardrails would not apply to it",
                     hint="tenants.render.standard_labels must set the pool labels")
+
+
+@engine.policy(
+    "placement.dr-sites", set="placement",
+    title="A tenant on two clusters has them at two sites",
+    rationale="A second cluster is asked for to survive the loss of a data centre: two "
+    "clusters at one site fall together, and the second copy only doubles the quota.")
+def dr_sites(ctx: engine.Context) -> Iterator[Diagnostic]:
+    platform = ctx.platform
+    for tenant in platform.tenants.values():
+        placed = [platform.clusters[c] for c in tenant.spec.clusters if c in platform.clusters]
+        if len(placed) == 2 and placed[0].site == placed[1].site:
+            others = [c.name for c in platform.clusters.values()
+                      if c.pool == tenant.spec.pool and c.site != placed[0].site]
+            yield engine.tenant_finding(
+                platform, tenant, ("spec", "clusters", 1),
+                f"clusters {placed[0].name} and {placed[1].name} are both at site "
+                f"{placed[0].site!r}: one outage takes both copies",
+                hint=(f"name a cluster at another site: {', '.join(others)}" if others else
+                      f"pool {tenant.spec.pool!r} has no cluster at another site: drop the "
+                      "second cluster until it has"))

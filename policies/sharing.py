@@ -20,7 +20,7 @@ provider can widen what it publishes.
 from __future__ import annotations
 
 import collections
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from citycloud import tenants
 from citycloud.policies import engine
@@ -187,6 +187,40 @@ def pool_flow(ctx: engine.Context) -> Iterator[Diagnostic]:
             hint=f"the platform team decides: it adds {pair} to "
             "policies.sharing.allowedPoolFlows in platform.yaml; or consume a service of "
             f"pool {mine!r}")
+
+
+@engine.policy(
+    "sharing.cross-cluster", set=SET,
+    title="A flow between clusters reaches clusters whose pod networks are declared",
+    rationale="Where consumer and provider run on different clusters, a NetworkPolicy cannot "
+    "name the other side's namespaces: the door opens on the other cluster's pod network "
+    "(podCidrs in platform.yaml) on the service's ports. A cluster without podCidrs gives "
+    "the rendering nothing to open the door on, so the flow the two files agreed on would "
+    "silently not exist and the department would route around the platform.")
+def cross_cluster(ctx: engine.Context) -> Iterator[Diagnostic]:
+    platform = ctx.platform
+    for flow, provider, service in _judged(ctx):
+        mine, theirs = platform.placements(flow.consumer), platform.placements(provider)
+        if all(c in theirs for c in mine):
+            continue  # each copy of the consumer has the provider on its own cluster
+        # The consumer's copies elsewhere, and the provider's clusters they would call.
+        apart = sorted({*(c for c in mine if c not in theirs), *theirs})
+        blind = [c for c in apart
+                 if not (c in platform.clusters and platform.clusters[c].pod_cidrs)]
+        if blind:
+            yield engine.tenant_finding(
+                platform, flow.consumer, ("spec", "consumes", flow.index),
+                f"service {service.name!r} of {provider.name} runs on {_named(theirs)} and "
+                f"this tenant on {_named(mine)}; cluster(s) {_named(blind)} declare no "
+                "podCidrs, so no door can open between them",
+                hint="the platform team adds podCidrs to those clusters in platform.yaml; or "
+                "place the tenant on a cluster the provider runs on (spec.clusters)")
+
+
+def _named(clusters: Iterable[str]) -> str:
+    """Cluster names for a message; a pool that declares none runs on the cluster the
+    command line names."""
+    return ", ".join(c or "the undeclared cluster of its pool" for c in clusters)
 
 
 # ---- the declarations ---------------------------------------------------------------

@@ -203,8 +203,9 @@ class StateDir:
         """Stacks of a kind that exist in the backend or in our journal."""
         project = StackRef(kind, "_").project
         backend = self.backend_dir / ".pulumi" / "stacks" / project
-        names = {p.name.split(".")[0] for p in backend.glob("*.json*")
-                 if p.name.endswith((".json", ".json.gz"))}
+        # Not split on the first dot: a stack on a declared cluster is <name>.<cluster>.
+        names = {p.name.removesuffix(".gz").removesuffix(".json")
+                 for p in backend.glob("*.json*") if p.name.endswith((".json", ".json.gz"))}
         names |= {p.stem for p in (self.root / "stacks" / kind.value).glob("*.json")}
         return names
 

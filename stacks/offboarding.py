@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from citycloud.stacks import changes, engine, errors, layout, locks, operations, programs
-from citycloud.tenants import kubeapi, sharing_map
+from citycloud.tenants import kubeapi, sharing_map, units
 from citycloud.tenants.platform import Platform
 
 NAMESPACE_TYPE = changes.NAMESPACE_TYPE
@@ -40,7 +40,7 @@ class Plan:
     resources: list[tuple[str, str]]  # (kind, logical name) of everything that will be deleted
     claims: list[str]  # namespace/name of PersistentVolumeClaims found
     outputs: dict[str, Any]  # the stack's outputs: tenant, department, pool, namespaces
-    in_registry: bool  # still in the registry: the next apply would onboard it again
+    in_registry: bool  # still placed there in the registry: the next apply would onboard it again
 
 
 @dataclasses.dataclass
@@ -85,7 +85,7 @@ def volume_claims(namespaces: Sequence[str], *, cluster: programs.Cluster) -> li
 
 
 def _plan(name: str, resources: list[dict[str, Any]], *, claims: ClaimLister,
-          platform: Platform | None) -> Plan:
+          in_registry: bool) -> Plan:
     namespaces = sorted(str(r.get("outputs", {}).get("metadata", {}).get("name")
                             or r["urn"].rsplit("::", 1)[-1])
                         for r in resources if r.get("type") == NAMESPACE_TYPE)
@@ -94,28 +94,32 @@ def _plan(name: str, resources: list[dict[str, Any]], *, claims: ClaimLister,
     doomed = [(str(r["type"]).rsplit(":", 1)[-1], str(r["urn"]).rsplit("::", 1)[-1])
               for r in resources if r.get("custom") and not str(r["type"]).startswith("pulumi:")]
     return Plan(name, namespaces, doomed, claims(namespaces) if namespaces else [], outputs,
-                in_registry=platform is not None and name in platform.tenants)
+                in_registry=in_registry)
 
 
 def offboard(name: str, *, runner: engine.Engine, reporter: Reporter, force: bool = False,
-             platform: Platform | None = None,
+             platform: Platform | None = None, cluster: str | None = None,
              claims: ClaimLister | None = None, dry_run: bool = False) -> Result:
     """Delete a tenant's stack and everything in it, after the checks above.
 
-    With `dry_run`, only find what would be deleted (namespaces, objects, claims, read
-    from the stack's state and the cluster) and return it unconfirmed: nothing changes,
-    not even the recovery of an interrupted run.
+    A tenant on several clusters (disaster recovery, or moved) is offboarded one cluster
+    at a time, named by `cluster`. With `dry_run`, only find what would be deleted
+    (namespaces, objects, claims, read from the stack's state and the cluster) and return
+    it unconfirmed: nothing changes, not even the recovery of an interrupted run.
     """
     state = runner.state
-    ref = layout.tenant(name)
-    operations.require_onboarded(state, name)
-    lister = claims or (lambda namespaces: volume_claims(namespaces, cluster=runner.cluster))
+    ref = layout.tenant(_stack_of(state, name, cluster))
+    at = units.split(ref.name)[1]
+    connection = runner.cluster.placed(platform, at) if platform else runner.cluster
+    lister = claims or (lambda namespaces: volume_claims(namespaces, cluster=connection))
     with locks.hold(state.lock_path(ref), stack=str(ref)):
         stack = runner.stack(ref)
         record = state.read_record(ref)
         if (record is None or record.interrupted) and not dry_run:
             runner.recover(stack, ref, reporter.journal(ref, "recover"))
-        plan = _plan(name, runner.resources(stack, ref), claims=lister, platform=platform)
+        placed = (platform is not None and name in platform.tenants
+                  and at in platform.placements(platform.tenants[name]))
+        plan = _plan(name, runner.resources(stack, ref), claims=lister, in_registry=placed)
         if dry_run:
             return Result(plan, confirmed=False)
         if plan.claims and not force:
@@ -143,11 +147,28 @@ def offboard(name: str, *, runner: engine.Engine, reporter: Reporter, force: boo
         layout.write_json(path, entry | {"status": "done", "ended": _now()})
         state.forget(ref)
         state.prune_history(ref, keep=0)  # the offboarded record above is what is kept
-    doors = sharing_map.deployed_grants(state.deployed_dir, folders=[name])
+    doors = sharing_map.deployed_grants(state.deployed_dir, folders=[ref.name])
     parties = {party for grant in doors for party in sharing_map.parties(grant)} - {name}
-    operations.update_deployed(state, applied={}, removed=[name])
+    operations.update_deployed(state, applied={}, removed=[ref.name])
+    onboarded = {units.split(key)[0] for key in state.stack_names(layout.Kind.TENANT)}
     return Result(plan, confirmed=True, record=str(path),
-                  counterparts=sorted(parties & state.stack_names(layout.Kind.TENANT)))
+                  counterparts=sorted(parties & onboarded))
+
+
+def _stack_of(state: layout.StateDir, name: str, cluster: str | None) -> str:
+    """The one stack of `name` to offboard: on `cluster`, or its only one."""
+    operations.require_onboarded(state, name)
+    keys = operations.tenant_stacks(state, name)
+    on = {units.split(key)[1] or "(the command line's cluster)": key for key in keys}
+    if cluster is not None:
+        if units.key(name, cluster) not in keys:
+            raise errors.UsageError(f"tenant {name} has no stack on cluster {cluster!r}; it "
+                                    f"runs on {', '.join(on)}")
+        return units.key(name, cluster)
+    if len(keys) > 1:
+        raise errors.UsageError(f"tenant {name} runs on {len(keys)} clusters ({', '.join(on)}):"
+                                " offboard one at a time with --cluster NAME")
+    return keys[0]
 
 
 def _record(plan: Plan, *, force: bool, state: layout.StateDir) -> dict[str, Any]:
@@ -155,6 +176,7 @@ def _record(plan: Plan, *, force: bool, state: layout.StateDir) -> dict[str, Any
         "tenant": plan.tenant,
         "department": plan.outputs.get("department", ""),
         "pool": plan.outputs.get("pool", ""),
+        "cluster": plan.outputs.get("cluster", ""),
         "namespaces": plan.namespaces,
         "resources": [f"{kind} {name}" for kind, name in plan.resources],
         "persistentVolumeClaims": plan.claims,

@@ -29,7 +29,16 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from citycloud.stacks import changes, engine, errors, layout, locks, programs
-from citycloud.tenants import manifests, models, plan, render, sharing, sharing_map, units
+from citycloud.tenants import (
+    kubeapi,
+    manifests,
+    models,
+    plan,
+    render,
+    sharing,
+    sharing_map,
+    units,
+)
 from citycloud.tenants.platform import Platform
 
 # Bump when the programs change what they register or how (names, options): forces every
@@ -55,8 +64,10 @@ class Target:
     program: programs.Program
     manifests: list[render.Manifest]
     fingerprint: str
-    pool: str  # the pool it belongs to (a pool stack: itself)
+    pool: str  # the pool unit it stands on (a pool stack: itself): <pool>[.<cluster>]
     engine: str  # engine_key: what besides the objects the engine's result depends on
+    cluster: str  # the registry's cluster it applies to ("": the implicit one)
+    connection: programs.Cluster  # how the provider reaches it
 
 
 @dataclasses.dataclass
@@ -66,6 +77,7 @@ class Outcome:
     steps: list[changes.Step] = dataclasses.field(default_factory=list)
     error: str = ""
     recovered: bool = False  # an interrupted earlier run was cleaned up first
+    unreachable: bool = False  # its cluster did not answer: the engine was not started
 
     @property
     def dangerous(self) -> list[changes.Step]:
@@ -86,6 +98,11 @@ class Result:
     @property
     def changed(self) -> list[Outcome]:
         return [o for o in self.outcomes if o.steps]
+
+    @property
+    def clusters_down(self) -> list[str]:
+        """The declared clusters that did not answer this run."""
+        return sorted({units.split(o.ref.name)[1] for o in self.outcomes if o.unreachable})
 
 
 class Reporter(Protocol):
@@ -121,42 +138,53 @@ def engine_key(cluster: programs.Cluster) -> str:
 def _target(unit: units.Unit, *, platform: Platform, pool: str,
             cluster: programs.Cluster) -> Target:
     """A unit's stack: its program is handed the unit's rendered objects, never renders."""
-    ref = layout.StackRef(unit.kind, unit.name)
-    return Target(ref, programs.program(unit, platform=platform, cluster=cluster),
-                  unit.manifests, fingerprint(unit.manifests, cluster=cluster), pool=pool,
-                  engine=engine_key(cluster))
-
-
-def pool_target(platform: Platform, name: str, *,
-                cluster: programs.Cluster) -> Target:
-    return _target(units.pool_unit(platform, name), platform=platform, pool=name,
-                   cluster=cluster)
-
-
-def tenant_target(platform: Platform, name: str, *,
-                  cluster: programs.Cluster) -> Target:
-    return _target(units.tenant_unit(platform, name), platform=platform,
-                   pool=platform.tenants[name].spec.pool, cluster=cluster)
+    ref = layout.StackRef(unit.kind, unit.key)
+    placed = cluster.placed(platform, unit.cluster)
+    return Target(ref, programs.program(unit, platform=platform, cluster=placed),
+                  unit.manifests, fingerprint(unit.manifests, cluster=placed),
+                  pool=units.key(pool, unit.cluster), engine=engine_key(placed),
+                  cluster=unit.cluster, connection=placed)
 
 
 def targets(platform: Platform, *, cluster: programs.Cluster,
             tenants: Sequence[str] | None = None) -> list[Target]:
-    """Pool stacks first (of the named tenants' pools, or all), then tenant stacks."""
+    """Pool stacks first, then tenant stacks: every unit, or the named tenants' units and
+    their pools' units on the clusters they are placed on (and on no other)."""
     chosen = list(platform.tenants) if tenants is None else list(tenants)
     unknown = [name for name in chosen if name not in platform.tenants]
     if unknown:
         raise errors.UsageError(
             f"not in the registry: {', '.join(unknown)} (tenants are "
             "tenants/<department>/<tenant>.yaml; 'citycloud validate' lists problems)")
-    wanted_pools = (list(platform.pools) if tenants is None
-                    else sorted({platform.tenants[name].spec.pool for name in chosen}))
-    return ([pool_target(platform, name, cluster=cluster) for name in wanted_pools]
-            + [tenant_target(platform, name, cluster=cluster) for name in chosen])
+    placed = [unit for name in chosen for unit in units.tenant_units(platform, name)]
+    wanted = {(platform.tenants[u.name].spec.pool, u.cluster) for u in placed}
+    pools = [unit for name in platform.pools for unit in units.pool_units(platform, name)
+             if tenants is None or (name, unit.cluster) in wanted]
+    return ([_target(unit, platform=platform, pool=unit.name, cluster=cluster)
+             for unit in pools]
+            + [_target(unit, platform=platform, pool=platform.tenants[unit.name].spec.pool,
+                       cluster=cluster) for unit in placed])
+
+
+def tenant_stacks(state: layout.StateDir, name: str) -> list[str]:
+    """A tenant's stacks (unit keys): one per cluster it was applied on."""
+    return sorted(key for key in state.stack_names(layout.Kind.TENANT)
+                  if units.split(key)[0] == name)
+
+
+def tenant_folders(platform: Platform | None, state: layout.StateDir, name: str) -> list[str]:
+    """A tenant's unit folders, deployed or wanted: its stacks' and its placements' keys."""
+    keys = set(tenant_stacks(state, name))
+    if platform is not None and name in platform.tenants:
+        keys |= {units.key(name, c) for c in platform.placements(platform.tenants[name])}
+    return sorted(keys)
 
 
 def orphans(platform: Platform, state: layout.StateDir) -> list[str]:
-    """Tenant stacks whose tenant left the registry: reported, never deleted by apply."""
-    return sorted(state.stack_names(layout.Kind.TENANT) - set(platform.tenants))
+    """Tenant stacks no unit of the registry owns (the tenant left the registry, or left
+    that cluster): reported, never deleted by apply."""
+    wanted = {u.key for name in platform.tenants for u in units.tenant_units(platform, name)}
+    return sorted(state.stack_names(layout.Kind.TENANT) - wanted)
 
 
 # ---- the pipeline --------------------------------------------------------------------------
@@ -197,7 +225,7 @@ def _parallel(items: Sequence[Target], work: Callable[[Target], Outcome],
 
 def converge(chosen: Sequence[Target], *, runner: engine.Engine, reporter: Reporter,
              dry_run: bool = False, force: bool = False, refresh: bool = False,
-             parallel: int = 1) -> Result:
+             parallel: int = 1, probe: Probe | None = None) -> Result:
     """Preview every target that may have changed, confirm, then update pools before tenants.
 
     `force` runs every stack through the engine; `refresh` also reads every
@@ -217,6 +245,13 @@ def converge(chosen: Sequence[Target], *, runner: engine.Engine, reporter: Repor
             outcomes[target.ref] = Outcome(target.ref, Status.UNCHANGED)
         else:
             todo.append(target)
+    # A cluster that does not answer fails its own stacks at once; the others go on.
+    down = unreachable(todo, probe=probe or reach)
+    for target in [t for t in todo if t.cluster in down]:
+        outcomes[target.ref] = Outcome(target.ref, Status.FAILED, unreachable=True, error=(
+            f"{target.ref}: cluster {target.cluster} did not answer: {down[target.cluster]}"))
+        reporter.finished(outcomes[target.ref], "preview")
+    todo = [t for t in todo if t.cluster not in down]
 
     def preview(target: Target) -> Outcome:
         ref = target.ref
@@ -302,9 +337,46 @@ def converge(chosen: Sequence[Target], *, runner: engine.Engine, reporter: Repor
             else:
                 tenants_.append(target)
         _parallel(tenants_, update, parallel)
+        # A cluster that stopped answering during the run: its failures say so.
+        failed = [t for t in chosen if outcomes[t.ref].status is Status.FAILED]
+        lost = unreachable(failed, probe=probe or reach)
+        for target in failed:
+            outcomes[target.ref].unreachable |= target.cluster in lost
         return Result(ordered, dry_run=False)
     finally:
         held.release_all()
+
+
+Probe = Callable[[programs.Cluster], str | None]
+PROBE_TIMEOUT = 10.0  # seconds a declared cluster has to answer before its stacks fail
+
+
+def reach(cluster: programs.Cluster) -> str | None:
+    """Why a cluster cannot be reached (its /version), or None when it answers."""
+    if cluster.render_to:  # no cluster: the provider writes YAML
+        return None
+    try:
+        api = kubeapi.api_client(kubeconfig=cluster.kubeconfig, context=cluster.context,
+                                 required=True)
+        try:
+            kubeapi.server_version(api, timeout=PROBE_TIMEOUT)
+        finally:
+            api.close()
+    except kubeapi.ClusterError as err:
+        return str(err)
+    return None
+
+
+def unreachable(todo: Sequence[Target], *, probe: Probe) -> dict[str, str]:
+    """The registry's declared clusters among `todo` that do not answer, with why; asked
+    concurrently, so one that hangs costs its timeout once. The implicit cluster is not
+    asked: its stacks fail in the engine, with the engine's message, as they always did."""
+    clusters = {t.cluster: t.connection for t in todo if t.cluster}
+    if not clusters:
+        return {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(clusters)) as pool:
+        answers = dict(zip(clusters, pool.map(probe, clusters.values()), strict=True))
+    return {name: why for name, why in answers.items() if why is not None}
 
 
 def _engine_state(target: Target, record: layout.Record | None, *,
@@ -358,10 +430,14 @@ def update_deployed(state: layout.StateDir, *, applied: dict[str, list[render.Ma
 
 def apply(platform: Platform, *, runner: engine.Engine, reporter: Reporter,
           tenants: Sequence[str] | None = None, dry_run: bool = False, force: bool = False,
-          refresh: bool = False, parallel: int = 1) -> Result:
-    """Converge the stacks of `tenants` (default: the whole registry) and their pools."""
+          refresh: bool = False, parallel: int = 1, moving: Sequence[str] = ()) -> Result:
+    """Converge the stacks of `tenants` (default: the whole registry) and their pools.
+
+    A tenant whose file no longer names a cluster it has a stack on is moving: refused
+    unless named in `moving`, before anything runs."""
     if tenants is not None:
         tenants = [*tenants, *sorted(_counterparts(platform, tenants, runner.state))]
+    refuse_moves(platform, runner.state, tenants=tenants, moving=moving)
     chosen = targets(platform, cluster=runner.cluster, tenants=tenants)
     result = converge(chosen, runner=runner, reporter=reporter, dry_run=dry_run, force=force,
                       refresh=refresh, parallel=parallel)
@@ -376,6 +452,40 @@ def apply(platform: Platform, *, runner: engine.Engine, reporter: Reporter,
                 recorded[folder] = target.manifests
         update_deployed(runner.state, applied=recorded)
     return result
+
+
+def moves(platform: Platform, state: layout.StateDir,
+          tenants: Sequence[str] | None = None) -> dict[str, tuple[list[str], list[str]]]:
+    """Tenants leaving a cluster: name -> (clusters it has stacks on and leaves, clusters
+    its file names), until it has a stack on each of those (the move is made; the stack
+    left behind is then an orphan like any other, until offboarded)."""
+    found = {}
+    onboarded: dict[str, list[str]] = {}
+    for key in state.stack_names(layout.Kind.TENANT):
+        name, cluster = units.split(key)
+        onboarded.setdefault(name, []).append(cluster)
+    for name in platform.tenants if tenants is None else tenants:
+        placed = platform.placements(platform.tenants[name])
+        left = sorted(set(onboarded.get(name, ())) - set(placed))
+        if left and not set(placed) <= set(onboarded[name]):
+            found[name] = (left, list(placed))
+    return found
+
+
+def refuse_moves(platform: Platform, state: layout.StateDir, *,
+                 tenants: Sequence[str] | None, moving: Sequence[str]) -> None:
+    """Moving a tenant is a create there and, by offboarding, a delete here: only on request."""
+    unasked = {n: m for n, m in moves(platform, state, tenants).items() if n not in moving}
+    if not unasked:
+        return
+    lines = [f"{name} leaves {', '.join(c or 'the command line cluster' for c in left)} for "
+             f"{', '.join(placed)}" for name, (left, placed) in sorted(unasked.items())]
+    first, (left, _) = next(iter(sorted(unasked.items())))
+    raise errors.UsageError(
+        "moving tenants to other clusters: " + "; ".join(lines) + ". 'citycloud plan' shows "
+        f"the creates there and the deletes here. 'citycloud apply --move {first}' creates it "
+        "there; "
+        f"then 'citycloud offboard {first} --cluster {left[0] or 'CLUSTER'}' deletes it here")
 
 
 def _recorded(status: Status, folder: pathlib.Path) -> bool:
@@ -393,16 +503,17 @@ def _counterparts(platform: Platform, names: Sequence[str], state: layout.StateD
     named = set(names)
     found = {other for name in named for other in sharing.counterparts(platform, name)}
     # A door has an end in each party's folder: the named tenants' own folders name them all.
-    for grant in sharing_map.deployed_grants(state.deployed_dir, folders=named):
+    folders = {key for name in named for key in tenant_stacks(state, name)}
+    for grant in sharing_map.deployed_grants(state.deployed_dir, folders=folders):
         consumer, provider = sharing_map.parties(grant)
         if consumer in named or provider in named:
             found |= {consumer, provider}
-    onboarded = state.stack_names(layout.Kind.TENANT)
+    onboarded = {units.split(key)[0] for key in state.stack_names(layout.Kind.TENANT)}
     return (found & onboarded & set(platform.tenants)) - named
 
 
 def require_onboarded(state: layout.StateDir, name: str) -> None:
-    if name not in state.stack_names(layout.Kind.TENANT):
+    if not tenant_stacks(state, name):
         raise errors.UsageError(
             f"tenant {name} has not been onboarded (no stack under {state.root}); "
             f"'citycloud onboard {name}' creates it")
@@ -420,11 +531,15 @@ def quota_changes(state: layout.StateDir, tenant: models.Tenant, *,
                   platform: Platform) -> list[QuotaChange]:
     """Per namespace and resource, the quota as last applied and as the registry now says."""
     def hard(objects: Sequence[render.Manifest]) -> dict[str, dict[str, str]]:
+        # A disaster-recovery tenant has the same quota on each of its clusters.
         return {m["metadata"]["namespace"]: m["spec"]["hard"] for m in objects
-                if m["kind"] == "ResourceQuota" and units.folder_of(m) == tenant.name}
+                if m["kind"] == "ResourceQuota"
+                and units.split(units.folder_of(m))[0] == tenant.name}
 
-    before = hard(manifests.read(state.deployed_dir, folders=[tenant.name]))
-    after = hard(render.render_tenant(tenant, platform=platform))
+    before = hard(manifests.read(state.deployed_dir,
+                                 folders=tenant_stacks(state, tenant.name)))
+    after = hard([m for unit in units.tenant_units(platform, tenant.name)
+                  for m in unit.manifests])
     found = []
     for namespace in sorted(set(before) | set(after)):
         old, new = before.get(namespace, {}), after.get(namespace, {})

@@ -1,7 +1,8 @@
 """The Pulumi programs: entry points that read config and wire one component each.
 
 A pool stack (project citycloud-pool, stack = pool name) holds one Pool; a
-tenant stack (project citycloud-tenant, stack = tenant name) holds one Tenant.
+tenant stack (project citycloud-tenant, stack = tenant name) holds one Tenant. On a
+cluster platform.yaml declares, the stack is <name>.<cluster> (tenants.units.key).
 The CLI runs them inline through the Automation API (stacks.engine), and
 stacks/pool/__main__.py and stacks/tenant/__main__.py run the same functions
 for anyone using the `pulumi` CLI directly. Only these entry points read
@@ -11,7 +12,8 @@ Programs are handed the objects tenants.units rendered (the same ones plan, rend
 fingerprints see) and only create them.
 
 Every stack gets its own explicit Kubernetes provider: its kubeconfig and
-context come from the command line, not from ambient configuration, and its
+context come from the command line (a declared cluster's context from the registry), not
+from ambient configuration, and its
 `cluster_identifier` is the platform's name, so pointing the same state at a
 moved kubeconfig file is an update, not a replacement of every object.
 """
@@ -46,6 +48,20 @@ class Cluster:
 
     def fingerprint(self) -> str:
         return "|".join(str(v) for v in dataclasses.astuple(self))
+
+    def placed(self, platform: Platform, cluster: str) -> Cluster:
+        """The connection to one of the registry's clusters: its kubeconfig context in the
+        same kubeconfig, and an identifier of its own. The implicit cluster of a pool that
+        declares none is this one, as the command line gave it."""
+        declared = platform.clusters.get(cluster)
+        if declared is None:
+            return self
+        if self.render_to:  # no cluster to reach: a folder per cluster (the provider takes
+            # no context with renderYamlToDirectory)
+            return dataclasses.replace(self, identifier=f"{self.identifier}.{cluster}",
+                                       render_to=f"{self.render_to}/{cluster}")
+        return dataclasses.replace(self, context=declared.kube_context,
+                                   identifier=f"{self.identifier}.{cluster}")
 
 
 def provider(cluster: Cluster) -> kubernetes.Provider:
@@ -82,6 +98,8 @@ def program(unit: units.Unit, *, platform: Platform, cluster: Cluster) -> Progra
         from citycloud.stacks import components
 
         opts = pulumi.ResourceOptions(providers=[provider(cluster)])
+        if unit.cluster:
+            pulumi.export("cluster", unit.cluster)
         if unit.kind is units.Kind.POOL:
             pool = components.Pool(unit.name, unit.manifests, opts=opts)
             pulumi.export("pool", unit.name)
@@ -112,19 +130,22 @@ def _standalone() -> tuple[Platform, Cluster]:
     return platform, cluster
 
 
-def main_tenant() -> None:
-    """`pulumi up` in stacks/tenant: the stack's name is the tenant's."""
+def _main(kind: units.Kind) -> None:
     import pulumi
 
     platform, cluster = _standalone()
-    unit = units.tenant_unit(platform, pulumi.get_stack())
-    program(unit, platform=platform, cluster=cluster)()
+    name, at = units.split(pulumi.get_stack())
+    found = (units.pool_units(platform, name) if kind is units.Kind.POOL
+             else units.tenant_units(platform, name))
+    unit = next(u for u in found if u.cluster == at)
+    program(unit, platform=platform, cluster=cluster.placed(platform, at))()
+
+
+def main_tenant() -> None:
+    """`pulumi up` in stacks/tenant: the stack's name is the tenant's (.<cluster>)."""
+    _main(units.Kind.TENANT)
 
 
 def main_pool() -> None:
-    """`pulumi up -s gov` in stacks/pool: the stack's name is the pool's."""
-    import pulumi
-
-    platform, cluster = _standalone()
-    unit = units.pool_unit(platform, pulumi.get_stack())
-    program(unit, platform=platform, cluster=cluster)()
+    """`pulumi up -s gov` in stacks/pool: the stack's name is the pool's (.<cluster>)."""
+    _main(units.Kind.POOL)

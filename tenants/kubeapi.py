@@ -21,6 +21,8 @@ import pathlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import yaml
+
 from citycloud.tenants import errors
 
 _PAGE = 500  # list in pages so a large cluster never answers with one huge body
@@ -70,9 +72,7 @@ def api_client(*, kubeconfig: str | os.PathLike[str] | None = None, context: str
                 f"cannot use the pod's service account: {_short(err)}; mount its token, "
                 "or pass --kubeconfig") from err
         return kubernetes.client.ApiClient(configuration=configuration)
-    files = ([pathlib.Path(kubeconfig)] if kubeconfig is not None else
-             [pathlib.Path(p).expanduser() for p in
-              (os.environ.get("KUBECONFIG") or "~/.kube/config").split(os.pathsep) if p])
+    files = _files(kubeconfig)
     if kubeconfig is None and context is None and not any(f.exists() for f in files):
         if required:
             raise ClusterConfigError(
@@ -88,6 +88,45 @@ def api_client(*, kubeconfig: str | os.PathLike[str] | None = None, context: str
             f"cannot use kubeconfig {', '.join(str(f) for f in files)}"
             f"{f' with context {context}' if context else ''}: {_short(err)}; check the "
             "file and the context's name ('kubectl config get-contexts')") from err
+
+
+def preload() -> None:
+    """Import the kubernetes client now: it takes seconds, which a caller with a deadline
+    (the exporter's first scrape) should not spend on its first request."""
+    import kubernetes  # noqa: F401  (see api_client)
+
+
+def contexts(*, kubeconfig: str | os.PathLike[str] | None = None) -> tuple[str, ...] | None:
+    """The context names of the kubeconfig api_client would read, or None when there is no
+    kubeconfig file; ClusterConfigError when one cannot be read.
+
+    Read as plain YAML, not through the client's loader: that one refuses a kubeconfig
+    without a current context, which a file holding one context per cluster often is.
+    """
+    files = _files(kubeconfig)
+    if kubeconfig is None:
+        files = [f for f in files if f.exists()]
+        if not files:
+            return None
+    names: list[str] = []
+    for file in files:
+        try:
+            document = yaml.safe_load(file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+            raise ClusterConfigError(
+                f"cannot read kubeconfig {file}: {_short(err)}; check the file") from err
+        entries = document.get("contexts") if isinstance(document, dict) else None
+        names += [str(entry["name"]) for entry in entries or []
+                  if isinstance(entry, dict) and entry.get("name")]
+    return tuple(names)
+
+
+def _files(kubeconfig: str | os.PathLike[str] | None) -> list[pathlib.Path]:
+    """The kubeconfig files to read: the one given, else $KUBECONFIG's, else ~/.kube/config."""
+    if kubeconfig is not None:
+        return [pathlib.Path(kubeconfig)]
+    return [pathlib.Path(p).expanduser()
+            for p in (os.environ.get("KUBECONFIG") or "~/.kube/config").split(os.pathsep) if p]
 
 
 def core_v1(api: Any) -> Any:

@@ -301,6 +301,48 @@ def _check_platform(platform: Platform) -> Iterator[Diagnostic]:
         yield Diagnostic(*platform.where(file, "spec", "sharedNetworks", index, "name"),
                          f"spec.sharedNetworks[{index}].name",
                          f"shared network {name!r} is defined twice", "duplicate_network")
+    yield from _check_clusters(platform)
+
+
+def _check_clusters(platform: Platform) -> Iterator[Diagnostic]:
+    """Each cluster belongs to a known pool, and each pool's capacity is given once: on the
+    pool, or (a pool on several clusters) on each of its clusters."""
+    spec = platform.spec.spec
+
+    def at(*path: str | int) -> tuple[str, int, str]:
+        return (*platform.where(PLATFORM_FILE, *path), _dotted(path))
+
+    for index, name in _duplicates(c.name for c in spec.clusters):
+        yield Diagnostic(*at("spec", "clusters", index, "name"),
+                         f"cluster {name!r} is defined twice", "duplicate_cluster")
+    for index, cluster in enumerate(spec.clusters):
+        if cluster.pool not in platform.pools:
+            yield Diagnostic(*at("spec", "clusters", index, "pool"),
+                             f"pool {cluster.pool!r} is not in platform.yaml", "unknown_pool",
+                             hint=_suggest(cluster.pool, platform.pools))
+    for index, pool in enumerate(spec.pools):
+        clusters = [(i, c) for i, c in enumerate(spec.clusters) if c.pool == pool.name]
+        sized = [i for i, c in clusters if c.capacity is not None]
+        if pool.capacity is not None and sized:
+            yield Diagnostic(*at("spec", "clusters", sized[0], "capacity"),
+                             f"pool {pool.name!r} has its capacity on the pool and on its "
+                             "clusters", "capacity_twice",
+                             hint="give it once: on each cluster (the pool's is their sum), "
+                             "or on the pool alone if it has one cluster")
+        elif pool.capacity is None and (len(clusters) <= 1 and not sized):
+            yield Diagnostic(*at("spec", "pools", index, "name"),
+                             f"pool {pool.name!r} has no capacity", "missing_capacity",
+                             hint="add capacity: {cpu, memory, storage} to the pool (or to "
+                             "each of its clusters)")
+        elif len(clusters) > 1 and len(sized) < len(clusters):
+            missing = next(i for i, c in clusters if c.capacity is None)
+            yield Diagnostic(*at("spec", "clusters", missing, "name"),
+                             f"cluster {spec.clusters[missing].name!r} has no capacity, and "
+                             f"its pool {pool.name!r} has several clusters",
+                             "missing_capacity",
+                             hint="give each of the pool's clusters its capacity: {cpu, "
+                             "memory, storage}" + (" (and drop the pool's own, which is "
+                                                   "their sum)" if pool.capacity else ""))
 
 
 def _check_departments(platform: Platform,
@@ -344,6 +386,7 @@ def _check_tenant(platform: Platform, tenant: models.Tenant) -> Iterator[Diagnos
         yield Diagnostic(*at("spec", "pool"), f"pool {tenant.spec.pool!r} is not in platform.yaml",
                          "unknown_pool", hint=_suggest(tenant.spec.pool, platform.pools),
                          tenant=tenant.name)
+    yield from _check_placement(platform, tenant, at)
     for index, network in enumerate(tenant.spec.egress):
         if network not in platform.shared_networks:
             yield Diagnostic(*at("spec", "egress", index),
@@ -374,6 +417,40 @@ def _check_tenant(platform: Platform, tenant: models.Tenant) -> Iterator[Diagnos
     for index, name in _duplicates(tenant.spec.hosts):
         yield Diagnostic(*at("spec", "hosts", index), f"host {name!r} is listed twice",
                          "duplicate_host", tenant=tenant.name)
+
+
+def _check_placement(platform: Platform, tenant: models.Tenant,
+                     at: Callable[..., tuple[str, int, str]]) -> Iterator[Diagnostic]:
+    """A tenant runs on clusters of its own pool; where the pool has several it names one
+    (or two, for disaster recovery), so placement never shifts with capacity."""
+    pool = tenant.spec.pool
+    if pool not in platform.pools:
+        return
+    own = [c for c in platform.pool_clusters[pool] if c]
+    choices = (f"pool {pool!r} runs on {', '.join(own)}" if own else
+               f"pool {pool!r} declares no clusters: drop spec.clusters")
+    for index, name in enumerate(tenant.spec.clusters):
+        cluster = platform.clusters.get(name)
+        if cluster is None:
+            yield Diagnostic(*at("spec", "clusters", index),
+                             f"cluster {name!r} is not in platform.yaml", "unknown_cluster",
+                             hint=diagnostics.did_you_mean(name, own, otherwise=choices),
+                             tenant=tenant.name)
+        elif cluster.pool != pool:
+            yield Diagnostic(*at("spec", "clusters", index),
+                             f"cluster {name!r} belongs to pool {cluster.pool!r}, not to the "
+                             f"tenant's pool {pool!r}", "cluster_of_other_pool", hint=choices,
+                             tenant=tenant.name)
+    for index, name in _duplicates(tenant.spec.clusters):
+        yield Diagnostic(*at("spec", "clusters", index), f"cluster {name!r} is listed twice",
+                         "duplicate_cluster", tenant=tenant.name)
+    if not tenant.spec.clusters and len(own) > 1:
+        yield Diagnostic(*at("spec", "pool"),
+                         f"pool {pool!r} runs on several clusters ({', '.join(own)}) and the "
+                         "tenant names none", "cluster_required",
+                         hint="add spec.clusters: [NAME] ('citycloud tenant new' proposes the "
+                         "one with the most headroom), or two at two sites for disaster "
+                         "recovery", tenant=tenant.name)
 
 
 def _check_collisions(platform: Platform, field: str,

@@ -179,7 +179,9 @@ class Pool(Model):
     name: fields.DNSLabel
     kind: PoolKind
     display_name: str = ""
-    capacity: Resources
+    # Physical capacity; a pool on several clusters gives each cluster's instead
+    # (Platform.pool_capacity sums them): one place per figure.
+    capacity: Resources | None = None
     overcommit: Overcommit = Overcommit()
     placement: Placement
     max_classification: int = pydantic.Field(default=3, ge=1, le=4)
@@ -204,6 +206,28 @@ class Pool(Model):
             raise pydantic_core.PydanticCustomError(
                 "several_defaults", "at most one storage class may be the default")
         return value
+
+
+class Cluster(Model):
+    """A Kubernetes cluster of a pool, at a site (data centre). Credentials never enter the
+    registry: the run-time kubeconfig has a context per cluster (`context`, default the
+    cluster's name)."""
+
+    name: fields.DNSLabel
+    pool: fields.DNSLabel
+    site: fields.DNSLabel
+    context: str = pydantic.Field(default="", max_length=253)
+    # Physical capacity; required where the pool has several clusters (a pool with one
+    # cluster may keep its figures on the pool).
+    capacity: Resources | None = None
+    # Where its pods' traffic comes from, as other clusters see it (routed pod networks):
+    # what a shared-service flow to or from a tenant on another cluster is allowed by.
+    pod_cidrs: tuple[fields.CIDR, ...] = pydantic.Field(default=(), max_length=20)
+    display_name: str = ""
+
+    @property
+    def kube_context(self) -> str:
+        return self.context or self.name
 
 
 class SharedNetwork(Model):
@@ -325,6 +349,9 @@ class PolicySettings(Model):
 
 class PlatformSpec(Model):
     pools: tuple[Pool, ...] = pydantic.Field(min_length=1)
+    # The Kubernetes clusters of the pools; a pool with none runs on the one cluster the
+    # command line names (--kubeconfig, --context), as before clusters were declared.
+    clusters: tuple[Cluster, ...] = pydantic.Field(default=(), max_length=500)
     shared_networks: tuple[SharedNetwork, ...] = ()
     # Where department networks are carved from ('networks allocate'); none = RFC 1918 + ULA.
     address_pools: tuple[fields.CIDR, ...] = pydantic.Field(default=(), max_length=1000)
@@ -437,6 +464,9 @@ class TenantMetadata(Model):
 
 class TenantSpec(Model):
     pool: fields.DNSLabel
+    # Clusters of the pool it runs on: one, or two at two sites for disaster recovery (its
+    # namespaces and quota on each). Needed where the pool has several clusters.
+    clusters: tuple[fields.DNSLabel, ...] = pydantic.Field(default=(), max_length=2)
     classification: int = pydantic.Field(ge=1, le=4)  # MLPS (等保 2.0) level
     owners: tuple[fields.DNSLabel, ...] = pydantic.Field(min_length=1)
     quota: Quota

@@ -44,8 +44,9 @@ class Change:
 
 def diff(desired: list[render.Manifest], deployed: list[render.Manifest]) -> list[Change]:
     """Changes that turn `deployed` into `desired`, creations first, deletions last."""
-    want = {render.key(m): m for m in desired}
-    have = {render.key(m): m for m in deployed}
+    # Keyed by unit too: a disaster-recovery tenant has each object on two clusters.
+    want = {(units.folder_of(m), *render.key(m)): m for m in desired}
+    have = {(units.folder_of(m), *render.key(m)): m for m in deployed}
     changes = []
     for key, manifest in want.items():
         before = have.get(key)

@@ -38,6 +38,49 @@ class Platform:
         return {pool.name: pool for pool in self.spec.spec.pools}
 
     @functools.cached_property
+    def clusters(self) -> Mapping[str, models.Cluster]:
+        return {cluster.name: cluster for cluster in self.spec.spec.clusters}
+
+    @functools.cached_property
+    def pool_clusters(self) -> Mapping[str, tuple[str, ...]]:
+        """Each pool's clusters by name, in platform.yaml's order. A pool that declares none
+        has one: IMPLICIT_CLUSTER, the cluster the command line names."""
+        found: dict[str, list[str]] = {name: [] for name in self.pools}
+        for cluster in self.spec.spec.clusters:
+            found.setdefault(cluster.pool, []).append(cluster.name)
+        return {pool: tuple(names) or (IMPLICIT_CLUSTER,) for pool, names in found.items()}
+
+    def placements(self, tenant: models.Tenant) -> tuple[str, ...]:
+        """The clusters a tenant runs on: those its file names, else its pool's only one
+        (none where the pool has several and the file names none: the loader says so)."""
+        if tenant.spec.clusters:
+            return tenant.spec.clusters
+        clusters = self.pool_clusters.get(tenant.spec.pool, ())
+        return clusters if len(clusters) == 1 else ()
+
+    def cluster_capacity(self, cluster: str, pool: str) -> models.Resources | None:
+        """A cluster's physical capacity: its own, or its pool's where it is the pool's one
+        cluster (or the implicit one)."""
+        declared = self.clusters.get(cluster)
+        if declared is not None and declared.capacity is not None:
+            return declared.capacity
+        return self.pools[pool].capacity if len(self.pool_clusters[pool]) == 1 else None
+
+    def pool_capacity(self, pool: str) -> models.Resources:
+        """A pool's physical capacity: on the pool, or the sum of its clusters' (the loader
+        makes sure exactly one of the two is given)."""
+        own = self.pools[pool].capacity
+        if own is not None:
+            return own
+        sizes = [c.capacity for c in self.spec.spec.clusters
+                 if c.pool == pool and c.capacity is not None]
+        total = sizes[0]
+        for size in sizes[1:]:
+            total = models.Resources(cpu=total.cpu + size.cpu, memory=total.memory + size.memory,
+                                     storage=total.storage + size.storage)
+        return total
+
+    @functools.cached_property
     def shared_networks(self) -> Mapping[str, models.SharedNetwork]:
         return {network.name: network for network in self.spec.spec.shared_networks}
 
@@ -86,6 +129,7 @@ class Platform:
         return (*self.where(file, *loc), field.lstrip("."))
 
 
+IMPLICIT_CLUSTER = ""  # a pool's cluster where platform.yaml declares none
 PLATFORM_FILE = "platform.yaml"
 DEPARTMENTS_FILE = "departments.yaml"
 WAIVERS_FILE = "waivers.yaml"  # optional: approved exceptions to policies

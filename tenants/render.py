@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from citycloud.tenants import models, quantities, sharing
-from citycloud.tenants.platform import Platform
+from citycloud.tenants.platform import IMPLICIT_CLUSTER, Platform
 
 Manifest = dict[str, Any]
 
@@ -68,10 +68,12 @@ def standard_labels(tenant: models.Tenant) -> dict[str, str]:
     }
 
 
-def render_tenant(tenant: models.Tenant, *, platform: Platform) -> list[Manifest]:
-    """Every object of one tenant: per namespace, the namespace and what guards it."""
+def render_tenant(tenant: models.Tenant, *, platform: Platform,
+                  cluster: str = IMPLICIT_CLUSTER) -> list[Manifest]:
+    """Every object of one tenant on one of its clusters: per namespace, the namespace and
+    what guards it (a disaster-recovery tenant has the same on each of its two)."""
     objects: list[Manifest] = []
-    shared = shared_service_policies(tenant, platform=platform)
+    shared = shared_service_policies(tenant, platform=platform, cluster=cluster)
     for namespace in tenant.namespace_names():
         objects.append(namespace_object(tenant, namespace=namespace, platform=platform))
         objects.append(resource_quota(tenant, namespace=namespace))
@@ -246,8 +248,8 @@ def network_policies(tenant: models.Tenant, *, namespace: str,
     return policies
 
 
-def shared_service_policies(tenant: models.Tenant, *,
-                            platform: Platform) -> dict[str, list[Manifest]]:
+def shared_service_policies(tenant: models.Tenant, *, platform: Platform,
+                            cluster: str = IMPLICIT_CLUSTER) -> dict[str, list[Manifest]]:
     """The NetworkPolicies of the tenant's granted shared-service flows, by namespace.
 
     A flow opens exactly one door from both ends: in the provider's service namespace an
@@ -256,14 +258,54 @@ def shared_service_policies(tenant: models.Tenant, *,
     consent to (tenants.sharing, status granted) render; the sharing policies report the
     rest. Peers are chosen by `kubernetes.io/metadata.name`, which the API server sets and
     nobody can change, so relabelling a namespace opens nothing.
+
+    Across clusters (the parties placed apart) a namespace cannot be named: the peer is the
+    other cluster's pod network (its podCidrs), on the same ports. A consumer's copy calls
+    the provider on its own cluster where there is one, else the provider's clusters.
     """
     found: dict[str, list[Manifest]] = {}
     for flow in _opened(sharing.requests_for(platform, tenant)):  # as the provider
-        found.setdefault(flow.provider_namespace(), []).append(_share_in(flow))
+        peers = _consumer_peers(flow, platform=platform, cluster=cluster)
+        if peers:
+            found.setdefault(flow.provider_namespace(), []).append(_share_in(flow, peers))
     for flow in _opened(sharing.requested_by(platform, tenant)):  # as the consumer
-        for namespace in flow.consumer_namespaces():
-            found.setdefault(namespace, []).append(_share_out(flow, namespace=namespace))
+        peers = _provider_peers(flow, platform=platform, cluster=cluster)
+        for namespace in flow.consumer_namespaces() if peers else ():
+            found.setdefault(namespace, []).append(
+                _share_out(flow, peers, namespace=namespace))
     return found
+
+
+def _consumer_peers(flow: sharing.Flow, *, platform: Platform,
+                    cluster: str) -> list[dict[str, Any]]:
+    """Who calls the provider's copy on `cluster`: the consumer's namespaces where it runs
+    here too, and the pod networks of its clusters that have no copy of the provider."""
+    assert flow.provider is not None
+    at = platform.placements(flow.consumer)
+    here = platform.placements(flow.provider)
+    peers = ([_namespace_peer(n) for n in flow.consumer_namespaces()] if cluster in at else [])
+    if cluster in here:
+        peers += _pod_networks(platform, [c for c in at if c not in here])
+    return peers
+
+
+def _provider_peers(flow: sharing.Flow, *, platform: Platform,
+                    cluster: str) -> list[dict[str, Any]]:
+    """Where the consumer's copy on `cluster` calls: the provider's namespace here, else
+    the pod networks of the provider's clusters."""
+    assert flow.provider is not None
+    there = platform.placements(flow.provider)
+    if cluster in there:
+        return [_namespace_peer(flow.provider_namespace())]
+    return _pod_networks(platform, there)
+
+
+def _pod_networks(platform: Platform, clusters: Iterable[str]) -> list[dict[str, Any]]:
+    """ipBlock peers of clusters' declared pod networks; none declared gives none (the
+    sharing.cross-cluster policy says so), never an empty peer list, which would mean all."""
+    return [{"ipBlock": {"cidr": str(cidr)}} for name in clusters
+            for cidr in (platform.clusters[name].pod_cidrs if name in platform.clusters
+                         else ())]
 
 
 def _opened(flows: Iterable[sharing.Flow]) -> Iterator[sharing.Flow]:
@@ -287,18 +329,17 @@ def _opened(flows: Iterable[sharing.Flow]) -> Iterator[sharing.Flow]:
         yield flow
 
 
-def _share_in(flow: sharing.Flow) -> Manifest:
+def _share_in(flow: sharing.Flow, peers: list[dict[str, Any]]) -> Manifest:
     assert flow.provider is not None and flow.service is not None
-    peers = [_namespace_peer(namespace) for namespace in flow.consumer_namespaces()]
     return _share_policy(
         flow, owner=flow.provider, namespace=flow.provider_namespace(),
         name=("share-in", flow.service.name, flow.consumer.name),
         rules={"ingress": [{"from": peers, "ports": _ports(flow.service)}]})
 
 
-def _share_out(flow: sharing.Flow, *, namespace: str) -> Manifest:
+def _share_out(flow: sharing.Flow, peers: list[dict[str, Any]], *,
+               namespace: str) -> Manifest:
     assert flow.provider is not None and flow.service is not None
-    peers = [_namespace_peer(flow.provider_namespace())]
     return _share_policy(
         flow, owner=flow.consumer, namespace=namespace,
         name=("share-out", flow.provider.name, flow.service.name),

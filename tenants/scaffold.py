@@ -12,12 +12,12 @@ import os
 import pathlib
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pydantic
 import yaml
 
-from citycloud.tenants import errors, fields, loader, models, schema
+from citycloud.tenants import allocation, errors, fields, loader, models, schema
 from citycloud.tenants.gitops import ci
 from citycloud.tenants.platform import DEPARTMENTS_FILE, PLATFORM_FILE, TENANTS_DIR, Platform
 
@@ -155,6 +155,26 @@ def tenant_document(tenant: models.Tenant) -> str:
             quota[resource] = int(amount)
     body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=None)
     return MODELINE.format(name="tenant") + body
+
+
+def clusters_for(platform: Platform, *, pool: str, asked: Sequence[str] = ()) -> list[str]:
+    """The spec.clusters a new tenant of `pool` gets: those asked for (the loader judges
+    them), else, where the pool has several clusters, the one with the most headroom;
+    nothing where it has one or none (the tenant runs there without naming it).
+
+    "Most headroom" is the most CPU cores left to hand out (physical x overcommit minus
+    the quotas placed there); memory and storage still meet the capacity policies before
+    the file is written. Ties go to the first name in alphabetical order, so the proposal
+    does not depend on the order of platform.yaml. The choice is written into the file: a
+    tenant never moves because another one grew.
+    """
+    if asked:
+        return list(asked)
+    candidates = [c for c in allocation.cluster_report(platform) if c.cluster.pool == pool]
+    if len(candidates) < 2:
+        return []
+    best = min(candidates, key=lambda c: (-c.usage["cpu"].headroom, c.cluster.name))
+    return [best.cluster.name]
 
 
 def write_tenant(platform: Platform, tenant: models.Tenant, *,

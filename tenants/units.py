@@ -8,6 +8,12 @@ take their objects from here, so none of them can disagree with another.
 
 Pools come first: their namespaces, priority classes and guardrails must exist before a
 tenant's objects are admitted.
+
+Where platform.yaml declares clusters, a unit is also per cluster: a pool's objects on each
+of its clusters, a tenant's on each cluster it is placed on (two for disaster recovery).
+Such a unit is named `<name>.<cluster>` (its folder, its stack), and its objects carry the
+label citycloud.io/cluster; a pool without declared clusters keeps the plain names, so a
+registry written before clusters renders exactly as it did.
 """
 
 from __future__ import annotations
@@ -16,9 +22,10 @@ import dataclasses
 import enum
 
 from citycloud.tenants import pools, render
-from citycloud.tenants.platform import Platform
+from citycloud.tenants.platform import IMPLICIT_CLUSTER, Platform
 
 POOL_FOLDER_PREFIX = "pool."  # a dot: no tenant name (a DNS label) can look like a pool's folder
+LABEL_CLUSTER = "citycloud.io/cluster"
 
 
 class Kind(enum.StrEnum):
@@ -29,32 +36,65 @@ class Kind(enum.StrEnum):
 @dataclasses.dataclass(frozen=True)
 class Unit:
     kind: Kind
-    name: str
+    name: str  # the pool's or the tenant's
     manifests: list[render.Manifest]
+    cluster: str = IMPLICIT_CLUSTER
+
+    @property
+    def key(self) -> str:
+        """Its stack's name: the pool's or tenant's name, `.<cluster>` where declared."""
+        return key(self.name, self.cluster)
 
     @property
     def folder(self) -> str:
         """Its folder in an export or the deployed snapshot; also how plan names it."""
-        return folder(self.kind, self.name)
+        return folder(self.kind, self.key)
 
 
-def folder(kind: Kind, name: str) -> str:
-    return f"{POOL_FOLDER_PREFIX}{name}" if kind is Kind.POOL else name
+def key(name: str, cluster: str) -> str:
+    return f"{name}.{cluster}" if cluster else name
 
 
-def pool_unit(platform: Platform, name: str) -> Unit:
-    return Unit(Kind.POOL, name, pools.render_pool(platform.pools[name], platform=platform))
+def split(unit_key: str) -> tuple[str, str]:
+    """A unit's key as (pool or tenant name, cluster): names and clusters are DNS labels,
+    so the first dot separates them."""
+    name, _, cluster = unit_key.partition(".")
+    return name, cluster
 
 
-def tenant_unit(platform: Platform, name: str) -> Unit:
-    return Unit(Kind.TENANT, name,
-                render.render_tenant(platform.tenants[name], platform=platform))
+def folder(kind: Kind, unit_key: str) -> str:
+    return f"{POOL_FOLDER_PREFIX}{unit_key}" if kind is Kind.POOL else unit_key
+
+
+def pool_units(platform: Platform, name: str) -> list[Unit]:
+    """A pool's units: one per cluster it runs on."""
+    pool = platform.pools[name]
+    return [_placed(Unit(Kind.POOL, name, pools.render_pool(pool, platform=platform), cluster))
+            for cluster in platform.pool_clusters[name]]
+
+
+def tenant_units(platform: Platform, name: str) -> list[Unit]:
+    """A tenant's units: one per cluster it is placed on."""
+    tenant = platform.tenants[name]
+    return [_placed(Unit(Kind.TENANT, name,
+                         render.render_tenant(tenant, platform=platform, cluster=cluster),
+                         cluster))
+            for cluster in platform.placements(tenant)]
+
+
+def _placed(unit: Unit) -> Unit:
+    """A unit on a declared cluster: every object says which, so a folder, a plan and an
+    export can tell a disaster-recovery tenant's two copies apart."""
+    if unit.cluster != IMPLICIT_CLUSTER:
+        for manifest in unit.manifests:
+            manifest["metadata"].setdefault("labels", {})[LABEL_CLUSTER] = unit.cluster
+    return unit
 
 
 def render_units(platform: Platform) -> list[Unit]:
     """Every unit of the platform: the pools, then the tenants, in registry order."""
-    return ([pool_unit(platform, name) for name in platform.pools]
-            + [tenant_unit(platform, name) for name in platform.tenants])
+    return ([u for name in platform.pools for u in pool_units(platform, name)]
+            + [u for name in platform.tenants for u in tenant_units(platform, name)])
 
 
 def render_all(platform: Platform) -> list[render.Manifest]:
@@ -71,7 +111,8 @@ def apply_order(folder: str) -> tuple[bool, str]:
 def folder_of(manifest: render.Manifest) -> str:
     """The unit folder an object belongs to, read from the labels the rendering gives it."""
     labels = manifest["metadata"].get("labels", {})
+    cluster = str(labels.get(LABEL_CLUSTER, IMPLICIT_CLUSTER))
     if render.LABEL_TENANT in labels:
-        return str(labels[render.LABEL_TENANT])
+        return key(str(labels[render.LABEL_TENANT]), cluster)
     pool = labels.get(render.LABEL_PLATFORM_POOL) or labels.get(render.LABEL_POOL)
-    return folder(Kind.POOL, str(pool)) if pool else "_unknown"
+    return folder(Kind.POOL, key(str(pool), cluster)) if pool else "_unknown"

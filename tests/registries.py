@@ -108,6 +108,17 @@ def pool(name: str, *, kind: str | None = None, cpu: Quantity = 100,
     return entry | fields
 
 
+def cluster(name: str, *, pool: str = "gov", site: str = "dc1", cpu: Quantity | None = 50,
+            memory: Quantity = "200Gi", storage: Quantity = "5Ti",
+            **fields: Any) -> Document:
+    """An entry of platform.yaml's clusters (`cpu=None` leaves its capacity out); `fields`
+    adds (or replaces) fields at the end, such as context or podCidrs."""
+    entry: Document = {"name": name, "pool": pool, "site": site}
+    if cpu is not None:
+        entry["capacity"] = {"cpu": cpu, "memory": memory, "storage": storage}
+    return entry | fields
+
+
 def shared_network(name: str, *, cidrs: Sequence[str], purposes: Sequence[str]) -> Document:
     """An entry of platform.yaml's sharedNetworks."""
     return {"name": name, "cidrs": list(cidrs), "purposes": list(purposes)}
@@ -246,6 +257,29 @@ def edit_platform(root: pathlib.Path, change: Callable[[Document], None]) -> Non
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     change(data)
     path.write_text(text(data), encoding="utf-8")
+
+
+def on_one_cluster(root: pathlib.Path) -> None:
+    """Make a registry copy run as a registry without clusters does: every pool on the one
+    cluster the command line names (the clusters' capacities summed onto their pools, the
+    tenants' placements dropped). For tests about one cluster's behaviour on the example."""
+    from citycloud.tenants import quantities
+
+    def merge(data: Document) -> None:
+        clusters = data["spec"].pop("clusters", [])
+        for entry in data["spec"]["pools"]:
+            sized = [c["capacity"] for c in clusters
+                     if c["pool"] == entry["name"] and "capacity" in c]
+            if sized and "capacity" not in entry:
+                entry["capacity"] = {r: str(sum((quantities.parse(c[r]) for c in sized[1:]),
+                                                quantities.parse(sized[0][r])))
+                                     for r in ("cpu", "memory", "storage")}
+
+    edit_platform(root, merge)
+    for path in sorted((root / "tenants").glob("*/*.yaml")):
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if document["spec"].pop("clusters", None) is not None:
+            path.write_text(text(document), encoding="utf-8")
 
 
 def pools_of(data: Mapping[str, Any]) -> dict[str, Document]:

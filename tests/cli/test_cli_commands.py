@@ -85,8 +85,10 @@ def test_capacity(wuhan: pathlib.Path, citycloud, platform: tenants.Platform, fm
 
 
 def test_capacity_sums_every_tenant(platform: tenants.Platform) -> None:
+    """A disaster-recovery tenant holds its quota on each of its two clusters."""
     allocated = sum(pool.usage["cpu"].allocated for pool in allocation.report(platform))
-    assert allocated == sum(t.spec.quota.cpu.value for t in platform.tenants.values())
+    assert allocated == sum(t.spec.quota.cpu.value * len(platform.placements(t))
+                            for t in platform.tenants.values())
 
 
 def test_render_writes_every_object(wuhan: pathlib.Path, tmp_path: pathlib.Path, citycloud,
@@ -97,16 +99,17 @@ def test_render_writes_every_object(wuhan: pathlib.Path, tmp_path: pathlib.Path,
     expected = units.render_all(platform)
     assert f"wrote {len(expected)} manifests" in result.stdout
     assert sorted(map(render.key, manifests.read(out))) == sorted(map(render.key, expected))
-    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == sorted(
-        [*platform.tenants, *(f"pool.{name}" for name in platform.pools)])
-    # The top kustomization lists the pools first: their namespaces and guardrails come
-    # before any tenant's objects.
+    folders = [unit.folder for unit in units.render_units(platform)]
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == sorted(folders)
+    # The top kustomization lists the pools first (on each of their clusters): their
+    # namespaces and guardrails come before any tenant's objects.
     top = yaml.safe_load((out / "kustomization.yaml").read_text())
-    assert top["resources"][:3] == ["pool.gov", "pool.industry", "pool.xinchuang"]
-    assert sorted(top["resources"][3:]) == sorted(platform.tenants)
-    video = yaml.safe_load((out / "wh-gongan-video" / "kustomization.yaml").read_text())
-    assert sorted(video["resources"]) == sorted(
-        p.name for p in (out / "wh-gongan-video").glob("*.yaml") if p.name != "kustomization.yaml")
+    assert top["resources"][:4] == ["pool.gov.wh-gov-hankou", "pool.gov.wh-gov-guanggu",
+                                    "pool.industry.wh-industry", "pool.xinchuang.wh-xinchuang"]
+    assert sorted(top["resources"][4:]) == sorted(f for f in folders if not f.startswith("pool."))
+    video = out / "wh-gongan-video.wh-gov-guanggu"
+    assert sorted(yaml.safe_load((video / "kustomization.yaml").read_text())["resources"]) == (
+        sorted(p.name for p in video.glob("*.yaml") if p.name != "kustomization.yaml"))
     # Rendering again replaces the directory whole, and the output is identical.
     before = {p: p.read_bytes() for p in out.rglob("*.yaml")}
     assert citycloud("-r", wuhan, "render", out).exit_code == 0
@@ -146,14 +149,15 @@ def test_render_again_replaces_a_removed_tenants_folder(
     assert citycloud("-r", wuhan_copy, "render", out).exit_code == 0
     (wuhan_copy / "tenants" / "wh-gongan" / "wh-gongan-jiaoguan.yaml").unlink()
     assert citycloud("-r", wuhan_copy, "render", out).exit_code == 0
-    assert not (out / "wh-gongan-jiaoguan").exists() and (out / "wh-weijian-hie").is_dir()
+    assert not (out / "wh-gongan-jiaoguan.wh-gov-guanggu").exists()
+    assert (out / "wh-weijian-hie.wh-gov-guanggu").is_dir()
 
 
 def test_plan_names_the_line_of_a_broken_deployed_manifest(
         wuhan: pathlib.Path, tmp_path: pathlib.Path, citycloud) -> None:
     out = tmp_path / "deployed"
     assert citycloud("-r", wuhan, "render", out).exit_code == 0
-    broken = sorted((out / "wh-gongan-video").glob("namespace-*.yaml"))[0]
+    broken = sorted((out / "wh-gongan-video.wh-gov-guanggu").glob("namespace-*.yaml"))[0]
     broken.write_text("kind: Namespace\n  metadata: indented wrong\n")
     result = citycloud("-r", wuhan, "plan", "--deployed", out)
     assert result.exit_code == 2

@@ -13,10 +13,12 @@ import jsonout
 import pytest
 
 from citycloud import tenants
-from citycloud.tenants import render
+from citycloud.tenants import units
 
 VIDEO = "tenants/wh-gongan/wh-gongan-video.yaml"
+VIDEO_UNIT = "wh-gongan-video.wh-gov-guanggu"  # its folder: the tenant on its cluster
 JIAOGUAN = "tenants/wh-gongan/wh-gongan-jiaoguan.yaml"  # shares no service
+GOV_CLUSTERS = ("wh-gov-hankou", "wh-gov-guanggu")
 
 
 @pytest.fixture
@@ -54,8 +56,8 @@ def test_a_resized_quota_updates_that_tenants_quotas_only(
     changes = report["changes"]
     assert {(c["action"], c["kind"], c["namespace"], c["unit"], c["destructive"])
             for c in changes} == {
-        ("update", "ResourceQuota", "wh-gongan-video-video", "wh-gongan-video", False),
-        ("update", "ResourceQuota", "wh-gongan-video-analytics", "wh-gongan-video", False),
+        ("update", "ResourceQuota", "wh-gongan-video-video", VIDEO_UNIT, False),
+        ("update", "ResourceQuota", "wh-gongan-video-analytics", VIDEO_UNIT, False),
     }
     for change in changes:  # 256 cores over 2 namespaces was 128 each; now 192
         assert "-    limits.cpu: '128'" in change["diff"]
@@ -71,9 +73,9 @@ def test_a_deleted_tenant_is_a_destructive_deletion(wuhan_copy: pathlib.Path,
     code, report = plan(citycloud, wuhan_copy, deployed)
 
     assert code == 0
-    objects = len(render.render_tenant(gone, platform=before))
-    assert report["summary"] == {"create": 0, "update": 0, "delete": objects}
-    assert {c["unit"] for c in report["changes"]} == {"wh-gongan-jiaoguan"}
+    [unit] = units.tenant_units(before, gone.name)
+    assert report["summary"] == {"create": 0, "update": 0, "delete": len(unit.manifests)}
+    assert {c["unit"] for c in report["changes"]} == {unit.folder}
     destructive = sorted(c["name"] for c in report["changes"] if c["destructive"])
     assert destructive == sorted(gone.namespace_names())
     assert all(c["kind"] == "Namespace" for c in report["changes"] if c["destructive"])
@@ -145,12 +147,14 @@ def test_a_changed_pool_setting_shows_as_its_pools_guardrail_and_contract(
     code, report = plan(citycloud, wuhan_copy, deployed)
 
     assert code == 0
+    # On each of the pool's two clusters.
     assert {(c["action"], c["kind"], c["name"], c["unit"]) for c in report["changes"]} == {
-        ("update", "ValidatingAdmissionPolicy", "citycloud-gov-approved-images", "pool.gov"),
-        ("update", "ConfigMap", "citycloud-pool", "pool.gov"),
-    }
-    [guardrail] = [c for c in report["changes"] if c["kind"] == "ValidatingAdmissionPolicy"]
-    assert "harbor.gov.cn" in guardrail["diff"]
+        (action, kind, name, f"pool.gov.{cluster}") for cluster in GOV_CLUSTERS
+        for action, kind, name in (
+            ("update", "ValidatingAdmissionPolicy", "citycloud-gov-approved-images"),
+            ("update", "ConfigMap", "citycloud-pool"))}
+    for guardrail in [c for c in report["changes"] if c["kind"] == "ValidatingAdmissionPolicy"]:
+        assert "harbor.gov.cn" in guardrail["diff"]
     # Only that pool: `plan -t pool.gov` shows the same, `-t pool.industry` nothing.
     assert plan(citycloud, wuhan_copy, deployed, "-t", "pool.gov")[1]["changes"] == (
         report["changes"])

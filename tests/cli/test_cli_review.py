@@ -38,7 +38,19 @@ def test_plan_of_an_unknown_tenant_is_a_usage_error(wuhan: pathlib.Path, cityclo
 def test_plan_of_a_known_tenant_still_plans_it(wuhan: pathlib.Path, citycloud) -> None:
     result = citycloud("-r", wuhan, "plan", "-t", "wh-gongan-video", "-o", "json")
     assert result.exit_code == 0, result.output
-    assert {c["unit"] for c in jsonout.data(result.stdout)["changes"]} == {"wh-gongan-video"}
+    # On its cluster: the tenant's name selects it wherever it runs.
+    assert {c["unit"] for c in jsonout.data(result.stdout)["changes"]} == {
+        "wh-gongan-video.wh-gov-guanggu"}
+
+
+def test_plan_selects_a_disaster_recovery_tenant_on_each_cluster_or_on_one(
+        wuhan: pathlib.Path, citycloud) -> None:
+    both = citycloud("-r", wuhan, "plan", "-t", "wh-zwfw-identity", "-o", "json")
+    one = citycloud("-r", wuhan, "plan", "-t", "wh-zwfw-identity.wh-gov-hankou", "-o", "json")
+    assert {c["unit"] for c in jsonout.data(both.stdout)["changes"]} == {
+        "wh-zwfw-identity.wh-gov-hankou", "wh-zwfw-identity.wh-gov-guanggu"}
+    assert {c["unit"] for c in jsonout.data(one.stdout)["changes"]} == {
+        "wh-zwfw-identity.wh-gov-hankou"}
 
 
 def test_plan_with_a_missing_deployed_folder_is_a_usage_error(
@@ -112,7 +124,7 @@ def test_render_with_force_renders_anyway_and_says_so(
     result = citycloud("-r", wuhan_copy, "render", tmp_path / "out", "--force")
     assert result.exit_code == 0, result.output
     assert "--force" in result.stderr
-    assert (tmp_path / "out" / "wh-gongan-video").is_dir()
+    assert (tmp_path / "out" / "wh-gongan-video.wh-gov-guanggu").is_dir()
 
 
 # ---- tenant new refuses a request that fails the policies ----------------------------

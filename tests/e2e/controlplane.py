@@ -249,11 +249,11 @@ class ControlPlane:
     def _mark(self, what: str, started: float) -> None:
         self.timings[what] = time.monotonic() - started
 
-    def stop(self) -> list[str]:
+    def stop(self, *, grace: float = 5.0) -> list[str]:
         """Stop everything, newest first; return the names of groups that would not die."""
         for process in reversed(self.processes):
             started = time.monotonic()
-            process.stop(grace=5.0)  # throw-away data: a clean shutdown is nice, not needed
+            process.stop(grace=grace)  # throw-away data: a clean shutdown is nice, not needed
             self.timings[f"stop {process.name}"] = time.monotonic() - started
         left = [f"{p.name} (pid {p.pid})" for p in self.processes if p.group_alive()]
         self.processes = [p for p in self.processes if p.group_alive()]
@@ -286,8 +286,17 @@ class ControlPlane:
                                         f"{process.tail()}")
             time.sleep(0.1)
 
+    def restart(self) -> None:
+        """Start it again after `stop`: the same ports, certificates and etcd data, as a
+        cluster that comes back after an outage."""
+        self._start_etcd()
+        self._start_apiserver()
+        self._start_controller_manager()
+
     def _start_etcd(self) -> None:
-        client, peer = free_port(), free_port()
+        # A restart keeps etcd's ports: its data names its peer address.
+        client, peer = self._etcd_ports = getattr(self, "_etcd_ports", None) or (
+            free_port(), free_port())
         self.etcd_url = f"http://127.0.0.1:{client}"
         process = self._spawn("etcd", [
             "--name=e2e", f"--data-dir={self.work / 'etcd'}",

@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import jsonout
@@ -83,13 +84,18 @@ def tenant_file(name: str, registry: pathlib.Path = WUHAN) -> pathlib.Path:
 class City:
     """A registry copy, its state directory, and the cluster they are applied to."""
 
-    def __init__(self, root: pathlib.Path, *, bin_dir: pathlib.Path,
-                 kubeconfig: pathlib.Path) -> None:
+    def __init__(self, root: pathlib.Path, *, bin_dir: pathlib.Path, kubeconfig: pathlib.Path,
+                 keep: Iterable[str] = BASE_TENANTS, clusters: bool = False) -> None:
+        """`clusters`: keep the example's clusters (the kubeconfig has a context for each);
+        otherwise the city runs on the kubeconfig's one cluster."""
         self.registry = root / "registry"
         self.state = root / "state"
         self.kubeconfig = kubeconfig
+        self.clusters = clusters
         shutil.copytree(WUHAN, self.registry)
-        keep = set(BASE_TENANTS)
+        if not clusters:
+            registries.on_one_cluster(self.registry)
+        keep = set(keep)
         for path in (self.registry / "tenants").rglob("*.yaml"):
             if path.stem not in keep:
                 path.unlink()
@@ -163,7 +169,8 @@ class City:
         document = yaml.safe_load(target.read_text(encoding="utf-8"))
         present = {path.stem for path in (self.registry / "tenants").rglob("*.yaml")}
         asked = document["spec"].get("consumes", [])
-        if any(entry["tenant"] not in present for entry in asked):
+        placed = None if self.clusters else document["spec"].pop("clusters", None)
+        if placed is not None or any(entry["tenant"] not in present for entry in asked):
             # This smaller city lacks the provider: the request would be an unknown service.
             document["spec"]["consumes"] = [e for e in asked if e["tenant"] in present]
             target.write_text(registries.text(document), encoding="utf-8")

@@ -68,7 +68,7 @@ def test_tenant_namespaces_carry_the_security_baseline(
 def test_pool_stack_objects_exist_as_rendered(
         onboarded: e2ecity.City, kube: kubeops.Kube, pool: str) -> None:
     platform = onboarded.platform()
-    rendered = units.pool_unit(platform, pool).manifests
+    rendered = units.pool_units(platform, pool)[0].manifests
     kinds = {m["kind"] for m in rendered}
     assert {"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
             "PriorityClass", "Namespace"} <= kinds

@@ -1,4 +1,5 @@
-"""Fixtures for the exporter: the Wuhan platform, a recorded cluster, isolated registries."""
+"""Fixtures for the exporter: the Wuhan platform (on its four clusters, or on one), a recorded
+cluster, isolated registries."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import shutil
 
 import exporter_fixtures
 import pytest
+import registries
 from prometheus_client import registry
 
 from citycloud import tenants
@@ -16,6 +18,20 @@ from citycloud.monitoring import _families, cluster
 @pytest.fixture(scope="session")
 def platform(wuhan: pathlib.Path) -> tenants.Platform:
     return tenants.load(wuhan)
+
+
+@pytest.fixture(scope="session")
+def one_cluster(wuhan: pathlib.Path, tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
+    """The Wuhan registry as a registry without clusters is: every pool on the one cluster
+    the command line names. Read-only, like `wuhan`."""
+    root = pathlib.Path(shutil.copytree(wuhan, tmp_path_factory.mktemp("one") / "registry"))
+    registries.on_one_cluster(root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def one_cluster_platform(one_cluster: pathlib.Path) -> tenants.Platform:
+    return tenants.load(one_cluster)
 
 
 @pytest.fixture

@@ -10,9 +10,7 @@ control-plane end-to-end suite's job (it calls `cluster.read(api_client)`).
 
 from __future__ import annotations
 
-import http.server
 import pathlib
-import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,49 +18,10 @@ import apiserver
 import exporter_fixtures
 import kubernetes
 import pytest
+from exporter_fixtures import StandIn
 
 from citycloud.monitoring import cluster
 from citycloud.tenants import kubeapi
-
-PATHS = {
-    "/api/v1/resourcequotas": "resourcequotas",
-    "/api/v1/services": "services",
-    "/api/v1/pods": "pods",
-    "/apis/k8s.cni.cncf.io/v1/network-attachment-definitions": "networkattachmentdefinitions",
-}
-
-
-class StandIn(http.server.ThreadingHTTPServer):
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.requests: list[tuple[str, dict[str, list[str]]]] = []
-        self.missing: set[str] = set()  # list paths answered 404
-        self.forbidden: set[str] = set()  # list paths answered 403
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class _Handler(apiserver.JsonHandler):
-    server: StandIn
-
-    def do_GET(self) -> None:
-        parsed = urllib.parse.urlparse(self.path)
-        query = urllib.parse.parse_qs(parsed.query)
-        self.server.requests.append((parsed.path, query))
-        if parsed.path in self.server.forbidden:
-            return self.send_json(403, {"kind": "Status", "reason": "Forbidden", "code": 403})
-        if parsed.path in self.server.missing or parsed.path not in PATHS:
-            return self.send_json(404, {"kind": "Status", "reason": "NotFound", "code": 404})
-        body = exporter_fixtures.recorded_body(PATHS[parsed.path])
-        # Serve two items a page, as an API server does when asked for `limit`.
-        start = int(query.get("continue", ["0"])[0])
-        items = body["items"][start:start + 2]
-        more = start + 2 < len(body["items"])
-        page = {**body, "items": items,
-                "metadata": {"continue": str(start + 2)} if more else {}}
-        return self.send_json(200, page)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
-from exporter_fixtures import TODAY, recorded_snapshot
+from exporter_fixtures import TODAY, every_cluster, recorded_snapshot
 
 from citycloud.monitoring import exporter
 
@@ -75,7 +75,7 @@ def test_the_scanner(expr: str, expected: set[str]) -> None:
 @pytest.fixture(scope="module")
 def known_names(wuhan: pathlib.Path) -> set[str]:
     """What the exporter serves on the Wuhan example, with a cluster, plus recorded rules."""
-    built = exporter.build(wuhan, reader=lambda: recorded_snapshot(), today=lambda: TODAY)
+    built = exporter.build(wuhan, connect=every_cluster(recorded_snapshot), today=lambda: TODAY)
     served = set(re.findall(r"^# TYPE (\S+) ", built.render().decode(), re.M))
     recorded = {rule["record"] for path in RULE_FILES
                 for group in yaml.safe_load(path.read_text())["groups"]

@@ -7,7 +7,7 @@ import pathlib
 import re
 
 import pytest
-from exporter_fixtures import TODAY, recorded_snapshot
+from exporter_fixtures import TODAY, every_cluster, recorded_snapshot
 from prometheus_client import exposition, parser
 
 from citycloud.monitoring import _families, cluster, exporter, sources
@@ -117,14 +117,15 @@ def test_a_failed_read_is_state_not_an_exception(failure: Exception) -> None:
 
 def build(root: pathlib.Path, reader: cluster.Reader | None, *,
           cluster_interval: float = 0) -> exporter.Exporter:
-    return exporter.build(root, reader=reader, today=lambda: TODAY,
-                          cluster_interval=cluster_interval)
+    """An exporter of `root` whose every cluster `reader` reads."""
+    return exporter.build(root, connect=None if reader is None else every_cluster(reader),
+                          today=lambda: TODAY, cluster_interval=cluster_interval)
 
 
-def test_unreachable_cluster_still_serves_the_registry(wuhan: pathlib.Path) -> None:
+def test_unreachable_cluster_still_serves_the_registry(one_cluster: pathlib.Path) -> None:
     reader = Reader()
     reader.fail = kubeapi.ClusterError("cannot reach the API server: connection refused")
-    built = build(wuhan, reader)
+    built = build(one_cluster, reader)
     collected = built.registry
     assert collected.get_sample_value("citycloud_cluster_up") == 0
     assert collected.get_sample_value("citycloud_up") == 1
@@ -134,7 +135,7 @@ def test_unreachable_cluster_still_serves_the_registry(wuhan: pathlib.Path) -> N
 
 def test_a_registry_broken_on_disk_says_so_and_serves_the_last_valid_figures(
         registry_copy: pathlib.Path) -> None:
-    built = exporter.build(registry_copy, reader=None, today=lambda: TODAY, recheck=0)
+    built = exporter.build(registry_copy, connect=None, today=lambda: TODAY, recheck=0)
     edit(registry_copy / TENANT, "cpu: 256", "cpu: -1")
     collected = built.registry
     assert collected.get_sample_value("citycloud_up") == 0

@@ -1,6 +1,14 @@
-"""The live collector: tenant quota usage and unregistered plumbing from a recorded cluster."""
+"""The live collector: tenant quota usage and unregistered plumbing from recorded clusters.
+
+Most tests read the Wuhan example as a registry without clusters (`one_cluster_platform`):
+its series must keep the shape they had before clusters, with no `cluster` label. The
+tests at the end read it on its four clusters.
+"""
 
 from __future__ import annotations
+
+import pathlib
+from collections.abc import Mapping
 
 import pytest
 from exporter_fixtures import Isolated, recorded_snapshot
@@ -11,14 +19,25 @@ from citycloud.monitoring import cluster, live, sources
 GIB, TIB = 2**30, 2**40
 VIDEO = {"tenant": "wh-gongan-video", "department": "wh-gongan", "pool": "gov"}
 IOT = {"tenant": "wh-chengguan-iot", "department": "wh-chengguan", "pool": "gov"}
+IDENTITY = {"tenant": "wh-zwfw-identity", "department": "wh-zwfw", "pool": "gov"}
+HANKOU, GUANGGU = "wh-gov-hankou", "wh-gov-guanggu"
+
+
+@pytest.fixture
+def platform(one_cluster_platform: tenants.Platform) -> tenants.Platform:
+    """Here: the example as a registry without clusters."""
+    return one_cluster_platform
 
 
 def up(snapshot: cluster.Snapshot) -> sources.ClusterState:
     return sources.ClusterState(True, True, snapshot, "", snapshot.read_at, 0.25, 0)
 
 
-def collector(platform: tenants.Platform, state: sources.ClusterState) -> live.LiveCollector:
-    return live.LiveCollector(lambda: platform, cluster_state=lambda: state)
+def collector(platform: tenants.Platform, state: sources.ClusterState | Mapping[
+        str, sources.ClusterState]) -> live.LiveCollector:
+    """A collector over `platform`; one state is the implicit cluster's."""
+    states = {"": state} if isinstance(state, sources.ClusterState) else dict(state)
+    return live.LiveCollector(lambda: platform, clusters=lambda _platform: states)
 
 
 @pytest.mark.parametrize(("name", "labels", "expected"), [
@@ -131,3 +150,77 @@ def test_unreadable_quantities_cost_one_figure_not_the_scrape(platform: tenants.
     collected = isolated(collector(platform, up(parsed)))
     assert collected.get_sample_value("citycloud_tenant_quota_enforced_cpu_cores", VIDEO) == 128
     assert collected.get_sample_value("citycloud_tenant_quota_used_cpu_cores", VIDEO) is None
+
+
+# ---- the example on its four clusters ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def clustered(wuhan: pathlib.Path) -> tenants.Platform:
+    return tenants.load(wuhan)
+
+
+def identity_read(*, sso_cpu: str, ca_cpu: str) -> cluster.Snapshot:
+    """A cluster holding the disaster-recovery tenant wh-zwfw-identity's two quotas."""
+    quotas = {"items": [
+        {"metadata": {"namespace": f"wh-zwfw-identity-{namespace}", "name": "citycloud-quota"},
+         "status": {"hard": {"requests.cpu": "32"}, "used": {"requests.cpu": used}}}
+        for namespace, used in (("sso", sso_cpu), ("ca", ca_cpu))]}
+    return cluster.parse(quotas=quotas, services={}, pods={}, attachments=None, read_at=7.0)
+
+
+def down(errors: int) -> sources.ClusterState:
+    return sources.ClusterState(True, False, None, "cannot reach the API server", 5.0, 5.0,
+                                errors)
+
+
+def test_a_disaster_recovery_tenant_has_its_usage_per_cluster(clustered: tenants.Platform,
+                                                               isolated: Isolated) -> None:
+    collected = isolated(collector(clustered, {
+        HANKOU: up(identity_read(sso_cpu="20", ca_cpu="500m")),
+        GUANGGU: up(identity_read(sso_cpu="4", ca_cpu="0"))}))
+    used = "citycloud_tenant_quota_used_cpu_cores"
+    assert collected.get_sample_value(used, {**IDENTITY, "cluster": HANKOU}) == 20.5
+    assert collected.get_sample_value(used, {**IDENTITY, "cluster": GUANGGU}) == 4
+    assert collected.get_sample_value("citycloud_tenant_quota_enforced_cpu_cores",
+                                      {**IDENTITY, "cluster": GUANGGU}) == 64
+
+
+def test_a_cluster_down_costs_its_own_figures_only(clustered: tenants.Platform,
+                                                   snapshot: cluster.Snapshot,
+                                                   isolated: Isolated) -> None:
+    collected = isolated(collector(clustered, {
+        HANKOU: down(3), GUANGGU: up(snapshot), "wh-industry": up(snapshot),
+        "wh-xinchuang": sources.NOT_CONFIGURED}))
+
+    def value(name: str, labels: dict[str, str]) -> float | None:
+        return collected.get_sample_value(name, labels)
+
+    assert value("citycloud_cluster_up", {"cluster": HANKOU}) == 0
+    assert value("citycloud_cluster_read_errors_total", {"cluster": HANKOU}) == 3
+    assert value("citycloud_cluster_up", {"cluster": GUANGGU}) == 1
+    assert value("citycloud_cluster_configured", {"cluster": "wh-xinchuang"}) == 0
+    assert value("citycloud_tenant_quota_used_cpu_cores", {**VIDEO, "cluster": GUANGGU}) == 241.5
+    served = {s.labels.get("cluster") for m in collected.collect() for s in m.samples
+              if m.name.startswith("citycloud_tenant_quota_")}
+    assert served == {GUANGGU, "wh-industry"}  # nothing from the cluster down, nothing unlabelled
+    assert value("citycloud_cluster_network_plumbing", {
+        "kind": "host_network_pod", "tenant": "wh-gongan-video", "department": "wh-gongan",
+        "cluster": GUANGGU}) == 1
+    assert value("citycloud_cluster_network_attachment_crd", {"cluster": HANKOU}) is None
+
+
+def test_each_declared_cluster_says_its_pool_and_site(clustered: tenants.Platform,
+                                                      isolated: Isolated) -> None:
+    collected = isolated(collector(clustered, {}))
+    info = {(s.labels["cluster"], s.labels["pool"], s.labels["site"]) for m in collected.collect()
+            if m.name == "citycloud_cluster_info" for s in m.samples}
+    assert info == {(HANKOU, "gov", "hankou-dc"), (GUANGGU, "gov", "guanggu-dc"),
+                    ("wh-industry", "industry", "guanggu-dc"),
+                    ("wh-xinchuang", "xinchuang", "hankou-dc")}
+
+
+def test_a_registry_without_clusters_has_no_cluster_info(platform: tenants.Platform,
+                                                         isolated: Isolated) -> None:
+    collected = isolated(collector(platform, sources.NOT_CONFIGURED))
+    assert "citycloud_cluster_info" not in {m.name for m in collected.collect()}

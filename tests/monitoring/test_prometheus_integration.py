@@ -3,9 +3,11 @@
 Debian's prometheus (2.42) runs as a plain process — never its systemd service —
 with a temporary config, data directory and a free port on 127.0.0.1; it scrapes
 `citycloud exporter` running on the Wuhan example every second and evaluates
-monitoring/rules every second. The exporter is given a kubeconfig whose API
-server does not answer, so this also shows registry figures served while the
-cluster is down. Both processes are stopped by PID, also when a test fails.
+monitoring/rules every second. The exporter is given a kubeconfig with a context
+for each of the example's four clusters: a stand-in API server (the recorded
+cluster of exporter_fixtures) answers for wh-gov-guanggu, nothing for the three
+others, so this also shows registry figures and the one readable cluster served
+while the others are down. Both processes are stopped by PID, also when a test fails.
 
 The alert checked is CitycloudPrivateNetworkConsolidationCandidate (`for: 0s`):
 the Wuhan example plants one, two departments each asking for an iot-sensors
@@ -28,6 +30,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+import apiserver
 import exporter_fixtures
 import pytest
 import realparts
@@ -39,6 +42,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 RULES = ROOT / "monitoring" / "rules"
+GUANGGU = "wh-gov-guanggu"
 T = TypeVar("T")
 
 
@@ -95,16 +99,20 @@ class Running:
 
 
 @pytest.fixture
-def exporter_process(wuhan: pathlib.Path, tmp_path: pathlib.Path) -> Iterator[Running]:
+def guanggu() -> Iterator[exporter_fixtures.StandIn]:
+    server = exporter_fixtures.StandIn()
+    with apiserver.serving(server):
+        yield server
+
+
+@pytest.fixture
+def exporter_process(wuhan: pathlib.Path, tmp_path: pathlib.Path,
+                     guanggu: exporter_fixtures.StandIn) -> Iterator[Running]:
     port = exporter_fixtures.free_port()
-    dead = exporter_fixtures.free_port()  # nothing listens here: the cluster is "down"
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": "down",
-        "clusters": [{"name": "down", "cluster": {"server": f"http://127.0.0.1:{dead}"}}],
-        "users": [{"name": "exporter", "user": {}}],
-        "contexts": [{"name": "down", "context": {"cluster": "down", "user": "exporter"}}],
-    }))
+    dead = f"http://127.0.0.1:{exporter_fixtures.free_port()}"  # nothing listens: "down"
+    kubeconfig = exporter_fixtures.write_kubeconfig(tmp_path / "kubeconfig", {
+        "wh-gov-hankou": dead, GUANGGU: guanggu.url, "wh-industry": dead,
+        "wh-xinchuang": dead})
     log = tmp_path / "exporter.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -169,9 +177,23 @@ def test_prometheus_scrapes_the_registrys_figures_and_fires_an_alert(
     headroom = 'citycloud_pool_headroom_storage_bytes{pool="gov"}'
     (storage,) = query(prometheus_process, headroom) or []
     assert float(storage["value"][1]) == float(gov.usage["storage"].headroom)
-    # The cluster cannot be read, and the exporter says so instead of failing the scrape.
-    (cluster_up,) = query(prometheus_process, "citycloud_cluster_up") or []
-    assert cluster_up["value"][1] == "0"
+    # Three clusters cannot be read, and the exporter says so instead of failing the scrape;
+    # the one that can be read is served, its site joined in from citycloud_cluster_info.
+    def by_site() -> set[tuple[str, str, str]] | None:
+        found = query(prometheus_process, "max by (cluster, site) (citycloud_cluster_up * on "
+                      "(job, instance, cluster) group_left (site) citycloud_cluster_info)")
+        readable = {(r["metric"]["cluster"], r["metric"]["site"], r["value"][1])
+                    for r in found or []}
+        return readable if (GUANGGU, "guanggu-dc", "1") in readable else None
+
+    assert eventually(by_site, what="the readable cluster", logs=logs) == {
+        ("wh-gov-hankou", "hankou-dc", "0"), (GUANGGU, "guanggu-dc", "1"),
+        ("wh-industry", "guanggu-dc", "0"), ("wh-xinchuang", "hankou-dc", "0")}
+    ratio = eventually(lambda: query(
+        prometheus_process, 'citycloud:tenant_quota_usage:ratio{tenant="wh-chengguan-iot",'
+        'resource="cpu"}'), what="the recorded quota usage ratio", logs=logs)
+    assert [(r["metric"]["cluster"], float(r["value"][1])) for r in ratio] == [
+        (GUANGGU, 32.5 / 64)]
     (up,) = query(prometheus_process, 'up{job="citycloud"}') or []
     assert up["value"][1] == "1"
 

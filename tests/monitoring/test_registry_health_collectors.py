@@ -65,7 +65,8 @@ def test_an_overlapping_network_shows_as_a_finding(registry_copy: pathlib.Path,
                                                    isolated: Isolated) -> None:
     registries.put(registry_copy, registries.tenant(
         "wh-shuiwu-rogue", description=None, cpu=4, memory="8Gi", storage="100Gi",
-        networks=[{"name": "copy", "cidr": "10.64.8.0/24", "purpose": "river-cameras"}]))
+        networks=[{"name": "copy", "cidr": "10.64.8.0/24", "purpose": "river-cameras"}],
+        clusters=["wh-gov-hankou"]))
     platform = tenants.load(registry_copy)
     collected = isolated(network_collector(platform))
     assert collected.get_sample_value(

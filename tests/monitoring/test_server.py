@@ -18,7 +18,7 @@ from citycloud.monitoring import exporter, server
 
 @pytest.fixture
 def serving(wuhan: pathlib.Path) -> Iterator[str]:
-    built = exporter.build(wuhan, reader=None, today=lambda: TODAY)
+    built = exporter.build(wuhan, connect=None, today=lambda: TODAY)
     running = server.start(built.render, port=0)
     try:
         yield server.url(running, address="127.0.0.1").removesuffix("/metrics")
@@ -40,7 +40,7 @@ def test_metrics_in_the_text_format(serving: str) -> None:
     assert status == 200
     assert headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
     assert b'citycloud_pool_physical_cpu_cores{pool="gov"} 27000.0\n' in body
-    assert b"citycloud_cluster_configured 0.0\n" in body
+    assert b'citycloud_cluster_configured{cluster="wh-gov-hankou"} 0.0\n' in body
 
 
 def test_gzip_when_the_scraper_accepts_it(serving: str) -> None:

@@ -81,7 +81,7 @@ def test_a_registry_without_sharing_serves_the_families_empty(
 
 
 def test_the_exporter_serves_them(city: tenants.Platform) -> None:
-    built = exporter.build(city.root, reader=None)
+    built = exporter.build(city.root, connect=None)
     text = built.render().decode()
     assert 'citycloud_scrape_collector_success{collector="sharing"} 1.0' in text
     assert ('citycloud_service_grants{department="wh-dsj",kind="identity",service="sso",'

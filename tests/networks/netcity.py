@@ -56,15 +56,17 @@ class City:
         """Write platform.yaml: shared networks after the two of SHARED, `spec` fields after."""
         registries.put(self.root, _platform(*shared, **spec))
 
-    def tenant(self, name: str, *networks: Net | str, egress: Sequence[str] = ()) -> str:
-        """Write tenants/<department>/<name>.yaml (department: the name's first two parts)."""
+    def tenant(self, name: str, *networks: Net | str, egress: Sequence[str] = (),
+               **spec: Any) -> str:
+        """Write tenants/<department>/<name>.yaml (department: the name's first two parts);
+        `spec` adds fields such as clusters."""
         department = "-".join(name.split("-")[:2])
         self.departments.add(department)
         nets = [Net(n) if isinstance(n, str) else n for n in networks]
         path = registries.put(self.root, registries.tenant(
             name, description=None, cpu=1, storage="1Gi", egress=egress, networks=[
                 {"name": net.name or f"net{index}", "cidr": net.cidr, "purpose": net.purpose,
-                 "sites": list(net.sites)} for index, net in enumerate(nets)] or None))
+                 "sites": list(net.sites)} for index, net in enumerate(nets)] or None, **spec))
         if self.owns_departments:
             self._write_departments()
         return path.relative_to(self.root).as_posix()

@@ -158,7 +158,7 @@ def test_the_core_install_runs_a_departments_commands(core: pathlib.Path,
                     ["networks", "report"], ["capacity", "--html", tmp_path / "c.html"]):
         done = _run([citycloud, "-r", registry, *command], cwd=tmp_path, env=env)
         assert done.returncode == 0, (command, done.stdout, done.stderr)
-    assert (tmp_path / "out" / "wh-gongan-video").is_dir()
+    assert (tmp_path / "out" / "wh-gongan-video.wh-gov-guanggu").is_dir()
     refused = _run([citycloud, "-r", registry, "onboard", "wh-gongan-video", "--dry-run"],
                    cwd=tmp_path, env=env)
     assert (refused.returncode, refused.stderr.splitlines()) == (2, [

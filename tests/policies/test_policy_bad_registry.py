@@ -30,7 +30,7 @@ EXPECTED = [
     ("platform.yaml:21", "capacity.pool-allocatable"),  # industry: 9 of 8 cores
     ("platform.yaml:22", "placement.pool-isolation"),  # industry: no taint
     ("platform.yaml:27", "security.encrypted-storage"),  # xinchuang: a level-3 tenant, no class
-    ("platform.yaml:29", "capacity.pool-headroom"),  # xinchuang: 85Gi of 100Gi memory
+    ("platform.yaml:27", "capacity.pool-headroom"),  # xinchuang: 130Gi of its clusters' 156Gi
     ("platform.yaml:31", "placement.pool-isolation"),  # xc selector does not exclude gov's
     ("platform.yaml:31", "placement.pool-isolation"),  # ... nor industry's
     ("platform.yaml:33", "placement.architectures"),  # loong64 declared, no Loongson vendor
@@ -44,6 +44,9 @@ EXPECTED = [
     ("platform.yaml:66", "sharing.catalogue"),  # bd-alpha-oa publishes no 'flies'
     ("platform.yaml:67", "sharing.catalogue"),  # office-automation listed twice
     ("platform.yaml:68", "sharing.catalogue"),  # tenant bd-alpha-oaa
+    # platform.yaml: the clusters of the xinchuang pool
+    ("platform.yaml:74", "capacity.cluster-headroom"),  # bd-xc-a: 5 of 6 cores
+    ("platform.yaml:82", "capacity.cluster-allocatable"),  # bd-xc-c: 40Gi of 36Gi memory
     # tenants
     ("tenants/bd-alpha/bd-alpha-averyveryverylongsystemnamethatgoeson.yaml:4",
      "standards.naming"),  # 46 characters
@@ -59,12 +62,14 @@ EXPECTED = [
     ("tenants/bd-alpha/bd-alpha-oa-web.yaml:17", "sharing.declaration"),  # files twice
     ("tenants/bd-alpha/bd-alpha-oa-web.yaml:18", "sharing.declaration"),  # its own service
     ("tenants/bd-alpha/bd-alpha-xc.yaml:14", "sharing.pool-flow"),  # xinchuang -> gov
+    ("tenants/bd-alpha/bd-alpha-xc.yaml:14", "sharing.cross-cluster"),  # bd-xc-c: no podCidrs
     ("tenants/bd-beta/bd-beta-exposed.yaml:10", "security.cross-department-rights"),
     ("tenants/bd-beta/bd-beta-exposed.yaml:14", "security.default-deny"),  # 8.8.8.0/24
     ("tenants/bd-beta/bd-beta-mgmt.yaml:14", "security.management-network"),
     ("tenants/bd-beta/bd-beta-mgmt.yaml:19", "sharing.duplicate-system"),  # its own OA
     ("tenants/bd-beta/bd-beta-web.yaml:11", "standards.naming"),  # namespace 'default'
     ("tenants/bd-beta/bd-beta-web.yaml:13", "sharing.classification"),  # level 2 < mail's 3
+    ("tenants/xx-gamma/xx-gamma-xc.yaml:13", "placement.dr-sites"),  # both at bd-north
     # waivers.yaml
     ("waivers.yaml:13", "engine.waiver-expired"),  # expired 2000-01-01
     ("waivers.yaml:14", "engine.waiver-unknown"),  # policy security.no-such

@@ -8,6 +8,7 @@ tenants.quantities and tenants.allocation to account.
 
 from __future__ import annotations
 
+import pathlib
 import random
 from decimal import Decimal
 from fractions import Fraction
@@ -16,6 +17,7 @@ import registries
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from citycloud import tenants
 from citycloud.tenants import allocation, models, quantities
 
 BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
@@ -110,13 +112,18 @@ def test_a_pool_sized_to_its_quotas_is_exactly_full(asked: list[tuple[str, str]]
         for i, (cpu, memory) in enumerate(asked)]
     total_cpu = sum((quantities.parse(cpu).value for cpu, _ in asked), Fraction(0))
     total_memory = sum((quantities.parse(m).value for _, m in asked), Fraction(0))
-    pool = models.Pool.model_validate({
+    pool = {
         "name": "gov", "kind": "gov",
         "capacity": {"cpu": quantities.format_plain(total_cpu),
                      "memory": str(total_memory), "storage": "1Ti"},
         "overcommit": {"cpu": 1.0, "memory": ratio},
-        "placement": {"architectures": ["amd64"]}})
-    usage = allocation.pool_capacity(pool, tenants_).usage
+        "placement": {"architectures": ["amd64"]}}
+    spec = models.PlatformFile.model_validate({
+        "apiVersion": models.API_VERSION, "kind": "Platform", "metadata": {"name": "ct"},
+        "spec": {"pools": [pool]}})
+    platform = tenants.Platform(pathlib.Path("."), spec, {}, {t.name: t for t in tenants_},
+                                {}, {})
+    usage = allocation.pool_capacity(platform, "gov", tenants_).usage
     assert usage["cpu"].allocated == total_cpu
     assert usage["cpu"].headroom == 0
     # The ratio is taken from its text: 1.1 is 11/10, not 1.100000000000000088817841970012523.

@@ -20,8 +20,17 @@ from typing import Any
 import clirun
 import jsonout
 import pytest
+import registries
 from policy_builders import DEPARTMENT, POOL, TODAY, MakeRegistry
-from registries import consumption, department, pool, service, shared_service, tenant
+from registries import (
+    cluster,
+    consumption,
+    department,
+    pool,
+    service,
+    shared_service,
+    tenant,
+)
 
 from citycloud import policies, tenants
 from citycloud.policies import engine
@@ -61,7 +70,8 @@ def make(make_registry: MakeRegistry, *docs: dict[str, Any], **options: Any) -> 
 
 def test_the_set_registers_its_codes() -> None:
     assert sorted(r.id for r in engine.POLICIES.values() if r.set == "sharing") == [
-        "sharing.catalogue", "sharing.classification", "sharing.declaration",
+        "sharing.catalogue", "sharing.classification", "sharing.cross-cluster",
+        "sharing.declaration",
         "sharing.duplicate-system", "sharing.not-in-audience", "sharing.pool-flow",
         "sharing.service-namespace", "sharing.unknown-service"]
     assert engine.POLICIES["sharing.duplicate-system"].severity is engine.Severity.WARNING
@@ -314,3 +324,46 @@ def test_policies_list_and_explain_show_the_set(make_registry: MakeRegistry) -> 
     assert facts["details"]["Tuned by"] == (
         "policies.sharing.allowedPoolFlows in platform.yaml")
     assert "policies.sets.sharing: false" in facts["details"]["Switch off"]
+
+
+# ---- across clusters ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("east", "west", "expected"), [
+    pytest.param(["100.64.0.0/14"], ["100.68.0.0/14"], [], id="both pod networks declared"),
+    pytest.param([], ["100.68.0.0/14"], [
+        f"{CONSUMER_FILE}:19 spec.consumes[0]: service 'sso' of ct-a-idm runs on east and this "
+        "tenant on west; cluster(s) east declare no podCidrs, so no door can open between "
+        "them (the platform team adds podCidrs to those clusters in platform.yaml; or place "
+        "the tenant on a cluster the provider runs on (spec.clusters)) "
+        "[sharing.cross-cluster]"], id="the provider's cluster declares none"),
+])
+def test_a_flow_between_clusters_needs_their_pod_networks(
+        tmp_path: Any, east: list[str], west: list[str], expected: list[str]) -> None:
+    gov = pool("gov")
+    del gov["capacity"]
+    clusters = [cluster("east", site="a", podCidrs=east), cluster("west", site="b",
+                                                                   podCidrs=west)]
+    platform = make_platform(tmp_path, placed(provider(), "east"), consumer(clusters=["west"]),
+                             clusters=clusters, pools=[gov])
+    assert sharing_findings(platform) == expected
+
+
+def test_a_flow_on_one_cluster_needs_no_pod_network(tmp_path: Any) -> None:
+    gov = pool("gov")
+    del gov["capacity"]
+    clusters = [cluster("east", site="a"), cluster("west", site="b")]
+    platform = make_platform(tmp_path, placed(provider(), "east", "west"),
+                             consumer(clusters=["west"]), clusters=clusters, pools=[gov])
+    assert sharing_findings(platform) == []
+
+
+def placed(doc: dict[str, Any], *clusters: str) -> dict[str, Any]:
+    doc["spec"]["clusters"] = list(clusters)
+    return doc
+
+
+def make_platform(tmp_path: Any, *docs: dict[str, Any], clusters: list[dict[str, Any]],
+                  pools: list[dict[str, Any]]) -> tenants.Platform:
+    return registries.make(tmp_path / "registry", *docs, departments=DEPARTMENTS, block=True,
+                           platform=registries.platform(*pools, clusters=clusters))

@@ -148,8 +148,8 @@ CASES = [
                  id="unknown-field-top-level"),
     pytest.param(edit(VIDEO, "  pool: gov\n", "  pool: gov\n  zzz: 1\n"),
                  Expected(VIDEO, 8, "spec.zzz", "extra_forbidden",
-                          "known fields: classification, consumes, egress, hosts, namespaces, "
-                          "networks, owners, pool, quota, services"),
+                          "known fields: classification, clusters, consumes, egress, hosts, "
+                          "namespaces, networks, owners, pool, quota, services"),
                  id="unknown-field-nothing-close"),
     # wrong types
     pytest.param(edit(VIDEO, "classification: 3", "classification: three"),

@@ -25,6 +25,7 @@ from typing import Any
 import cyclonus
 import pytest
 import realparts
+import registries
 import yaml
 
 from citycloud import tenants
@@ -124,10 +125,12 @@ def binary() -> pathlib.Path:
                               how="run `make controlplane` to build it (scripts/checkers/)")
 
 
-def without_consumes(tmp: pathlib.Path) -> pathlib.Path:
-    """A copy of the example in which no tenant asks for any shared service."""
+def on_one_cluster(tmp: pathlib.Path, *, consumes: bool) -> pathlib.Path:
+    """A copy of the example on one cluster (cyclonus simulates one cluster's policies; the
+    example's clusters are merged), and without any `consumes` unless told."""
     registry = shutil.copytree(WUHAN, tmp / "wuhan")
-    for path in (registry / "tenants").glob("*/*.yaml"):
+    registries.on_one_cluster(registry)
+    for path in (registry / "tenants").glob("*/*.yaml") if not consumes else ():
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
         if doc["spec"].pop("consumes", None) is not None:
             path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False),
@@ -138,7 +141,7 @@ def without_consumes(tmp: pathlib.Path) -> pathlib.Path:
 @pytest.mark.parametrize("sharing", [True, False], ids=["wuhan", "wuhan-without-consumes"])
 def test_exactly_the_granted_flows_cross_tenants(binary: pathlib.Path, tmp_path: pathlib.Path,
                                                  sharing: bool) -> None:
-    registry = WUHAN if sharing else without_consumes(tmp_path)
+    registry = on_one_cluster(tmp_path, consumes=sharing)
     city = City(registry)
     assert (len(city.doors) >= 10) is sharing  # the example grants flows; the copy none
     cluster = cyclonus.Cluster(units.render_all(tenants.load(registry)), tmp_path / "cyclonus")

@@ -58,7 +58,9 @@ def test_names_labels_and_quantities_are_what_the_api_server_accepts(
 def test_objects_are_unique_and_rendering_is_repeatable(platform: tenants.Platform) -> None:
     first = units.render_all(platform)
     assert first == units.render_all(platform)
-    keys = Counter(render.key(m) for m in first)
+    # Unique within each cluster (a disaster-recovery tenant has its objects on two).
+    keys = Counter((m["metadata"]["labels"].get(units.LABEL_CLUSTER), *render.key(m))
+                   for m in first)
     assert [k for k, n in keys.items() if n > 1] == []
 
 
@@ -135,10 +137,23 @@ def test_egress_reaches_only_dns_own_namespaces_and_granted_networks(
     services = {(flow.provider_namespace(), port.protocol, port.port)
                 for flow in sharing.requested_by(platform, tenant) if flow.granted
                 for port in (flow.service.ports if flow.service else ())}
+    # A provider with no copy on this cluster (the tenant's first) is reached at its own
+    # clusters' pod networks, on its ports.
+    here = platform.placements(tenant)[0]
+    remote = {(str(cidr), port.protocol, port.port)
+              for flow in sharing.requested_by(platform, tenant) if flow.granted
+              and flow.provider is not None and flow.service is not None
+              and here not in platform.placements(flow.provider)
+              for cluster in platform.placements(flow.provider)
+              for cidr in platform.clusters[cluster].pod_cidrs for port in flow.service.ports}
     for policy in of_kind(rendered[name], "NetworkPolicy"):
         for rule in policy["spec"].get("egress", []):
             for peer in rule["to"]:
-                if "ipBlock" in peer:
+                if "ipBlock" in peer and render.LABEL_SHARE_SERVICE in policy["metadata"][
+                        "labels"]:
+                    assert {(peer["ipBlock"]["cidr"], p["protocol"], p["port"])
+                            for p in rule["ports"]} <= remote
+                elif "ipBlock" in peer:
                     assert peer["ipBlock"]["cidr"] in granted
                 elif peer.get("namespaceSelector", {}).get("matchLabels") == {
                         render.LABEL_TENANT: name}:

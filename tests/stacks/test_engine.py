@@ -27,6 +27,7 @@ from typing import Any
 import clirun
 import jsonout
 import pytest
+import registries
 import yaml
 
 from citycloud import tenants
@@ -108,6 +109,7 @@ def env(pulumi_bin: binaries.Binaries, wuhan_copy: pathlib.Path, tmp_path: pathl
         monkeypatch: pytest.MonkeyPatch) -> Env:
     monkeypatch.setenv("PULUMI_HOME", str(tmp_path / "pulumi-home"))
     monkeypatch.setenv(binaries.ENV_BIN_DIR, str(pulumi_bin.pulumi.parent))
+    registries.on_one_cluster(wuhan_copy)  # these tests are about one cluster's stacks
     return Env(wuhan_copy, tmp_path)
 
 

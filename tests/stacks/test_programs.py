@@ -34,15 +34,22 @@ def _by_key(objects: Iterable[dict[str, Any]]) -> dict[tuple[str, str, str, str]
     return found
 
 
+def _unplaced(manifest: dict[str, Any]) -> dict[str, Any]:
+    """An object without the cluster label its unit gives it."""
+    labels = {k: v for k, v in manifest["metadata"]["labels"].items()
+              if k != units.LABEL_CLUSTER}
+    return manifest | {"metadata": manifest["metadata"] | {"labels": labels}}
+
+
 def _tenant_stack(mock_engine: MockEngine, platform: tenants.Platform, name: str):  # type: ignore[no-untyped-def]
     monitor = mock_engine("citycloud-tenant", name)
-    run(programs.program(units.tenant_unit(platform, name), platform=platform, cluster=CLUSTER))
+    run(programs.program(units.tenant_units(platform, name)[0], platform=platform, cluster=CLUSTER))
     return monitor
 
 
 def _pool_stack(mock_engine: MockEngine, platform: tenants.Platform, name: str):  # type: ignore[no-untyped-def]
     monitor = mock_engine("citycloud-pool", name)
-    run(programs.program(units.pool_unit(platform, name), platform=platform, cluster=CLUSTER))
+    run(programs.program(units.pool_units(platform, name)[0], platform=platform, cluster=CLUSTER))
     return monitor
 
 
@@ -51,8 +58,7 @@ def test_tenant_inputs_equal_the_renderers_objects(
         mock_engine: MockEngine, wuhan_platform: tenants.Platform, name: str) -> None:
     monitor = _tenant_stack(mock_engine, wuhan_platform, name)
     sent = _by_key(r.manifest() for r in monitor.kubernetes_objects)
-    assert sent == _by_key(render.render_tenant(wuhan_platform.tenants[name],
-                                                platform=wuhan_platform))
+    assert sent == _by_key(units.tenant_units(wuhan_platform, name)[0].manifests)
 
 
 def test_a_tenant_is_one_component_node_with_every_object_under_it(
@@ -117,7 +123,7 @@ def test_pool_stack_registers_the_pool_objects_under_one_component(
     monitor = _pool_stack(mock_engine, wuhan_platform, pool)
     [component] = monitor.of_type(components.POOL_TYPE)
     assert component.name == pool
-    expected = pools.render_pool(wuhan_platform.pools[pool], platform=wuhan_platform)
+    expected = units.pool_units(wuhan_platform, pool)[0].manifests
     sent = [r.manifest() for r in monitor.kubernetes_objects]
     assert _by_key(sent) == _by_key(expected)
     assert {r.parent for r in monitor.kubernetes_objects} == {component.urn}
@@ -127,8 +133,8 @@ def test_pool_stack_registers_the_pool_objects_under_one_component(
         "ValidatingAdmissionPolicyBinding") > 0
     rendered = guardrails.render_pool_guardrails(wuhan_platform.pools[pool],
                                                  platform=wuhan_platform)
-    assert _by_key(m for m in sent if m["apiVersion"].startswith("admissionregistration")
-                   ) == _by_key(rendered)
+    assert _by_key(_unplaced(m) for m in sent if m["apiVersion"].startswith(
+        "admissionregistration")) == _by_key(rendered)
     [namespace] = [r for r in monitor.kubernetes_objects if r.type == NAMESPACE]
     assert (namespace.name, namespace.protect, namespace.retain_on_delete) == (
         f"citycloud-pool-{pool}", True, True)
@@ -279,8 +285,9 @@ def test_tenant_namespaces_default_pods_onto_their_pool(
 
 
 @pytest.mark.parametrize(("project", "stack", "entry"), [
-    pytest.param("citycloud-tenant", "wh-gongan-video", programs.main_tenant, id="tenant"),
-    pytest.param("citycloud-pool", "xinchuang", programs.main_pool, id="pool"),
+    pytest.param("citycloud-tenant", "wh-gongan-video.wh-gov-guanggu", programs.main_tenant,
+                 id="tenant"),
+    pytest.param("citycloud-pool", "xinchuang.wh-xinchuang", programs.main_pool, id="pool"),
 ])
 def test_the_pulumi_cli_entry_points_build_the_same_stacks(
         mock_engine: MockEngine, wuhan_platform: tenants.Platform, project: str, stack: str,
@@ -289,12 +296,14 @@ def test_the_pulumi_cli_entry_points_build_the_same_stacks(
     monitor = mock_engine(project, stack, {"citycloud:registry": str(WUHAN)})
     run(entry)
     sent = _by_key(r.manifest() for r in monitor.kubernetes_objects)
-    expected = (render.render_tenant(wuhan_platform.tenants[stack], platform=wuhan_platform)
-                if "tenant" in project else pools.render_pool(
-                    wuhan_platform.pools[stack], platform=wuhan_platform))
+    name, cluster = units.split(stack)
+    found = (units.tenant_units(wuhan_platform, name) if "tenant" in project
+             else units.pool_units(wuhan_platform, name))
+    [expected] = [unit.manifests for unit in found if unit.cluster == cluster]
     assert sent == _by_key(expected)
     [provider] = monitor.of_type("pulumi:providers:kubernetes")
-    assert provider.inputs["clusterIdentifier"] == wuhan_platform.name
+    assert provider.inputs["clusterIdentifier"] == f"{wuhan_platform.name}.{cluster}"
+    assert provider.inputs["context"] == cluster  # the kubeconfig context named after it
 
 
 @pytest.mark.parametrize("pool", [pytest.param(p, id=p) for p in ("gov", "industry", "xinchuang")])
