@@ -53,6 +53,7 @@ bench: install controlplane
 	$(BIN)/python bench/stacks.py
 	$(BIN)/python bench/onboarding.py
 	$(BIN)/python bench/converge.py
+	$(BIN)/python bench/clusters.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -30,6 +30,9 @@ Pool = Annotated[str, typer.Argument(help="A pool of platform.yaml, e.g. gov or 
                                      show_default=False)]
 Limit = Annotated[list[str] | None, typer.Option(
     "--limit", "-l", help="Only this node (repeatable).", show_default="every node of the pool")]
+Cluster = Annotated[str | None, typer.Option(
+    "--cluster", help="Only the nodes of this cluster of the pool (their 'cluster' in the "
+    "registry).", show_default="every cluster of the pool")]
 Only = Annotated[list[nodes.Part] | None, typer.Option(
     "--only", help="Only this part of the playbook (repeatable): facts (the CPU and OS check), "
     "kubelet (labels and taints), baseline (SSH, audit, time, kernel).")]
@@ -46,8 +49,8 @@ _STATUS_STYLE = {"ok": "green", "changed": "yellow", "failed": "red", "unreachab
 
 @app.command()
 def check(ctx: typer.Context, pool: Pool, fmt: options.Output = output.Format.TABLE,
-          limit: Limit = None, only: Only = None, node_root: NodeRoot = pathlib.Path("/"),
-          show_diff: ShowDiff = None) -> None:
+          limit: Limit = None, cluster: Cluster = None, only: Only = None,
+          node_root: NodeRoot = pathlib.Path("/"), show_diff: ShowDiff = None) -> None:
     """Show what 'nodes prepare' would change on each node of POOL; change nothing.
 
     Runs the node playbook in Ansible check mode with diffs: the facts check
@@ -55,14 +58,14 @@ def check(ctx: typer.Context, pool: Pool, fmt: options.Output = output.Format.TA
     labels and taints, and the security baseline. Exit 3 when a node fails a
     check or cannot be reached; the summary names the node, task and reason.
     """
-    _run(ctx, pool, mode=nodes.Mode.CHECK, fmt=fmt, limit=limit, only=only,
+    _run(ctx, pool, mode=nodes.Mode.CHECK, fmt=fmt, limit=limit, cluster=cluster, only=only,
          node_root=node_root, show_diff=True if show_diff is None else show_diff)
 
 
 @app.command()
 def prepare(ctx: typer.Context, pool: Pool, fmt: options.Output = output.Format.TABLE,
-            limit: Limit = None, only: Only = None, node_root: NodeRoot = pathlib.Path("/"),
-            show_diff: ShowDiff = None,
+            limit: Limit = None, cluster: Cluster = None, only: Only = None,
+            node_root: NodeRoot = pathlib.Path("/"), show_diff: ShowDiff = None,
             yes: Annotated[bool, typer.Option(
                 "--yes", "-y", help="Prepare without asking for confirmation.")] = False) -> None:
     """Prepare the nodes of POOL for Kubernetes and the platform's security policy.
@@ -76,14 +79,16 @@ def prepare(ctx: typer.Context, pool: Pool, fmt: options.Output = output.Format.
     'citycloud nodes check POOL'. Exit 3 when a node fails.
     """
     if not yes:
-        _confirm(state.get(ctx, fmt), pool, limit=limit or [], fmt=fmt)
+        _confirm(state.get(ctx, fmt), pool, limit=limit or [], cluster=cluster, fmt=fmt)
     with audit.recorded(ctx, action="nodes prepare", target=pool) as record:
-        _run(ctx, pool, mode=nodes.Mode.PREPARE, fmt=fmt, limit=limit, only=only,
-             node_root=node_root, show_diff=bool(show_diff), record=record)
+        _run(ctx, pool, mode=nodes.Mode.PREPARE, fmt=fmt, limit=limit, cluster=cluster,
+             only=only, node_root=node_root, show_diff=bool(show_diff), record=record)
 
 
-def _confirm(current: state.State, pool: str, *, limit: list[str], fmt: output.Format) -> None:
-    names = nodes.inventory.hosts_of(nodes.inventory.build(current.platform, pool, limit=limit))
+def _confirm(current: state.State, pool: str, *, limit: list[str], cluster: str | None,
+             fmt: output.Format) -> None:
+    names = nodes.inventory.hosts_of(nodes.inventory.build(current.platform, pool, limit=limit,
+                                                           cluster=cluster))
     if fmt is output.Format.JSON:
         raise nodes.InvalidRequest("--output json has no one to confirm: pass --yes")
     question = (f"Prepare {len(names)} node(s) of pool {pool} ({', '.join(names)})? Services "
@@ -98,14 +103,15 @@ def _confirm(current: state.State, pool: str, *, limit: list[str], fmt: output.F
 
 
 def _run(ctx: typer.Context, pool: str, *, mode: nodes.Mode, fmt: output.Format,
-         limit: list[str] | None, only: list[nodes.Part] | None, node_root: pathlib.Path,
-         show_diff: bool, record: audit.Outcome | None = None) -> None:
+         limit: list[str] | None, cluster: str | None, only: list[nodes.Part] | None,
+         node_root: pathlib.Path, show_diff: bool, record: audit.Outcome | None = None) -> None:
     current = state.get(ctx, fmt)
     display = _Display(fmt, mode=mode)
     with display:
         result = nodes.run_pool(current.platform, pool, mode=mode,
                                 state_dir=current.state_path, limit=limit or (),
-                                node_root=node_root, only=only or (), on_progress=display.update)
+                                node_root=node_root, only=only or (), on_progress=display.update,
+                                cluster=cluster)
     if record is not None:  # the audit trail: which run, on which nodes, with what outcome
         record.summary = {"runId": result.run_id, "artifacts": str(result.artifacts),
                           "nodes": {h.host: h.status for h in result.hosts},

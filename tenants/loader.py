@@ -519,12 +519,31 @@ def _check_nodes(platform: Platform) -> Iterator[Diagnostic]:
                                  f"pool {pool.name!r} runs {', '.join(allowed)}, not {node.arch}",
                                  "node_arch", hint="move the node to a pool that runs its CPU, "
                                  "or add the architecture to the pool's placement.architectures")
+            yield from _check_node_cluster(platform, pool.name, index, node)
             if pool.kind is models.PoolKind.XINCHUANG and node.os not in models.XINCHUANG_OSES:
                 yield Diagnostic(*platform.where_node(pool.name, index, "os"),
                                  f"xinchuang pool nodes run a domestic OS "
                                  f"({', '.join(models.XINCHUANG_OSES)}), not {node.os}",
                                  "node_os", hint="install openEuler, Kylin or UOS, or move the "
                                  "node to another pool")
+
+
+def _check_node_cluster(platform: Platform, pool: str, index: int,
+                        node: models.Node) -> Iterator[Diagnostic]:
+    """A node joins a cluster of its own pool, named where the pool has several."""
+    own = [c for c in platform.pool_clusters[pool] if c]
+    if node.cluster and node.cluster not in own:
+        yield Diagnostic(*platform.where_node(pool, index, "cluster"),
+                         f"node {node.name!r}: cluster {node.cluster!r} is not a cluster of "
+                         f"pool {pool!r}", "unknown_cluster",
+                         hint=diagnostics.did_you_mean(node.cluster, own, otherwise=(
+                             f"pool {pool!r} runs on {', '.join(own)}" if own else
+                             f"pool {pool!r} declares no clusters: drop the node's cluster")))
+    elif not node.cluster and len(own) > 1:
+        yield Diagnostic(*platform.where_node(pool, index, "name"),
+                         f"node {node.name!r} names no cluster, and pool {pool!r} runs on "
+                         f"several ({', '.join(own)})", "cluster_required",
+                         hint="add cluster: NAME to the node")
 
 
 def _suggest(name: str, known: Iterable[str]) -> str:

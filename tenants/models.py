@@ -128,6 +128,8 @@ class Node(Model):
     os: NodeOS  # checked against the machine too
     ssh_user: LoginName = ""  # default: the pool's sshUser
     ssh_port: int = pydantic.Field(default=22, ge=1, le=65535)
+    # The cluster of its pool it joins; needed where the pool has several clusters.
+    cluster: str = pydantic.Field(default="", max_length=63)
     # "local" prepares the machine citycloud runs on (an image build, or tests with a
     # temporary node root) instead of connecting over SSH.
     connection: Literal["ssh", "local"] = "ssh"

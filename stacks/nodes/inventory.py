@@ -43,14 +43,22 @@ _KUBELET_LABELS = {
 _KUBELET_NAMESPACES = ("kubelet.kubernetes.io", "node.kubernetes.io")
 
 
-def build(platform: tenants.Platform, pool_name: str, *,
-          limit: Sequence[str] = ()) -> dict[str, Any]:
-    """The inventory of one pool's nodes (all, or those named in `limit`)."""
+def build(platform: tenants.Platform, pool_name: str, *, limit: Sequence[str] = (),
+          cluster: str | None = None) -> dict[str, Any]:
+    """The inventory of one pool's nodes (all, those of one of its clusters, or those named
+    in `limit`)."""
     pool = _pool(platform, pool_name)
     nodes = platform.pool_nodes(pool.name)
     problems = list(_check(platform, pool))
     if problems:
         raise tenants.RegistryError(problems)
+    if cluster is not None:
+        own = [c for c in platform.pool_clusters[pool.name] if c]
+        if cluster not in own:
+            raise errors.InvalidRequest(
+                f"--cluster {cluster}: not a cluster of pool {pool.name}; "
+                + (f"its clusters are {', '.join(own)}" if own else "it declares none"))
+        nodes = tuple(n for n in nodes if n.cluster == cluster)
     unknown = sorted(set(limit) - {n.name for n in nodes})
     if unknown:
         raise errors.InvalidRequest(
@@ -101,6 +109,8 @@ def pool_vars(platform: tenants.Platform, pool: models.Pool) -> dict[str, Any]:
 def host_vars(node: models.Node, *, pool: models.PoolNodes) -> dict[str, Any]:
     found: dict[str, Any] = {"citycloud_node_arch": node.arch.value,
                              "citycloud_node_os": node.os.value}
+    if node.cluster:
+        found["citycloud_cluster"] = node.cluster
     if node.connection == "local":
         # This very machine, with the Python citycloud runs on (it has what modules need).
         found.update(ansible_connection="local", ansible_python_interpreter=sys.executable)

@@ -146,9 +146,11 @@ def _interruptible() -> Iterator[list[int]]:
 
 def run_pool(platform: tenants.Platform, pool: str, *, mode: Mode, state_dir: pathlib.Path,
              limit: Sequence[str] = (), node_root: pathlib.Path = pathlib.Path("/"),
-             only: Sequence[Part] = (), on_progress: ProgressHandler | None = None) -> RunResult:
-    """Check or prepare the nodes of one pool of the registry (all, or those in `limit`)."""
-    nodes = inventory.build(platform, pool, limit=limit)
+             only: Sequence[Part] = (), on_progress: ProgressHandler | None = None,
+             cluster: str | None = None) -> RunResult:
+    """Check or prepare the nodes of one pool of the registry (all, those of one of its
+    clusters, or those in `limit`)."""
+    nodes = inventory.build(platform, pool, limit=limit, cluster=cluster)
     return run(nodes, pool=pool, mode=mode, state_dir=state_dir, node_root=node_root, only=only,
                on_progress=on_progress)
 

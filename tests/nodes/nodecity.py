@@ -64,7 +64,8 @@ def make_node_registry(path: pathlib.Path, wuhan: pathlib.Path) -> pathlib.Path:
         gov = pools["gov"]
         gov["placement"]["architectures"] = sorted({*gov["placement"]["architectures"], arch})
         gov["nodes"] = {"timeServers": ["ntp1.whcloud.cn", "ntp2.whcloud.cn"],
-                        "hosts": [_local("gov-here", "127.0.0.1", arch=arch, os=os_name)]}
+                        "hosts": [_local("gov-here", "127.0.0.1", arch=arch, os=os_name)
+                                  | {"cluster": "wh-gov-hankou"}]}  # the pool has two
         industry = pools["industry"]
         industry["placement"]["architectures"] = [other]
         industry["nodes"] = {"hosts": [_local("ind-kunpeng", "127.0.0.2", arch=other,

@@ -112,3 +112,41 @@ def test_well_known_kubelet_labels_are_allowed(wuhan_copy: pathlib.Path) -> None
     assert group(built)["vars"]["citycloud_node_labels"] == {
         "citycloud.io/pool": "gov", "node.kubernetes.io/instance-type": "kunpeng-920",
         "topology.kubernetes.io/zone": "hk"}
+
+
+def test_a_cluster_of_the_pool_selects_its_nodes(wuhan_platform: tenants.Platform) -> None:
+    """The example's gov pool runs on two clusters; each node names the one it joins."""
+    hankou = group(nodes.inventory.build(wuhan_platform, "gov", cluster="wh-gov-hankou"))
+    everyone = group(nodes.inventory.build(wuhan_platform, "gov"))
+
+    assert sorted(hankou["hosts"]) == ["gov-node-01", "gov-node-02"]
+    assert sorted(everyone["hosts"]) == ["gov-node-01", "gov-node-02", "gov-node-03"]
+    assert everyone["hosts"]["gov-node-03"]["citycloud_cluster"] == "wh-gov-guanggu"
+
+
+def test_a_cluster_of_another_pool_is_refused(wuhan_platform: tenants.Platform) -> None:
+    with pytest.raises(nodes.InvalidRequest, match="--cluster wh-industry: not a cluster of "
+                       "pool gov; its clusters are wh-gov-hankou, wh-gov-guanggu"):
+        nodes.inventory.build(wuhan_platform, "gov", cluster="wh-industry")
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    pytest.param(lambda node: node.update(cluster="wh-gov-hankuo"),
+                 "spec.pools[0].nodes.hosts[0].cluster: node 'gov-node-01': cluster "
+                 "'wh-gov-hankuo' is not a cluster of pool 'gov' "
+                 "(did you mean 'wh-gov-hankou'?) [unknown_cluster]", id="unknown"),
+    pytest.param(lambda node: node.pop("cluster"),
+                 "spec.pools[0].nodes.hosts[0].name: node 'gov-node-01' names no cluster, "
+                 "and pool 'gov' runs on several "
+                 "(wh-gov-hankou, wh-gov-guanggu) (add cluster: NAME to the node) "
+                 "[cluster_required]", id="missing"),
+])
+def test_a_nodes_cluster_is_checked_where_it_is_written(
+        wuhan_copy: pathlib.Path, change: Callable[[dict[str, Any]], Any],
+        expected: str) -> None:
+    edit_platform(wuhan_copy, lambda data: change(pools_of(data)["gov"]["nodes"]["hosts"][0]))
+    with pytest.raises(tenants.RegistryError) as caught:
+        tenants.load(wuhan_copy)
+    [found] = caught.value.diagnostics
+    assert str(found).startswith("platform.yaml:")
+    assert str(found).split(" ", 1)[1] == expected

@@ -205,7 +205,7 @@ def test_an_unreachable_node_is_named_with_the_reason(wuhan_copy: pathlib.Path,
     """A real SSH connection to a closed port: Ansible's own 'unreachable'."""
     edit_platform(wuhan_copy, lambda data: pools_of(data)["gov"].update(nodes={"hosts": [
         {"name": "gov-gone", "address": "127.0.0.1", "sshPort": 1, "arch": "amd64",
-         "os": "Kylin"}]}))
+         "os": "Kylin", "cluster": "wh-gov-hankou"}]}))
     result = nodes.run_pool(tenants.load(wuhan_copy), "gov", mode=nodes.Mode.CHECK,
                             state_dir=tmp_path / "state", node_root=tmp_path / "root")
     gone = host(result, "gov-gone")
