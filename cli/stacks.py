@@ -128,8 +128,9 @@ def _finish(result: operations.Result, fmt: output.Format) -> None:
     failure = f"{len(result.failed)} stack(s) not applied: {names}" if result.failed else None
     down = result.clusters_down
     if down:
-        failure = (f"{failure}; cluster(s) not answering: {', '.join(down)} (the others "
-                   "converged; run apply again once they are back)")
+        others = "the others converged; " if len(result.failed) < len(result.outcomes) else ""
+        failure = (f"{failure}; cluster(s) not answering: {', '.join(down)} ({others}run "
+                   "apply again once they are back)")
     if fmt is output.Format.JSON:  # one document: the result, and why it is not ok
         output.print_json(stack_display.result_json(result), error=failure,
                           exit_code=exits.APPLY_FAILED)

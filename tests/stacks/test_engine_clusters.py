@@ -12,6 +12,7 @@ Skipped unless `pulumi` and `pulumi-resource-kubernetes` are available.
 
 from __future__ import annotations
 
+import json
 import pathlib
 from typing import Any
 
@@ -185,3 +186,28 @@ def test_moving_a_tenant_is_planned_refused_and_done_only_when_asked(
     code, result = cli(city, "offboard", ALONE_WEST, "--cluster", WEST, "--yes")
     assert code == 0, result
     assert f"{ALONE_WEST}-app" not in written(city, WEST)
+
+
+def test_clusters_that_are_down_are_named_and_nothing_runs(city: pathlib.Path) -> None:
+    """A kubeconfig whose contexts reach a closed port: the real client's answer, no engine."""
+    config = city.parent / "kubeconfig"
+    config.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": EAST,
+        "clusters": [{"name": n, "cluster": {"server": "https://127.0.0.1:1"}}
+                     for n in (EAST, WEST)],
+        "users": [{"name": "admin", "user": {"token": "x"}}],
+        "contexts": [{"name": n, "context": {"cluster": n, "user": "admin"}}
+                     for n in (EAST, WEST)]}), encoding="utf-8")
+
+    result = clirun.invoke("-r", city, "--state-dir", city.parent / "state", "apply", "--yes",
+                           "--kubeconfig", config, "-o", "json")
+
+    assert result.exit_code == 3, result.output
+    error = jsonout.envelope(result.stdout)["error"]["message"]
+    assert error.endswith(f"; cluster(s) not answering: {EAST}, {WEST} (run apply again once "
+                          "they are back)")
+    stacks = jsonout.envelope(result.stdout)["data"]["stacks"]
+    assert {s["status"] for s in stacks} == {"failed"}
+    assert f"cluster {EAST} did not answer: cannot read the cluster's version: cannot reach " \
+           "the API server" in stacks[0]["error"]
+    assert not layout.StateDir(city.parent / "state").stack_names(layout.Kind.TENANT)
