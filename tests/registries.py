@@ -262,12 +262,15 @@ def edit_platform(root: pathlib.Path, change: Callable[[Document], None]) -> Non
 def on_one_cluster(root: pathlib.Path) -> None:
     """Make a registry copy run as a registry without clusters does: every pool on the one
     cluster the command line names (the clusters' capacities summed onto their pools, the
-    tenants' placements dropped). For tests about one cluster's behaviour on the example."""
+    tenants' and nodes' clusters dropped). For tests about one cluster's behaviour on the
+    example."""
     from citycloud.tenants import quantities
 
     def merge(data: Document) -> None:
         clusters = data["spec"].pop("clusters", [])
         for entry in data["spec"]["pools"]:
+            for node in (entry.get("nodes") or {}).get("hosts", ()):
+                node.pop("cluster", None)
             sized = [c["capacity"] for c in clusters
                      if c["pool"] == entry["name"] and "capacity" in c]
             if sized and "capacity" not in entry:
