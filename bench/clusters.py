@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import os
 import pathlib
 import subprocess
@@ -88,30 +87,17 @@ def place(registry: pathlib.Path, count: int) -> list[str]:
     return [c["name"] for c in clusters]
 
 
-def kubeconfig(planes: dict[str, controlplane.ControlPlane], path: pathlib.Path) -> pathlib.Path:
-    config: dict[str, Any] = {"apiVersion": "v1", "kind": "Config", "clusters": [], "users": [],
-                              "contexts": [], "current-context": next(iter(planes))}
-    for name, plane in planes.items():
-        own = json.loads(plane.kubeconfig.read_text(encoding="utf-8"))
-        config["clusters"].append({"name": name, "cluster": own["clusters"][0]["cluster"]})
-        config["users"].append({"name": name, "user": own["users"][0]["user"]})
-        config["contexts"].append({"name": name, "context": {"cluster": name, "user": name}})
-    path.write_text(json.dumps(config), encoding="utf-8")
-    return path
-
-
 def run(work: pathlib.Path, *, tenants: int, count: int,
         bin_dir: pathlib.Path) -> tuple[float, float, float, float]:
     """Seconds of the registry on `count` clusters: apply, one scrape (every cluster read
     at once), the slowest cluster read alone, and all of them read one after the other."""
     registry = _generate().generate(work / "registry", tenants=tenants)
     names = place(registry, count)
+    for name in names:
+        (work / name).mkdir()
     planes = {name: controlplane.ControlPlane(bin_dir, work / name) for name in names}
-    try:
-        for name, plane in planes.items():  # from this thread: see tests/e2e/test_clusters.py
-            (work / name).mkdir()
-            plane.start()
-        config = kubeconfig(planes, work / "kubeconfig")
+    with controlplane.running(planes):
+        config = controlplane.kubeconfig_of(planes, work / "kubeconfig", current=names[0])
         env = {**os.environ, "KUBECONFIG": str(config), "PULUMI_HOME": str(work / "home"),
                "CITYCLOUD_PULUMI_BIN_DIR": str(bin_dir)}
         started = time.monotonic()
@@ -122,6 +108,7 @@ def run(work: pathlib.Path, *, tenants: int, count: int,
         if done.returncode != 0:
             raise SystemExit(f"apply on {count} cluster(s) failed:\n{done.stdout}\n{done.stderr}")
         connect = cluster.connector(kubeconfig=config, context=None, timeout=30)
+        assert connect is not None  # a kubeconfig file: never the pod's service account
         built = exporter.build(registry, connect=connect, cluster_interval=0, cluster_timeout=30)
         built.render()  # the first scrape starts every read; time a steady one
         started = time.monotonic()
@@ -138,9 +125,6 @@ def run(work: pathlib.Path, *, tenants: int, count: int,
             reader()
             alone.append(time.monotonic() - started)
         return applied, scraped, max(alone), sum(alone)
-    finally:
-        for plane in planes.values():
-            plane.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

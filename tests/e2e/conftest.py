@@ -13,6 +13,7 @@ and FAIL in CI (CI=true): an end-to-end suite that silently skips proves nothing
 
 from __future__ import annotations
 
+import pathlib
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -31,14 +32,21 @@ def _unavailable(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[controlplane.ControlPlane]:
+def bin_dir() -> pathlib.Path:
+    """Where the control-plane binaries are (skipped locally, failed in CI, when missing)."""
     try:
-        bin_dir, missing = controlplane.find_bin_dir()
+        found, missing = controlplane.find_bin_dir()
     except controlplane.ControlPlaneError as err:
         _unavailable(f"no control-plane binaries: {err}")
         raise  # unreachable: skip and fail raise
     if missing:
-        _unavailable(f"control-plane binaries missing from {bin_dir}: {', '.join(missing)}")
+        _unavailable(f"control-plane binaries missing from {found}: {', '.join(missing)}")
+    return found
+
+
+@pytest.fixture(scope="session")
+def control_plane(bin_dir: pathlib.Path,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[controlplane.ControlPlane]:
     cluster = controlplane.ControlPlane(bin_dir, tmp_path_factory.mktemp("controlplane"))
     started = time.monotonic()
     cluster.start()

@@ -41,7 +41,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import realparts
@@ -400,6 +400,38 @@ class ControlPlane:
             for group in groups:
                 client.set_default_header("Impersonate-Group", group)
         return client
+
+
+@contextlib.contextmanager
+def running(planes: Mapping[str, ControlPlane]) -> Iterator[Mapping[str, ControlPlane]]:
+    """Several control planes, started one after the other from this thread and stopped
+    together. Not from a pool of threads: each child dies with the thread that started it
+    (PR_SET_PDEATHSIG), so the pool's threads would take them down as they end."""
+    try:
+        for plane in planes.values():
+            plane.start()
+        yield planes
+    finally:
+        left = [p for plane in planes.values() for p in plane.stop()]
+        if left:
+            raise ControlPlaneError(f"still running after stop: {', '.join(left)}")
+
+
+def kubeconfig_of(planes: Mapping[str, ControlPlane], path: pathlib.Path, *,
+                  current: str | None = None) -> pathlib.Path:
+    """One kubeconfig with a context per control plane, named after it, as a city keeps one
+    file for all its clusters; `current` is its current context (None: it has none)."""
+    config: dict[str, Any] = {"apiVersion": "v1", "kind": "Config", "clusters": [],
+                              "users": [], "contexts": []}
+    if current is not None:
+        config["current-context"] = current
+    for name, plane in planes.items():
+        own = json.loads(plane.kubeconfig.read_text(encoding="utf-8"))
+        config["clusters"].append({"name": name, "cluster": own["clusters"][0]["cluster"]})
+        config["users"].append({"name": name, "user": own["users"][0]["user"]})
+        config["contexts"].append({"name": name, "context": {"cluster": name, "user": name}})
+    path.write_text(json.dumps(config, indent=2), encoding="utf-8")
+    return path
 
 
 def _http_ok(url: str, *, context: ssl.SSLContext | None = None) -> bool:

@@ -16,18 +16,17 @@ nothing twice. Then each cluster's guardrails refuse a privileged pod.
 
 from __future__ import annotations
 
-import json
 import pathlib
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import e2ecity
 import jsonout
 import kubeops
 import pytest
-from conftest import TIMINGS, _unavailable
-from controlplane import ControlPlane, ControlPlaneError, find_bin_dir
+from conftest import TIMINGS
+from controlplane import ControlPlane, kubeconfig_of, running
 from test_guardrails import pod
 
 from citycloud.stacks import layout
@@ -47,53 +46,27 @@ STOPPED = GUANGGU
 
 
 @pytest.fixture(scope="module")
-def planes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ControlPlane]]:
-    try:
-        bin_dir, missing = find_bin_dir()
-    except ControlPlaneError as err:
-        _unavailable(f"no control-plane binaries: {err}")
-        raise
-    if missing:
-        _unavailable(f"control-plane binaries missing from {bin_dir}: {', '.join(missing)}")
-    found = {name: ControlPlane(bin_dir, tmp_path_factory.mktemp(name)) for name in CLUSTERS}
+def planes(bin_dir: pathlib.Path,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mapping[str, ControlPlane]]:
     started = time.monotonic()
-    try:
-        # One after the other, from this thread: each child dies with the thread that
-        # started it (PR_SET_PDEATHSIG), so a pool of threads would take them down with it.
-        for plane in found.values():
-            plane.start()
+    with running({name: ControlPlane(bin_dir, tmp_path_factory.mktemp(name))
+                  for name in CLUSTERS}) as found:
         TIMINGS[f"{len(found)} control planes started"] = time.monotonic() - started
         yield found
-    finally:
-        left = [p for plane in found.values() for p in plane.stop()]
-        if left:
-            raise ControlPlaneError(f"still running after stop: {', '.join(left)}")
-
-
-def kubeconfig(planes: dict[str, ControlPlane], path: pathlib.Path) -> pathlib.Path:
-    """One kubeconfig, a context per cluster named after it (the registry's default)."""
-    config: dict[str, Any] = {"apiVersion": "v1", "kind": "Config", "clusters": [],
-                              "users": [], "contexts": [], "current-context": HANKOU}
-    for name, plane in planes.items():
-        own = json.loads(plane.kubeconfig.read_text(encoding="utf-8"))
-        config["clusters"].append({"name": name, "cluster": own["clusters"][0]["cluster"]})
-        config["users"].append({"name": name, "user": own["users"][0]["user"]})
-        config["contexts"].append({"name": name, "context": {"cluster": name, "user": name}})
-    path.write_text(json.dumps(config, indent=2), encoding="utf-8")
-    return path
 
 
 @pytest.fixture(scope="module")
-def city(planes: dict[str, ControlPlane],
+def city(planes: Mapping[str, ControlPlane],
          tmp_path_factory: pytest.TempPathFactory) -> e2ecity.City:
     root = tmp_path_factory.mktemp("clusters-city")
     return e2ecity.City(root, bin_dir=next(iter(planes.values())).bin_dir,
-                        kubeconfig=kubeconfig(planes, root / "kubeconfig"), keep=KEEP,
+                        kubeconfig=kubeconfig_of(planes, root / "kubeconfig", current=HANKOU),
+                        keep=KEEP,
                         clusters=True)
 
 
 @pytest.fixture(scope="module")
-def kubes(planes: dict[str, ControlPlane]) -> Iterator[dict[str, kubeops.Kube]]:
+def kubes(planes: Mapping[str, ControlPlane]) -> Iterator[dict[str, kubeops.Kube]]:
     apis = {name: plane.api_client() for name, plane in planes.items()}
     try:
         yield {name: kubeops.Kube(api) for name, api in apis.items()}
@@ -128,7 +101,7 @@ def wait_for_tenants(city: e2ecity.City, process: Any, *, timeout: float = 300) 
 
 
 @pytest.fixture(scope="module")
-def converged(city: e2ecity.City, planes: dict[str, ControlPlane],
+def converged(city: e2ecity.City, planes: Mapping[str, ControlPlane],
               kubes: dict[str, kubeops.Kube]) -> dict[str, Any]:
     """The first apply, losing a cluster mid-way (its JSON report). `kubes` first: a
     client reads each API server's discovery when it is made."""
@@ -159,7 +132,7 @@ def test_the_other_clusters_converge_when_one_stops_mid_apply(
 
 
 def test_the_next_apply_converges_the_cluster_once_it_is_back(
-        city: e2ecity.City, converged: dict[str, Any], planes: dict[str, ControlPlane],
+        city: e2ecity.City, converged: dict[str, Any], planes: Mapping[str, ControlPlane],
         kubes: dict[str, kubeops.Kube]) -> None:
     planes[STOPPED].restart()
 

@@ -13,21 +13,20 @@ control plane stops, an outage, and `citycloud exporter` runs as a user starts i
 from __future__ import annotations
 
 import functools
-import json
 import pathlib
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from fractions import Fraction
 from typing import Any
 
 import kubeops
 import pytest
 import registries
-from conftest import TIMINGS, _unavailable
-from controlplane import ControlPlane, ControlPlaneError, find_bin_dir, free_port
+from conftest import TIMINGS
+from controlplane import ControlPlane, free_port, kubeconfig_of, running
 from prometheus_client import parser
 
 from citycloud import tenants
@@ -44,27 +43,13 @@ TENANTS = {"wh-a-east": [EAST], "wh-a-west": [WEST], "wh-a-north": [NORTH],
 
 
 @pytest.fixture(scope="module")
-def planes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ControlPlane]]:
-    try:
-        bin_dir, missing = find_bin_dir()
-    except ControlPlaneError as err:
-        _unavailable(f"no control-plane binaries: {err}")
-        raise
-    if missing:
-        _unavailable(f"control-plane binaries missing from {bin_dir}: {', '.join(missing)}")
-    found = {name: ControlPlane(bin_dir, tmp_path_factory.mktemp(name)) for name in CLUSTERS}
+def planes(bin_dir: pathlib.Path,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mapping[str, ControlPlane]]:
     started = time.monotonic()
-    try:
-        # One after the other, from this thread: each child dies with the thread that
-        # started it (PR_SET_PDEATHSIG).
-        for plane in found.values():
-            plane.start()
+    with running({name: ControlPlane(bin_dir, tmp_path_factory.mktemp(name))
+                  for name in CLUSTERS}) as found:
         TIMINGS[f"{len(found)} control planes started (exporter)"] = time.monotonic() - started
         yield found
-    finally:
-        left = [p for plane in found.values() for p in plane.stop()]
-        if left:
-            raise ControlPlaneError(f"still running after stop: {', '.join(left)}")
 
 
 @pytest.fixture(scope="module")
@@ -78,19 +63,6 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
                  for name, placed in TENANTS.items()]
     return registries.write(tmp_path_factory.mktemp("exporter-city") / "registry", *documents,
                             platform=registries.platform(gov, clusters=clusters))
-
-
-def kubeconfig(planes: dict[str, ControlPlane], path: pathlib.Path) -> pathlib.Path:
-    """One kubeconfig, a context per cluster named after it, no current context."""
-    config: dict[str, Any] = {"apiVersion": "v1", "kind": "Config", "clusters": [],
-                              "users": [], "contexts": []}
-    for name, plane in planes.items():
-        own = json.loads(plane.kubeconfig.read_text(encoding="utf-8"))
-        config["clusters"].append({"name": name, "cluster": own["clusters"][0]["cluster"]})
-        config["users"].append({"name": name, "user": own["users"][0]["user"]})
-        config["contexts"].append({"name": name, "context": {"cluster": name, "user": name}})
-    path.write_text(json.dumps(config, indent=2), encoding="utf-8")
-    return path
 
 
 def quota_cpu(platform: tenants.Platform) -> dict[tuple[str, str], Fraction]:
@@ -130,7 +102,7 @@ def quota_hard(kube: kubeops.Kube, namespace: str, name: str) -> Any:
 
 
 @pytest.fixture(scope="module")
-def onboarded(planes: dict[str, ControlPlane], registry: pathlib.Path) -> tenants.Platform:
+def onboarded(planes: Mapping[str, ControlPlane], registry: pathlib.Path) -> tenants.Platform:
     platform = tenants.load(registry)
     for name, plane in planes.items():
         api = plane.api_client()
@@ -142,7 +114,7 @@ def onboarded(planes: dict[str, ControlPlane], registry: pathlib.Path) -> tenant
 
 
 @pytest.fixture(scope="module")
-def exporter_url(planes: dict[str, ControlPlane], onboarded: tenants.Platform,
+def exporter_url(planes: Mapping[str, ControlPlane], onboarded: tenants.Platform,
                  registry: pathlib.Path,
                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`citycloud exporter` on the registry, once one cluster's control plane stopped."""
@@ -154,7 +126,7 @@ def exporter_url(planes: dict[str, ControlPlane], onboarded: tenants.Platform,
         process = subprocess.Popen(
             [sys.executable, "-c", "from citycloud.cli.app import main; main()",
              "--registry", str(registry), "exporter", "--port", str(port),
-             "--kubeconfig", str(kubeconfig(planes, work / "kubeconfig")),
+             "--kubeconfig", str(kubeconfig_of(planes, work / "kubeconfig")),
              "--cluster-timeout", "5"],
             stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
     url = f"http://127.0.0.1:{port}/metrics"

@@ -29,6 +29,7 @@ import jsonout
 import pytest
 import registries
 import yaml
+from reporters import Quiet
 
 from citycloud import tenants
 from citycloud.stacks import (
@@ -46,25 +47,6 @@ TENANT = "wh-gongan-video"  # gov pool, two namespaces: video, analytics
 TENANT_FILE = "tenants/wh-gongan/wh-gongan-video.yaml"
 STACK_COMMANDS = {"apply", "onboard", "resize", "offboard"}
 pytestmark = pytest.mark.slow
-
-
-class Quiet:
-    """A Reporter that confirms everything and prints nothing."""
-
-    def begin(self, phase: str, total: int) -> None:
-        pass
-
-    def journal(self, ref: layout.StackRef, phase: str) -> changes.Journal:
-        return changes.Journal()
-
-    def finished(self, outcome: operations.Outcome, phase: str) -> None:
-        pass
-
-    def confirm(self, outcomes: Any) -> bool:
-        return True
-
-    def confirm_offboard(self, plan: offboarding.Plan) -> bool:
-        return True
 
 
 class Env:

@@ -21,27 +21,14 @@ import jsonout
 import pytest
 import registries
 import yaml
+from reporters import Quiet
 
 from citycloud import tenants
-from citycloud.stacks import binaries, changes, engine, layout, operations, programs
+from citycloud.stacks import binaries, engine, layout, operations, programs
 
 pytestmark = pytest.mark.slow
 EAST, WEST = "gov-east", "gov-west"
 ALONE_EAST, ALONE_WEST, BOTH = "wh-a-east", "wh-b-west", "wh-c-both"
-
-
-class Quiet:
-    def begin(self, phase: str, total: int) -> None:
-        pass
-
-    def journal(self, ref: layout.StackRef, phase: str) -> changes.Journal:
-        return changes.Journal()
-
-    def finished(self, outcome: operations.Outcome, phase: str) -> None:
-        pass
-
-    def confirm(self, outcomes: Any) -> bool:
-        return True
 
 
 @pytest.fixture
