@@ -31,7 +31,8 @@ unit: install
 
 # kube-apiserver, kube-controller-manager, etcd, pulumi and its Kubernetes provider, built from
 # their Go modules into a cache outside the repo (reused when warm; scripts/controlplane/),
-# and the independent checkers the tests consult: cyclonus (scripts/checkers/, a cache of its own).
+# and the independent checkers the tests consult: cyclonus and kustomize (scripts/checkers/,
+# a cache of its own).
 controlplane:
 	scripts/controlplane/build.sh
 	scripts/checkers/build.sh

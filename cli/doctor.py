@@ -3,11 +3,14 @@
 It answers the questions asked first when a command fails on someone's machine: which
 citycloud (version, commit, where it is installed), which extras are installed, where the
 Pulumi engine, its Kubernetes provider, Ansible and promtool were found (with versions), and
-whether the kubeconfig's cluster answers. It changes nothing and never downloads.
+whether the clusters answer: each cluster the registry declares (through its kubeconfig
+context, all asked at once), or the kubeconfig's cluster where the registry declares none. It
+changes nothing and never downloads.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import importlib.metadata
 import json
@@ -23,7 +26,8 @@ from rich.markup import escape
 
 import citycloud
 from citycloud.cli import extras, options, output, state
-from citycloud.tenants import kubeapi
+from citycloud.tenants import errors, kubeapi
+from citycloud.tenants.platform import PLATFORM_FILE
 
 DISTRIBUTION = "citycloud"
 
@@ -126,41 +130,70 @@ def tool_checks() -> list[Check]:
     ]
 
 
-def cluster_check(*, kubeconfig: pathlib.Path | None, context: str | None) -> Check:
-    """Whether the cluster of the kubeconfig answers its /version, within a few seconds."""
+def cluster_check(*, kubeconfig: pathlib.Path | None, context: str | None,
+                  name: str = "cluster", about: str = "") -> Check:
+    """Whether a kubeconfig context's cluster answers its /version, within a few seconds."""
     if extras.missing("exporter"):
-        return Check(name="cluster", found=False,
+        return Check(name=name, found=False,
                      note="not asked: needs the kubernetes client (deploy or exporter extra)")
     try:
         api = kubeapi.api_client(kubeconfig=kubeconfig, context=context)
     except kubeapi.ClusterConfigError as err:
-        return Check(name="cluster", found=False, note=str(err))
+        return Check(name=name, found=False, note=_joined(about, str(err)))
     if api is None:
-        return Check(name="cluster", found=False, note="no kubeconfig found")
+        return Check(name=name, found=False, note="no kubeconfig found")
     where = api.configuration.host
     try:
         version = kubeapi.server_version(api, timeout=5)
     except kubeapi.ClusterError as err:
-        return Check(name="cluster", found=False, where=where, note=str(err))
+        return Check(name=name, found=False, where=where, note=_joined(about, str(err)))
     finally:
         api.close()
-    return Check(name="cluster", found=True, where=where, version=version)
+    return Check(name=name, found=True, where=where, version=version, note=about)
+
+
+def _joined(*parts: str) -> str:
+    return ": ".join(part for part in parts if part)
+
+
+def cluster_checks(current: state.State, *, kubeconfig: pathlib.Path | None,
+                   context: str | None) -> list[Check]:
+    """A check per cluster the registry declares, asked at once so one that hangs costs its
+    timeout once; the kubeconfig's own cluster where there is no registry here, it declares
+    none, or --context names one. A registry that does not load is said, not raised: doctor
+    is what one runs when things are broken."""
+    if context is not None or not (current.registry / PLATFORM_FILE).is_file():
+        return [cluster_check(kubeconfig=kubeconfig, context=context)]
+    try:
+        declared = list(current.platform.clusters.values())
+    except errors.CitycloudError as err:
+        return [Check(name="registry", found=False, where=str(current.registry),
+                      note=str(err).splitlines()[0]),
+                cluster_check(kubeconfig=kubeconfig, context=None)]
+    if not declared:
+        return [cluster_check(kubeconfig=kubeconfig, context=None)]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(declared)) as pool:
+        return list(pool.map(lambda c: cluster_check(
+            kubeconfig=kubeconfig, context=c.kube_context, name=f"cluster {c.name}",
+            about=f"pool {c.pool}, site {c.site}, context {c.kube_context}"), declared))
 
 
 def doctor(
     ctx: typer.Context,
     fmt: options.Output = output.Format.TABLE,
     kubeconfig: Annotated[pathlib.Path | None, typer.Option(
-        dir_okay=False, help="kubeconfig whose cluster to ask.",
+        dir_okay=False, help="kubeconfig whose clusters to ask.",
         show_default="KUBECONFIG, else ~/.kube/config")] = None,
     context: Annotated[str | None, typer.Option(
-        help="kubeconfig context.", show_default="the current context")] = None,
+        help="Ask only this kubeconfig context.",
+        show_default="each cluster the registry declares, else the current context")] = None,
 ) -> None:
-    """Show this install: version, commit, extras, engine and tools found, cluster reachable.
+    """Show this install: version, commit, extras, engine and tools found, clusters reachable.
 
-    Changes nothing. Paste its output into a bug report.
+    With a registry that declares clusters (platform.yaml `clusters:`), asks each through its
+    kubeconfig context. Changes nothing. Paste its output into a bug report.
     """
-    state.get(ctx, fmt)
+    current = state.get(ctx, fmt)
     package = pathlib.Path(citycloud.__file__).parent
     built_from = commit()
     checks = [
@@ -169,7 +202,7 @@ def doctor(
         Check(name="rules and dashboards", found=(package / "monitoring" / "rules").is_dir(),
               where=str(package / "monitoring")),
         *extra_checks(), *pulumi_checks(), *tool_checks(),
-        cluster_check(kubeconfig=kubeconfig, context=context),
+        *cluster_checks(current, kubeconfig=kubeconfig, context=context),
     ]
     if fmt is output.Format.JSON:
         output.print_json({"version": version(), "commit": built_from or None,

@@ -167,7 +167,8 @@ def render(
     ctx: typer.Context,
     out: Annotated[pathlib.Path, typer.Argument(
         file_okay=False, help="Directory to write (replaced whole): one folder per pool and "
-        "per tenant, each with a kustomization.yaml, and one at the top.")],
+        "per tenant (and cluster), each with a kustomization.yaml, one at the top, and one "
+        "per declared cluster under clusters/.")],
     force: Annotated[bool, typer.Option(
         "--force", help="Render even when the registry fails the shared policies.")] = False,
 ) -> None:
@@ -175,7 +176,9 @@ def render(
 
     Pools (platform namespace, RBAC, PriorityClasses, contract, admission guardrails) and
     tenants, in folders a kustomization.yaml at the top lists, pools first: applied with
-    server-side apply it makes the same cluster as 'citycloud apply'.
+    server-side apply it makes the same cluster as 'citycloud apply'. Where platform.yaml
+    declares clusters, point each cluster's Flux Kustomization or Argo CD Application at
+    clusters/<cluster>: it lists that cluster's folders alone.
 
     The registry must pass the shared policies first (as 'citycloud validate'; exit 1):
     Argo CD or Flux would deploy whatever is rendered.
@@ -188,7 +191,10 @@ def render(
         manifests = tenants.units.render_all(platform)
     with output.working(f"writing {len(manifests):,} manifests to {out}"), files.writing(out):
         count = tenants.manifests.write(out, manifests)
-    output.stdout.print(f"wrote {count} manifests to {out}", highlight=False)
+    clusters = sorted(platform.clusters)
+    output.stdout.print(f"wrote {count} manifests to {out}" + (
+        f"; a kustomization per cluster in {out / tenants.manifests.CLUSTERS_DIR}: "
+        f"{', '.join(clusters)}" if clusters else ""), highlight=False)
 
 
 def schema(

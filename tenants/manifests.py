@@ -4,8 +4,13 @@ A manifest directory holds one folder per unit (tenants.units: `pool.<name>` for
 objects, `<tenant>` for a tenant's), one YAML file per object, a kustomization.yaml in each
 folder listing its files, and one at the top listing the folders, pools first: `kubectl
 apply -k DIR` or a Flux Kustomization on DIR applies the whole platform in an order that
-applies cleanly. Writes are atomic: the new tree is built beside the old one and swapped
-in, so a reader (or a crash) never sees half a render.
+applies cleanly. Where the registry declares clusters, `clusters/<cluster>/kustomization.yaml`
+lists the folders of that cluster alone, in the same order: point each cluster's Flux
+Kustomization (or Argo CD Application) there. The top then lists only the folders of the
+pools that declare no cluster (the kubeconfig's own), so applying it never puts one
+cluster's objects on another. (No unit folder can be named `clusters`: tenant names carry
+their department's prefix and a dash.) Writes are atomic: the new tree is built beside the
+old one and swapped in, so a reader (or a crash) never sees half a render.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import yaml
 
 from citycloud.tenants import errors, files, render, units
+from citycloud.tenants.platform import IMPLICIT_CLUSTER
 
 MARKER = ".citycloud-manifests"  # marks a directory as ours, so we never replace a stranger's
 _MARKER_HEADER = "# written by citycloud render, with the files below; replaced on every render\n"
@@ -40,6 +46,7 @@ def file_name(manifest: render.Manifest) -> str:
 
 
 KUSTOMIZATION = "kustomization.yaml"
+CLUSTERS_DIR = "clusters"
 
 
 def _kustomization(resources: list[str]) -> str:
@@ -66,9 +73,9 @@ def write(directory: pathlib.Path, manifests: Iterable[render.Manifest]) -> int:
             folders.setdefault(folder, []).append(name)
         for folder, names in folders.items():
             (staging / folder / KUSTOMIZATION).write_text(_kustomization(names))
-        top, marker = _index(folders)
-        (staging / KUSTOMIZATION).write_text(top)
-        (staging / MARKER).write_text(marker)
+        for path, text in _index(folders).items():
+            (staging / path).parent.mkdir(parents=True, exist_ok=True)
+            (staging / path).write_text(text)
         if directory.exists():
             staging.chmod(directory.stat().st_mode & 0o7777)
         _swap(staging, directory)
@@ -116,20 +123,38 @@ def update(directory: pathlib.Path, changed: Mapping[str, Sequence[render.Manife
         folders[folder] = [n for n in texts if n != KUSTOMIZATION]
         done.append(folder)
     if done:
-        top, marker = _index({f: folders[f] for f in sorted(folders, key=units.apply_order)})
-        for name, text in ((KUSTOMIZATION, top), (MARKER, marker)):
-            path = directory / name
-            if path.read_text(encoding="utf-8") != text:
-                files.write_atomic(path, text)
+        _update_index(directory, {f: folders[f] for f in sorted(folders, key=units.apply_order)})
     return done
 
 
-def _index(folders: Mapping[str, list[str]]) -> tuple[str, str]:
-    """The top kustomization (the folders, in order) and the marker, which lists every file
-    written: a later render replaces those, and nothing else."""
+def _update_index(directory: pathlib.Path, folders: Mapping[str, list[str]]) -> None:
+    """Rewrite the index files that differ, the marker last (it lists what is ours), and
+    delete the cluster kustomizations of clusters no folder is on any more."""
+    index = _index(folders)
+    for name, text in index.items():
+        path = directory / name
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            files.write_atomic(path, text)
+    for stale in (directory / CLUSTERS_DIR).glob(f"*/{KUSTOMIZATION}"):
+        if stale.relative_to(directory).as_posix() not in index:
+            shutil.rmtree(stale.parent, ignore_errors=True)
+
+
+def _index(folders: Mapping[str, list[str]]) -> dict[str, str]:
+    """The files that index the folders (in order), by path: the top kustomization, one per
+    declared cluster, and last the marker, which lists every file written: a later render
+    replaces those, and nothing else."""
+    on: dict[str, list[str]] = {}
+    for folder in folders:
+        cluster = units.split(folder.removeprefix(units.POOL_FOLDER_PREFIX))[1]
+        on.setdefault(cluster, []).append(f"../../{folder}" if cluster else folder)
+    index = {KUSTOMIZATION: _kustomization(on.pop(IMPLICIT_CLUSTER, []))}
+    index |= {f"{CLUSTERS_DIR}/{cluster}/{KUSTOMIZATION}": _kustomization(listed)
+              for cluster, listed in sorted(on.items())}
     written = [f"{folder}/{name}" for folder, names in folders.items() for name in names]
-    written += [f"{folder}/{KUSTOMIZATION}" for folder in folders] + [KUSTOMIZATION]
-    return _kustomization(list(folders)), _MARKER_HEADER + "".join(f"{r}\n" for r in written)
+    written += [f"{folder}/{KUSTOMIZATION}" for folder in folders] + list(index)
+    return index | {MARKER: _MARKER_HEADER + "".join(f"{r}\n" for r in written)}
 
 
 def _listed(directory: pathlib.Path) -> dict[str, list[str]]:
@@ -137,7 +162,7 @@ def _listed(directory: pathlib.Path) -> dict[str, list[str]]:
     folders: dict[str, list[str]] = {}
     for line in (directory / MARKER).read_text(encoding="utf-8").splitlines()[1:]:
         folder, slash, name = line.partition("/")
-        if slash and name != KUSTOMIZATION:
+        if slash and name != KUSTOMIZATION and folder != CLUSTERS_DIR:
             folders.setdefault(folder, []).append(name)
     return folders
 
@@ -183,7 +208,7 @@ def _check_replaceable(directory: pathlib.Path) -> None:
             f"{directory} is not empty and was not written by citycloud; "
             "choose an empty or new directory")
     ours = set((directory / MARKER).read_text(encoding="utf-8").splitlines()[1:])
-    folders = {r.split("/", 1)[0] for r in ours}
+    folders = {p.as_posix() for r in ours for p in pathlib.PurePosixPath(r).parents}
     found = sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*"))
     foreign = [f for f in found if f != MARKER and f not in ours and f not in folders]
     if foreign:

@@ -44,10 +44,16 @@ def serving(server: http.server.ThreadingHTTPServer) -> Iterator[str]:
 
 def write_kubeconfig(path: pathlib.Path, url: str) -> pathlib.Path:
     """A kubeconfig at `path` whose current context is the API server at `url`."""
+    return write_contexts(path, {"city": url})
+
+
+def write_contexts(path: pathlib.Path, servers: dict[str, str]) -> pathlib.Path:
+    """A kubeconfig at `path` with a context per name reaching its URL; the first is current."""
     path.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": "city",
-        "clusters": [{"name": "city", "cluster": {"server": url}}],
+        "apiVersion": "v1", "kind": "Config", "current-context": next(iter(servers)),
+        "clusters": [{"name": name, "cluster": {"server": url}} for name, url in servers.items()],
         "users": [{"name": "citycloud", "user": {"token": "not-a-secret"}}],
-        "contexts": [{"name": "city", "context": {"cluster": "city", "user": "citycloud"}}],
+        "contexts": [{"name": name, "context": {"cluster": name, "user": "citycloud"}}
+                     for name in servers],
     }))
     return path

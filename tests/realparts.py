@@ -37,3 +37,21 @@ def built_dir(env: str, script: pathlib.Path) -> pathlib.Path:
     except subprocess.SubprocessError as err:
         raise OSError(f"{script} --print-dir failed: {err}") from err
     return pathlib.Path(done.stdout.strip().splitlines()[-1])
+
+
+CHECKERS_ENV = "CITYCLOUD_CHECKERS_BIN"  # a bin directory of the checkers, instead of the cache
+CHECKERS_SCRIPT = pathlib.Path(__file__).resolve().parents[1] / "scripts/checkers/build.sh"
+
+
+def checker(name: str) -> pathlib.Path:
+    """An independent checker's binary (scripts/checkers/: cyclonus, kustomize): in
+    $CITYCLOUD_CHECKERS_BIN, else where build.sh caches it; skips or fails (`unavailable`)
+    when it is not built."""
+    how = "run `make controlplane` to build it (scripts/checkers/)"
+    try:
+        binary = built_dir(CHECKERS_ENV, CHECKERS_SCRIPT) / name
+    except OSError as err:
+        unavailable(str(err), how=how)
+    if not os.access(binary, os.X_OK):
+        unavailable(f"{name} is not built: no {binary}", how=how)
+    return binary

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the independent checkers the tests ask for a second opinion, from Go modules:
-#   cyclonus (github.com/mattfenwick/cyclonus/cmd/cyclonus), a NetworkPolicy simulator.
+#   cyclonus (github.com/mattfenwick/cyclonus/cmd/cyclonus), a NetworkPolicy simulator;
+#   kustomize (sigs.k8s.io/kustomize/kustomize/v5), which builds the export's kustomizations.
 # Versions come from versions.env beside this script; README.md explains the choices.
 #
 # Usage: build.sh [--print-dir]
@@ -18,7 +19,7 @@ CACHE_NAME=checkers
 TITLE="citycloud checkers, built by scripts/checkers/build.sh"
 # Bump when the build recipe (flags) changes, so the cache key changes too.
 RECIPE=1
-BINARIES=(cyclonus)
+BINARIES=(cyclonus kustomize)
 # shellcheck source=../lib/gocache.sh
 . "$here/../lib/gocache.sh"
 gocache_start "$@"
@@ -49,5 +50,15 @@ build_cyclonus() {
     "$mod/cmd/cyclonus@$CYCLONUS_VERSION")
 }
 
+# ---------------------------------------------------------------- kustomize
+# `kustomize version` prints what the build info says; -trimpath builds stamp the module's.
+build_kustomize() {
+  local mod=sigs.k8s.io/kustomize/kustomize/v5
+  download "$mod" "$KUSTOMIZE_VERSION" "$KUSTOMIZE_SUM" "$KUSTOMIZE_GOMODSUM"
+  (cd "$tmp/work" && GOBIN="$out/bin" "$GO" install -trimpath -ldflags "-s -w" \
+    "$mod@$KUSTOMIZE_VERSION")
+}
+
 timed cyclonus build_cyclonus
+timed kustomize build_kustomize
 gocache_finish

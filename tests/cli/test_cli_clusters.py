@@ -7,8 +7,10 @@ entries, per cluster. Without clusters both behave exactly as before.
 
 from __future__ import annotations
 
+import http.server
 import pathlib
 
+import apiserver
 import clirun
 import jsonout
 import pytest
@@ -172,3 +174,49 @@ def test_capacity_without_clusters_is_as_before(tmp_path: pathlib.Path) -> None:
     assert [sorted(pool) for pool in jsonout.data(result.stdout)] == [
         ["departments", "kind", "pool", "resources", "tenants"]]
     assert "Capacity by cluster" not in clirun.invoke("-r", root, "capacity").stdout
+
+
+class Version(apiserver.JsonHandler):
+    """A /version answer in the shape the client reads (k8s.io/apimachinery version.Info)."""
+
+    def do_GET(self) -> None:
+        self.send_json(200, {
+            "major": "1", "minor": "37", "gitVersion": "v1.37.2", "gitCommit": "0" * 40,
+            "gitTreeState": "clean", "buildDate": "2026-11-01T00:00:00Z",
+            "goVersion": "go1.25", "compiler": "gc", "platform": "linux/amd64"})
+
+
+def test_doctor_asks_every_cluster_the_registry_declares(tmp_path: pathlib.Path) -> None:
+    """One cluster answers (a stand-in API server), one has no context in the kubeconfig."""
+    root = write(tmp_path)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Version)
+    with apiserver.serving(server) as url:
+        config = apiserver.write_contexts(tmp_path / "kubeconfig", {EAST: url})
+        result = clirun.invoke("-r", root, "doctor", "--kubeconfig", config, "-o", "json")
+        only = clirun.invoke("-r", root, "doctor", "--kubeconfig", config, "--context", EAST,
+                             "-o", "json")
+
+    assert result.exit_code == 0, result.output  # doctor reports; it does not judge
+    checks = {c["name"]: c for c in jsonout.data(result.stdout)["checks"]}
+    assert checks[f"cluster {EAST}"] == {
+        "name": f"cluster {EAST}", "found": True, "version": "v1.37.2", "where": url,
+        "note": f"pool gov, site east-dc, context {EAST}"}
+    west = checks[f"cluster {WEST}"]
+    assert not west["found"] and west["note"].startswith(
+        f"pool gov, site west-dc, context {WEST}: ") and WEST in west["note"][40:], west
+    assert "cluster" not in checks
+    alone = {c["name"]: c for c in jsonout.data(only.stdout)["checks"]}
+    assert alone["cluster"]["found"] and not any(n.startswith("cluster ") for n in alone)
+
+
+def test_doctor_says_a_registry_that_does_not_load_and_goes_on(tmp_path: pathlib.Path) -> None:
+    root = write(tmp_path)
+    (root / "platform.yaml").write_text("spec: [", encoding="utf-8")
+
+    result = clirun.invoke("-r", root, "doctor", "--kubeconfig", tmp_path / "none",
+                           "-o", "json")
+
+    assert result.exit_code == 0, result.output
+    checks = {c["name"]: c for c in jsonout.data(result.stdout)["checks"]}
+    assert not checks["registry"]["found"] and "platform.yaml" in checks["registry"]["note"]
+    assert not checks["cluster"]["found"] and "none" in checks["cluster"]["note"]

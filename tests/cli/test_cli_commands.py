@@ -100,13 +100,18 @@ def test_render_writes_every_object(wuhan: pathlib.Path, tmp_path: pathlib.Path,
     assert f"wrote {len(expected)} manifests" in result.stdout
     assert sorted(map(render.key, manifests.read(out))) == sorted(map(render.key, expected))
     folders = [unit.folder for unit in units.render_units(platform)]
-    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == sorted(folders)
-    # The top kustomization lists the pools first (on each of their clusters): their
-    # namespaces and guardrails come before any tenant's objects.
-    top = yaml.safe_load((out / "kustomization.yaml").read_text())
-    assert top["resources"][:4] == ["pool.gov.wh-gov-hankou", "pool.gov.wh-gov-guanggu",
-                                    "pool.industry.wh-industry", "pool.xinchuang.wh-xinchuang"]
-    assert sorted(top["resources"][4:]) == sorted(f for f in folders if not f.startswith("pool."))
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == sorted([*folders, "clusters"])
+    # Each cluster's kustomization lists its pool first: its namespaces and guardrails come
+    # before any tenant's objects. The top lists no folder of a declared cluster.
+    assert yaml.safe_load((out / "kustomization.yaml").read_text())["resources"] == []
+    listed = []
+    for cluster in platform.clusters:
+        resources = yaml.safe_load((out / "clusters" / cluster / "kustomization.yaml").read_text(
+            ))["resources"]
+        assert resources[0] == f"../../pool.{platform.clusters[cluster].pool}.{cluster}"
+        assert all(r.endswith(f".{cluster}") for r in resources)
+        listed += [r.removeprefix("../../") for r in resources]
+    assert sorted(listed) == sorted(folders)
     video = out / "wh-gongan-video.wh-gov-guanggu"
     assert sorted(yaml.safe_load((video / "kustomization.yaml").read_text())["resources"]) == (
         sorted(p.name for p in video.glob("*.yaml") if p.name != "kustomization.yaml"))

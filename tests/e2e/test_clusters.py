@@ -131,6 +131,21 @@ def test_the_other_clusters_converge_when_one_stops_mid_apply(
             assert live(kubes[name]) == want[name], name
 
 
+def test_doctor_asks_each_cluster_and_names_the_one_down(
+        city: e2ecity.City, converged: dict[str, Any],
+        planes: Mapping[str, ControlPlane]) -> None:
+    """Before the stopped control plane is back (the next test restarts it)."""
+    run = city.citycloud("doctor", "--output", "json")
+    assert run.code == 0, str(run)
+    checks = {c["name"]: c for c in jsonout.data(run.stdout)["checks"]}
+    for name in CLUSTERS:
+        check = checks[f"cluster {name}"]
+        assert check["where"] == planes[name].url, check
+        assert check["found"] is (name != STOPPED), check
+    assert "site guanggu-dc" in checks[f"cluster {STOPPED}"]["note"]
+    assert "cluster" not in checks  # the kubeconfig's current context is not asked apart
+
+
 def test_the_next_apply_converges_the_cluster_once_it_is_back(
         city: e2ecity.City, converged: dict[str, Any], planes: Mapping[str, ControlPlane],
         kubes: dict[str, kubeops.Kube]) -> None:

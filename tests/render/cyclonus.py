@@ -24,42 +24,27 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import pathlib
 import re
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import realparts
-
 NAME_LABEL = "kubernetes.io/metadata.name"
-ENV_BIN = "CITYCLOUD_CHECKERS_BIN"  # a bin directory holding `cyclonus`, instead of the cache
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-BUILD_SCRIPT = ROOT / "scripts" / "checkers" / "build.sh"
 
 _VERDICT = re.compile(r"^\|\s*IS ALLOWED\?\s*\|\s*(TRUE|FALSE)\s*\|", re.M)
 _BLOCK = re.compile(r"^Traffic:$", re.M)
 
 
 class CyclonusError(Exception):
-    """Cyclonus could not be found, failed, or answered something we cannot read."""
-
-
-def find() -> pathlib.Path:
-    """The cyclonus binary: in $CITYCLOUD_CHECKERS_BIN, else where build.sh caches it."""
-    try:
-        directory = realparts.built_dir(ENV_BIN, BUILD_SCRIPT)
-    except OSError as err:
-        raise CyclonusError(str(err)) from err
-    binary = directory / "cyclonus"
-    if not os.access(binary, os.X_OK):
-        raise CyclonusError(f"cyclonus is not built: no {binary}")
-    return binary
+    """Cyclonus failed, or answered something we cannot read."""
 
 
 @dataclasses.dataclass(frozen=True)
 class Pod:
+    """A pod of the cluster, or with namespace "" an address outside it (a pod of another
+    cluster: only its IP is known here, and only ipBlocks can match it)."""
+
     namespace: str
     ip: str
     labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
@@ -132,6 +117,8 @@ class Cluster:
 
     def _traffic(self, traffic: Traffic) -> dict[str, Any]:
         def peer(pod: Pod) -> dict[str, Any]:
+            if not pod.namespace:
+                return {"IP": pod.ip}
             return {"Internal": {"PodLabels": dict(pod.labels),
                                  "NamespaceLabels": self.labels_of(pod.namespace),
                                  "Namespace": pod.namespace},
@@ -151,8 +138,8 @@ def _verdicts(stdout: str, traffics: Sequence[Traffic]) -> list[Verdict]:
     for traffic, block in zip(traffics, blocks, strict=True):
         found = _VERDICT.findall(block)
         echoed = (f"| {traffic.port} () on {traffic.protocol}" in block
-                  and f" {traffic.source.namespace} " in block
-                  and f" {traffic.destination.namespace} " in block)
+                  and f" {traffic.source.namespace or traffic.source.ip} " in block
+                  and f" {traffic.destination.namespace or traffic.destination.ip} " in block)
         if len(found) != 1 or not echoed:
             raise CyclonusError(f"cannot read cyclonus's answer to {traffic}:\n{block}")
         verdicts.append(Verdict(allowed=found[0] == "TRUE", text=block.strip()))

@@ -13,6 +13,7 @@ import pathlib
 
 import pytest
 import registries as r
+import yaml
 
 from citycloud.tenants import manifests, render, units
 from citycloud.tenants.platform import Platform
@@ -111,3 +112,34 @@ def test_a_stranger_directory_is_refused(platform: Platform, tmp_path: pathlib.P
     with pytest.raises(manifests.ManifestDirError, match="not written by citycloud"):
         manifests.update(tmp_path / "mine", by_unit(platform))
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+
+
+def test_each_clusters_kustomization_follows_its_folders(tmp_path: pathlib.Path) -> None:
+    """Where clusters are declared, the index is one kustomization per cluster: it lists
+    exactly that cluster's folders, pools first, and goes when the cluster's last folder
+    goes; the top lists none of them, so applying it never crosses clusters."""
+    gov = r.pool("gov")
+    del gov["capacity"]
+    platform = r.make(tmp_path / "registry", r.tenant("wh-a-east", clusters=["gov-east"]),
+                      r.tenant("wh-a-dr", clusters=["gov-east", "gov-west"]),
+                      platform=r.platform(gov, clusters=[r.cluster("gov-east", site="e"),
+                                                         r.cluster("gov-west", site="w")]))
+    every = by_unit(platform)
+    out = tmp_path / "deployed"
+    manifests.write(out, [m for ms in every.values() for m in ms])
+    index = {name: text for name, text in tree(out).items() if name.startswith("clusters/")}
+    assert yaml.safe_load(index["clusters/gov-west/kustomization.yaml"])["resources"] == [
+        "../../pool.gov.gov-west", "../../wh-a-dr.gov-west"]
+    assert yaml.safe_load(tree(out)["kustomization.yaml"])["resources"] == []
+
+    west = [folder for folder in every if folder.endswith(".gov-west")]
+    assert sorted(manifests.update(out, {}, removed=west)) == sorted(west)
+    rest = {k: v for k, v in every.items() if k not in west}
+    assert tree(out) == tree(written_whole(tmp_path, rest))
+    assert not (out / "clusters" / "gov-west").exists()
+
+    assert manifests.update(out, {folder: every[folder] for folder in west}) == west
+    assert tree(out) == tree(written_whole(tmp_path / "again", every))
+    # A render over it again: clusters/ and its folders are known as ours, not a stranger's.
+    manifests.write(out, [m for ms in rest.values() for m in ms])
+    assert tree(out) == tree(written_whole(tmp_path / "rest", rest))

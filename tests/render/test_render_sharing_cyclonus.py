@@ -54,11 +54,7 @@ def documents() -> list[r.Document]:
 
 @pytest.fixture(scope="module")
 def binary() -> pathlib.Path:
-    try:
-        return cyclonus.find()
-    except cyclonus.CyclonusError as err:
-        realparts.unavailable(str(err),
-                              how="run `make controlplane` to build it (scripts/checkers/)")
+    return realparts.checker("cyclonus")
 
 
 @pytest.fixture(scope="module")

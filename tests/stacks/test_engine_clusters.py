@@ -12,10 +12,10 @@ Skipped unless `pulumi` and `pulumi-resource-kubernetes` are available.
 
 from __future__ import annotations
 
-import json
 import pathlib
 from typing import Any
 
+import apiserver
 import clirun
 import jsonout
 import pytest
@@ -177,14 +177,8 @@ def test_moving_a_tenant_is_planned_refused_and_done_only_when_asked(
 
 def test_clusters_that_are_down_are_named_and_nothing_runs(city: pathlib.Path) -> None:
     """A kubeconfig whose contexts reach a closed port: the real client's answer, no engine."""
-    config = city.parent / "kubeconfig"
-    config.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": EAST,
-        "clusters": [{"name": n, "cluster": {"server": "https://127.0.0.1:1"}}
-                     for n in (EAST, WEST)],
-        "users": [{"name": "admin", "user": {"token": "x"}}],
-        "contexts": [{"name": n, "context": {"cluster": n, "user": "admin"}}
-                     for n in (EAST, WEST)]}), encoding="utf-8")
+    config = apiserver.write_contexts(city.parent / "kubeconfig", {
+        EAST: "https://127.0.0.1:1", WEST: "https://127.0.0.1:1"})
 
     result = clirun.invoke("-r", city, "--state-dir", city.parent / "state", "apply", "--yes",
                            "--kubeconfig", config, "-o", "json")
