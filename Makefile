@@ -51,7 +51,6 @@ bench: install controlplane
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/overlaps.py
 	$(BIN)/python bench/exporter.py
-	$(BIN)/python bench/stacks.py
 	$(BIN)/python bench/onboarding.py
 	$(BIN)/python bench/converge.py
 	$(BIN)/python bench/clusters.py

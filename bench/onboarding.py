@@ -6,19 +6,16 @@ Starts the real control plane (`make controlplane` builds it) and drives the `ci
 CLI as a user does (a new process per command, the real Pulumi engine) against registries
 of 85, 300 and 1,000 generated tenants (bench/generate.py). In each city:
 
-- one tenant per pool is onboarded first, so the pool stacks exist;
-- every other tenant but the samples is recorded as applied: its deployed manifests and its
-  stack journal are written the way a successful apply writes them, but its Pulumi stack is
-  not created (onboarding never opens another tenant's stack; a no-op apply decides from
-  the journals alone). Applying 1,000 stacks for real first would take most of an hour;
-- then `onboard` of each sample tenant is timed (median), and `apply --yes` with nothing to
-  do.
+- every tenant but the samples is applied first (`apply --yes`: the real engine; the
+  tenants land in their shard stacks, stacks/README.md), the samples' files set aside;
+- then each sample is put back and `onboard` of it timed (median), and `apply --yes` with
+  nothing to do.
 
 Printed: seconds and the ratio to the smallest city (target: onboarding at 1,000 within
 1.2x of 85; a no-op at 1,000 under 2 s). Then, in the smallest city, one tenant is resized
-`--converges` times (each a real update), and its state on disk (checkpoint, history,
-backups) and the CLI's log folder are measured after the first and the last (target: within
-2x). Timings are wall-clock on a shared machine: read the ratios.
+`--converges` times (each a real update), and its shard's state on disk (checkpoint,
+history, backups) per tenant it holds, and the CLI's log folder, are measured after the first
+and the last (target: within 2x). Timings are wall-clock on a shared machine: read the ratios.
 """
 
 from __future__ import annotations
@@ -45,8 +42,7 @@ sys.path[:0] = [str(ROOT / "tests" / "e2e"), str(ROOT / "tests")]
 import controlplane  # noqa: E402
 
 from citycloud import tenants  # noqa: E402
-from citycloud.stacks import layout, operations, programs  # noqa: E402
-from citycloud.tenants import manifests  # noqa: E402
+from citycloud.stacks import layout  # noqa: E402
 
 CLI = pathlib.Path(sys.executable).with_name("citycloud")
 
@@ -66,13 +62,8 @@ class City:
         self.state = work / "state"
         self.kubeconfig = kubeconfig
         self.platform = tenants.load(self.registry)
-        names = sorted(self.platform.tenants)
-        self.samples = names[-samples:]
-        rest = names[:-samples]
-        self.first = [next(n for n in rest if self.platform.tenants[n].spec.pool == pool)
-                      for pool in sorted(self.platform.pools)
-                      if any(self.platform.tenants[n].spec.pool == pool for n in rest)]
-        self.recorded = [n for n in rest if n not in self.first]
+        self.samples = sorted(self.platform.tenants)[-samples:]
+        self.aside = work / "aside"
 
     def run(self, *args: str) -> float:
         started = time.perf_counter()
@@ -88,19 +79,18 @@ class City:
     def stack_command(self, *args: str) -> float:
         return self.run(*args, "--yes", "--kubeconfig", str(self.kubeconfig))
 
-    def record_others(self) -> None:
-        """What a successful apply of the other tenants would have left in the state."""
-        state = layout.StateDir(self.state)
-        cluster = programs.Cluster(kubeconfig=str(self.kubeconfig.absolute()),
-                                   identifier=self.platform.name)
-        applied = {}
-        for target in operations.targets(self.platform, cluster=cluster,
-                                         tenants=self.recorded):
-            if target.ref.kind is layout.Kind.TENANT:
-                state.write_record(target.ref, layout.Record("ok", target.fingerprint, "up",
-                                                             objects=len(target.manifests)))
-                applied[target.ref.name] = target.manifests
-        manifests.update(state.deployed_dir, applied)
+    def apply_all_but_the_samples(self) -> float:
+        self.aside.mkdir()
+        files = [next(self.registry.glob(f"tenants/*/{name}.yaml")) for name in self.samples]
+        for path in files:
+            path.rename(self.aside / path.name)
+        took = self.stack_command("apply", "--parallel", "2")
+        for path in files:
+            (self.aside / path.name).rename(path)
+        return took
+
+    def shard(self, name: str) -> layout.StackRef:
+        return layout.shard_of(name, pool=self.platform.tenants[name].spec.pool, cluster="")
 
 
 def _size(paths: list[pathlib.Path]) -> int:
@@ -108,25 +98,28 @@ def _size(paths: list[pathlib.Path]) -> int:
                for p in ([root] if root.is_file() else root.rglob("*")) if p.is_file())
 
 
-def tenant_disk(state: pathlib.Path, name: str) -> int:
+def shard_disk(state: pathlib.Path, shard: layout.StackRef) -> int:
     backend = state / "pulumi" / ".pulumi"
-    return _size([*(backend / "stacks" / "citycloud-tenant").glob(f"{name}.json*"),
-                  backend / "history" / "citycloud-tenant" / name,
-                  backend / "backups" / "citycloud-tenant" / name])
+    return _size([*(backend / "stacks" / shard.project).glob(f"{shard.name}.json*"),
+                  backend / "history" / shard.project / shard.name,
+                  backend / "backups" / shard.project / shard.name])
 
 
 def converges(city: City, name: str, count: int, home: pathlib.Path) -> list[tuple[int, int]]:
-    """(tenant state bytes, CLI log bytes) after each of `count` resizes of one tenant."""
+    """(state bytes per tenant of its shard, CLI log bytes) after each of `count` resizes
+    of one tenant."""
     path = next(city.registry.glob(f"tenants/*/{name}.yaml"))
+    shard = city.shard(name)
+    held = sum(1 for n in city.platform.tenants if city.shard(n) == shard)
     found = []
     for step in range(count):
         text = path.read_text(encoding="utf-8")
         path.write_text(re.sub(r"cpu: (\d+)", lambda m: f"cpu: {int(m.group(1)) + 2}", text,
                                count=1), encoding="utf-8")
         city.stack_command("resize", name)
-        found.append((tenant_disk(city.state, name), _size([home / "logs"])))
-        print(f"  converge {step + 1}: tenant state {found[-1][0] / 1024:.0f} KiB, "
-              f"CLI logs {found[-1][1] / 1024:.0f} KiB", flush=True)
+        found.append((shard_disk(city.state, shard) // held, _size([home / "logs"])))
+        print(f"  converge {step + 1}: state {found[-1][0] / 1024:.0f} KiB per tenant of its "
+              f"shard ({held}), CLI logs {found[-1][1] / 1024:.0f} KiB", flush=True)
     return found
 
 
@@ -151,9 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for size in sizes:
                 city = City(work / f"city-{size}", size, args.samples, plane.kubeconfig)
-                for name in city.first:
-                    city.stack_command("onboard", name)
-                city.record_others()
+                first = city.apply_all_but_the_samples()
+                print(f"{size} tenants: first apply {first:.1f} s", flush=True)
                 onboard = statistics.median(city.stack_command("onboard", name)
                                             for name in city.samples)
                 noop = statistics.median(city.stack_command("apply") for _ in range(3))
@@ -171,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {size:,} | {onboard:.2f} | {onboard / base[1]:.2f}x | {noop:.2f} | "
               f"{noop / base[2]:.2f}x |")
     first, last = disk[0], disk[-1]
-    print(f"\nstate of one tenant after 1 / {len(disk)} converges: {first[0] / 1024:.0f} / "
+    print(f"\nstate per tenant of a shard after 1 / {len(disk)} converges: {first[0] / 1024:.0f} / "
           f"{last[0] / 1024:.0f} KiB ({last[0] / first[0]:.2f}x); CLI logs {first[1] / 1024:.0f}"
           f" / {last[1] / 1024:.0f} KiB")
     return 0

@@ -21,6 +21,7 @@ import os
 import pathlib
 import shutil
 import subprocess
+import sys
 
 from citycloud.stacks import errors
 
@@ -37,8 +38,11 @@ class Binaries:
 
     @property
     def path_entries(self) -> list[str]:
-        """Directories the engine's PATH must start with so it finds both binaries."""
-        return list(dict.fromkeys([str(self.pulumi.parent), str(self.provider.parent)]))
+        """Directories the engine's PATH must start with so it finds both binaries, and the
+        launcher of our dynamic provider (stacks/objects.py), a console script installed
+        beside the Python that runs citycloud."""
+        return list(dict.fromkeys([str(self.pulumi.parent), str(self.provider.parent),
+                                   str(pathlib.Path(sys.executable).parent)]))
 
 
 def controlplane_bin_dir() -> pathlib.Path | None:

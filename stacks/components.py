@@ -1,4 +1,7 @@
-"""The two Pulumi components: a Tenant and a Pool, each one node in the resource graph.
+"""The Pool component: a pool's objects, one node in the resource graph of its stack.
+
+(Tenants were components too, a stack each, until they moved into shard stacks as one
+stacks.objects resource each: stacks/README.md.)
 
 A component's children are exactly the manifests it is given, rendered once by
 tenants.units (the one rendering), created generically by kind through
@@ -24,7 +27,6 @@ import pulumi
 from citycloud.stacks import resources
 from citycloud.tenants import render
 
-TENANT_TYPE = "citycloud:tenants:Tenant"
 POOL_TYPE = "citycloud:pools:Pool"
 
 
@@ -65,14 +67,6 @@ class _Unit(pulumi.ComponentResource):
         self.namespaces = [m["metadata"]["name"] for m in self.manifests
                            if m["kind"] == "Namespace" and m["apiVersion"] == "v1"]
         self.register_outputs(_outputs(self.manifests, namespaces=self.namespaces))
-
-
-class Tenant(_Unit):
-    """One department tenant: its namespaces and everything that guards them."""
-
-    def __init__(self, name: str, manifests: Sequence[render.Manifest], *,
-                 opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TENANT_TYPE, name, manifests, opts)
 
 
 class Pool(_Unit):

@@ -127,7 +127,7 @@ class Engine:
     # ---- workspaces and stacks -----------------------------------------------------------
 
     def _work_dir(self, ref: layout.StackRef) -> pathlib.Path:
-        work_dir = self.state.work_dir(ref.kind)
+        work_dir = self.state.work_dir(ref)
         with self._setup_lock:
             work_dir.mkdir(parents=True, exist_ok=True)
             project = ref.source_dir / "Pulumi.yaml"
@@ -145,9 +145,15 @@ class Engine:
         for path in self.state.torn_sidecars(ref):
             path.unlink(missing_ok=True)
         command = self.command()  # first: it loads the SDK
+        env = self.env()
+        if ref.shard:
+            # One checkpoint at the end of a run, not one per resource step: a killed run
+            # loses the record of what it applied, which the next run applies again, and
+            # server-side apply makes that the same (stacks.objects).
+            env["PULUMI_SKIP_CHECKPOINTS"] = "true"
         options = _auto().LocalWorkspaceOptions(
             work_dir=str(self._work_dir(ref)), pulumi_command=command,
-            env_vars=self.env(), secrets_provider="passphrase")
+            env_vars=env, secrets_provider="passphrase")
         with _mapped(ref, "could not open the stack"):
             stack: auto.Stack = _auto().create_or_select_stack(
                 stack_name=ref.name, project_name=ref.project,
@@ -205,7 +211,9 @@ class Engine:
             stack.preview(on_event=journal, color="never", diff=False, refresh=refresh or None)
 
     def up(self, stack: auto.Stack, ref: layout.StackRef, journal: changes.Journal, *,
-           refresh: bool = False) -> None:
+           refresh: bool = False, target: list[str] | None = None) -> None:
+        """`pulumi up`; with `target` (URNs), on those resources alone: the engine keeps
+        every other resource of the stack as its state has it, registered or not."""
         # After `pulumi up`, Stack.up reads the stack's outputs (two `pulumi stack output`
         # runs) and its last history entry (`pulumi stack history`) into its result, each a
         # process that loads and decrypts the state. We read neither: the journal has what
@@ -213,10 +221,12 @@ class Engine:
         setattr(stack, "outputs", dict)  # noqa: B010 (an instance attribute hides the method)
         setattr(stack, "info", _no_summary)  # noqa: B010
         with _mapped(ref, "update failed", journal):
-            stack.up(on_event=journal, color="never", refresh=refresh or None)
+            stack.up(on_event=journal, color="never", refresh=refresh or None, target=target)
 
-    def release(self, stack: auto.Stack, ref: layout.StackRef) -> list[str]:
-        """Lift protect and retain-on-delete in the stack's state; return the URNs changed.
+    def release(self, stack: auto.Stack, ref: layout.StackRef,
+                urns: list[str] | None = None) -> list[str]:
+        """Lift protect and retain-on-delete in the stack's state (of the `urns` only, if
+        given); return the URNs changed.
 
         Only `citycloud offboard` calls this, after its own checks: it is the one
         path by which a tenant namespace may be deleted.
@@ -225,6 +235,8 @@ class Engine:
             state = stack.export_stack()
         released = []
         for resource in (state.deployment or {}).get("resources", []):
+            if urns is not None and resource.get("urn") not in urns:
+                continue
             if resource.get("protect") or resource.get("retainOnDelete"):
                 resource["protect"] = False
                 resource.pop("retainOnDelete", None)
@@ -241,14 +253,16 @@ class Engine:
         return found
 
     def destroy(self, stack: auto.Stack, ref: layout.StackRef,
-                journal: changes.Journal) -> None:
+                journal: changes.Journal, *, target: list[str] | None = None) -> None:
         with _mapped(ref, "destroy failed", journal):
-            stack.destroy(on_event=journal, color="never")
+            stack.destroy(on_event=journal, color="never", target=target)
 
-    def remove(self, stack: auto.Stack, ref: layout.StackRef) -> None:
+    def remove(self, stack: auto.Stack, ref: layout.StackRef, *, force: bool = False) -> None:
+        """Remove the stack's state; `force`: even where it still holds resources, which
+        then stay in the cluster (a unit moved to its shard: the shard owns them now)."""
         with _mapped(ref, "could not remove the stack"):
-            stack.workspace.remove_stack(ref.name)
-        (self.state.work_dir(ref.kind) / f"Pulumi.{ref.name}.yaml").unlink(missing_ok=True)
+            stack.workspace.remove_stack(ref.name, force=force or None)
+        (self.state.work_dir(ref) / f"Pulumi.{ref.name}.yaml").unlink(missing_ok=True)
 
 
 def _lock_holders(paths: list[pathlib.Path]) -> list[int]:

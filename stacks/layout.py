@@ -1,9 +1,11 @@
 """Which stacks exist and where their state lives: the stack layout, in one place.
 
-Layout (why: stacks/README.md): one pool stack per pool (project
-citycloud-pool) and one tenant stack
-per tenant (project citycloud-tenant), so onboarding a tenant builds one
-tenant's graph no matter how many tenants exist.
+Layout (why: stacks/README.md): one pool stack per pool (project citycloud-pool), and the
+tenants in shard stacks (project citycloud-shard, SHARDS per pool and cluster), one
+resource each; onboarding a tenant updates that one resource (--target), whatever the
+size of the city. Our records (journal, lock, deployed folder) stay per unit. Stacks of
+the first layout, one per tenant (project citycloud-tenant), are moved into their shard
+by the next apply.
 
 Everything citycloud writes lives under the state directory (--state-dir,
 default REGISTRY/.citycloud):
@@ -11,10 +13,12 @@ default REGISTRY/.citycloud):
     pulumi/.pulumi/        the Pulumi file backend (file://STATE/pulumi): checkpoints, locks
     pulumi/projects/KIND/  the Automation API workspaces (Pulumi.yaml, Pulumi.<stack>.yaml)
     pulumi/passphrase      generated secrets passphrase (0600), never printed
-    stacks/KIND/NAME.json  our journal per stack: running | ok | failed, and a fingerprint
-                           (the backend's history and checkpoint backups of each stack are
-                           kept to the newest CITYCLOUD_STATE_HISTORY updates, default 3)
-    locks/KIND-NAME.lock   fcntl lock held while a citycloud process changes the stack
+    stacks/KIND/NAME.json  our journal per unit (pool, tenant) and per shard: running | ok |
+                           failed, and a fingerprint (the backend's history and checkpoint
+                           backups of each stack are kept to the newest
+                           CITYCLOUD_STATE_HISTORY updates, default 3)
+    locks/KIND-NAME.lock   fcntl lock held while a citycloud process changes the unit/stack
+    staged/SHA256.json     a tenant's objects, for its shard's provider, during a run
     deployed/              manifests of the tenants as last applied (what `plan` diffs against)
     offboarded/            one JSON record per offboarding
 """
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import hashlib
 import json
 import os
 import pathlib
@@ -37,25 +42,45 @@ HISTORY_ENV = "CITYCLOUD_STATE_HISTORY"
 DEFAULT_HISTORY = 3
 
 
-Kind = units.Kind  # a stack holds one unit: a pool's or a tenant's objects
+Kind = units.Kind  # a unit: a pool's or a tenant's objects (on one cluster)
 
 
 @dataclasses.dataclass(frozen=True, order=True)
 class StackRef:
+    """A unit's stack (a pool's; a tenant's in the first layout), or with `shard` a shard
+    stack holding tenant units (stacks/README.md): `name` is then the shard's."""
+
     kind: Kind
     name: str
+    shard: bool = False
+
+    @property
+    def folder(self) -> str:
+        """Its project's folder here, and its name in our journal and lock paths."""
+        return SHARD if self.shard else self.kind.value
 
     @property
     def project(self) -> str:
-        return f"citycloud-{self.kind.value}"
+        return f"citycloud-{self.folder}"
 
     @property
     def source_dir(self) -> pathlib.Path:
         """The Pulumi project in this package: Pulumi.yaml and __main__.py."""
-        return PROJECTS_DIR / self.kind.value
+        return PROJECTS_DIR / self.folder
 
     def __str__(self) -> str:
-        return f"{self.kind.value}/{self.name}"
+        return f"{self.folder}/{self.name}"
+
+
+SHARD = "shard"
+SHARDS = 16  # shard stacks per pool and cluster (stacks/README.md: why, and what changing it does)
+
+
+def shard_of(tenant: str, *, pool: str, cluster: str) -> StackRef:
+    """The shard stack a tenant's unit on `cluster` lives in: by the hash of the tenant's
+    name, so a disaster-recovery tenant has the same shard number on each cluster."""
+    number = int(hashlib.sha256(tenant.encode()).hexdigest(), 16) % SHARDS
+    return StackRef(Kind.TENANT, units.key(f"{pool}-{number:02d}", cluster), shard=True)
 
 
 def pool(name: str) -> StackRef:
@@ -78,6 +103,7 @@ class Record:
     # The program version and cluster settings of the last run (operations.engine_key);
     # while they and the deployed snapshot stand, a preview is our own diff ("": unknown).
     engine: str = ""
+    shard: str = ""  # a tenant unit's: the shard stack that holds it ("": its own stack)
 
     @property
     def interrupted(self) -> bool:
@@ -112,14 +138,31 @@ class StateDir:
     def offboarded_dir(self) -> pathlib.Path:
         return self.root / "offboarded"
 
-    def work_dir(self, kind: Kind) -> pathlib.Path:
-        return self.backend_dir / "projects" / kind.value
+    @property
+    def staged_dir(self) -> pathlib.Path:
+        """Units' objects staged for the shard stacks' provider (stacks.objects.stage)."""
+        return self.root / "staged"
+
+    def stage(self, objects: list[Any]) -> str:
+        """Write a tenant unit's objects where its shard's provider reads them
+        (stacks.objects); return their fingerprint, the file's name. Content-addressed: the
+        same objects are the same file."""
+        text = json.dumps(objects, sort_keys=True, ensure_ascii=False)
+        fingerprint = hashlib.sha256(text.encode()).hexdigest()
+        path = self.staged_dir / f"{fingerprint}.json"
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            files.write_atomic(path, text)
+        return fingerprint
+
+    def work_dir(self, ref: StackRef) -> pathlib.Path:
+        return self.backend_dir / "projects" / ref.folder
 
     def lock_path(self, ref: StackRef) -> pathlib.Path:
-        return self.root / "locks" / f"{ref.kind.value}-{ref.name}.lock"
+        return self.root / "locks" / f"{ref.folder}-{ref.name}.lock"
 
     def record_path(self, ref: StackRef) -> pathlib.Path:
-        return self.root / "stacks" / ref.kind.value / f"{ref.name}.json"
+        return self.root / "stacks" / ref.folder / f"{ref.name}.json"
 
     def read_record(self, ref: StackRef) -> Record | None:
         path = self.record_path(ref)
@@ -195,12 +238,16 @@ class StateDir:
     def has_stack(self, ref: StackRef) -> bool:
         """Whether the backend or our journal knows the stack (stack_names, for one stack:
         without listing every stack of its kind)."""
+        return self.record_path(ref).is_file() or self.in_backend(ref)
+
+    def in_backend(self, ref: StackRef) -> bool:
+        """Whether the file backend holds the stack's state."""
         backend = self.backend_dir / ".pulumi" / "stacks" / ref.project
-        return self.record_path(ref).is_file() or any(
-            (backend / f"{ref.name}{suffix}").exists() for suffix in (".json", ".json.gz"))
+        return any((backend / f"{ref.name}{suffix}").exists() for suffix in (".json", ".json.gz"))
 
     def stack_names(self, kind: Kind) -> set[str]:
-        """Stacks of a kind that exist in the backend or in our journal."""
+        """Units of a kind that exist in the backend (a stack of their own, the first
+        layout) or in our journal (every unit, whatever stack holds it)."""
         project = StackRef(kind, "_").project
         backend = self.backend_dir / ".pulumi" / "stacks" / project
         # Not split on the first dot: a stack on a declared cluster is <name>.<cluster>.

@@ -1,24 +1,30 @@
 """Offboarding: the one path by which a tenant's namespaces may be deleted.
 
-Namespaces are protected in every tenant stack (stacks.components), so no
-registry edit can delete one. `citycloud offboard TENANT` can, in this order:
+A tenant's resource in its shard (stacks.objects) never deletes a namespace on an
+update and keeps its objects when it leaves the stack (retain-on-delete), so no registry
+edit can delete one. `citycloud offboard TENANT` can, in this order:
 
-1. lock the stack and recover it if an earlier run was interrupted;
-2. read the tenant's namespaces from the stack's state (the tenant may already
-   be gone from the registry: that is the usual order, a pull request first);
+1. lock the tenant and its shard, and recover the shard if an earlier run was
+   interrupted;
+2. read the tenant's namespaces from its resource's outputs in the shard's state (the
+   tenant may already be gone from the registry: that is the usual order, a pull request
+   first);
 3. refuse while the namespaces hold PersistentVolumeClaims, read from the
    cluster, unless forced: their volumes would go with them;
 4. ask for confirmation (the Reporter; --yes skips it);
-5. write the record to STATE/offboarded/ (status "started"), lift protect and
-   retain-on-delete in the stack's state, destroy the stack, remove it, and
-   complete the record ("done", or "failed" with the error): the record
-   exists whatever happens after the confirmation;
+5. write the record to STATE/offboarded/ (status "started"), lift retain-on-delete of
+   its resource in the shard's state, destroy that resource alone (its provider deletes
+   the objects, namespaces last), and complete the record ("done", or "failed" with the
+   error): the record exists whatever happens after the confirmation. A tenant not yet
+   moved from a stack of its own (the first layout) is offboarded from that stack, which
+   is then removed;
 6. name the onboarded tenants holding the other end of one of its doors
    (Result.counterparts), which the CLI then converges.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import getpass
@@ -97,6 +103,30 @@ def _plan(name: str, resources: list[dict[str, Any]], *, claims: ClaimLister,
                 in_registry=in_registry)
 
 
+def _objects_urn(shard: layout.StackRef, unit: str) -> str:
+    from citycloud.stacks import objects  # the SDK: only once a stack is opened
+
+    return objects.urn(stack=shard.name, project=shard.project, unit=unit)
+
+
+def _unit_plan(name: str, resources: list[dict[str, Any]], *, urn: str, claims: ClaimLister,
+               in_registry: bool) -> Plan:
+    """What offboarding a tenant unit of a shard deletes: the objects its resource applied."""
+    found = next((r for r in resources if r.get("urn") == urn), None)
+    if found is None:
+        raise errors.ApplyError(urn, "offboard", detail=(
+            "  the shard's state holds no resource for this tenant; run 'citycloud apply' "
+            "to converge it, then offboard it"))
+    outputs = dict(found.get("outputs") or {})
+    namespaces = sorted(outputs.get("namespaces") or [])
+    doomed = []
+    for key in outputs.get("applied") or []:
+        _, kind, namespace, object_name = str(key).rsplit("/", 3)
+        doomed.append((kind, f"{namespace}/{object_name}" if namespace else object_name))
+    return Plan(name, namespaces, doomed, claims(namespaces) if namespaces else [],
+                dict(outputs.get("about") or {}), in_registry=in_registry)
+
+
 def offboard(name: str, *, runner: engine.Engine, reporter: Reporter, force: bool = False,
              platform: Platform | None = None, cluster: str | None = None,
              claims: ClaimLister | None = None, dry_run: bool = False) -> Result:
@@ -112,14 +142,28 @@ def offboard(name: str, *, runner: engine.Engine, reporter: Reporter, force: boo
     at = units.split(ref.name)[1]
     connection = runner.cluster.placed(platform, at) if platform else runner.cluster
     lister = claims or (lambda namespaces: volume_claims(namespaces, cluster=connection))
-    with locks.hold(state.lock_path(ref), stack=str(ref)):
-        stack = runner.stack(ref)
-        record = state.read_record(ref)
-        if (record is None or record.interrupted) and not dry_run:
-            runner.recover(stack, ref, reporter.journal(ref, "recover"))
+    record = state.read_record(ref)
+    # Its shard (stacks/README.md), or, where it was onboarded before shards and not
+    # applied since, a stack of its own.
+    holder = (layout.StackRef(layout.Kind.TENANT, record.shard, shard=True)
+              if record is not None and record.shard and not state.in_backend(ref) else ref)
+    only = None if holder == ref else [
+        _objects_urn(holder, ref.name)]
+    with contextlib.ExitStack() as exits:
+        exits.enter_context(locks.hold(state.lock_path(ref), stack=str(ref)))
+        if holder != ref:  # a shard, shared with other tenants: wait for it
+            exits.enter_context(locks.hold(state.lock_path(holder), stack=str(holder),
+                                           wait=operations.POOL_LOCK_WAIT))
+        stack = runner.stack(holder)
+        held = state.read_record(holder)
+        if (held is None or held.interrupted or record is None or record.interrupted) and (
+                not dry_run):
+            runner.recover(stack, holder, reporter.journal(holder, "recover"))
         placed = (platform is not None and name in platform.tenants
                   and at in platform.placements(platform.tenants[name]))
-        plan = _plan(name, runner.resources(stack, ref), claims=lister, in_registry=placed)
+        resources = runner.resources(stack, holder)
+        plan = (_plan(name, resources, claims=lister, in_registry=placed) if only is None
+                else _unit_plan(name, resources, urn=only[0], claims=lister, in_registry=placed))
         if dry_run:
             return Result(plan, confirmed=False)
         if plan.claims and not force:
@@ -133,20 +177,24 @@ def offboard(name: str, *, runner: engine.Engine, reporter: Reporter, force: boo
         path = state.offboarded_dir / f"{name}-{_stamp()}.json"
         entry = _record(plan, force=force, state=state)
         layout.write_json(path, entry)
-        state.write_record(ref, layout.Record("running", operation="offboard"))
+        state.write_record(ref, layout.Record("running", operation="offboard",
+                                              shard=record.shard if record else ""))
         try:
-            runner.release(stack, ref)
+            runner.release(stack, holder, urns=only)
             reporter.begin("destroy", 1)
-            runner.destroy(stack, ref, reporter.journal(ref, "destroy"))
-            runner.remove(stack, ref)
+            runner.destroy(stack, holder, reporter.journal(holder, "destroy"), target=only)
+            if only is None:
+                runner.remove(stack, holder)
         except errors.StackError as err:
             layout.write_json(path, entry | {"status": "failed", "error": str(err),
                                              "ended": _now()})
-            state.write_record(ref, layout.Record("failed", operation="offboard"))
+            state.write_record(ref, layout.Record("failed", operation="offboard",
+                                                  shard=record.shard if record else ""))
             raise
         layout.write_json(path, entry | {"status": "done", "ended": _now()})
         state.forget(ref)
-        state.prune_history(ref, keep=0)  # the offboarded record above is what is kept
+        if only is None:
+            state.prune_history(ref, keep=0)  # the offboarded record above is what is kept
     doors = sharing_map.deployed_grants(state.deployed_dir, folders=[ref.name])
     parties = {party for grant in doors for party in sharing_map.parties(grant)} - {name}
     operations.update_deployed(state, applied={}, removed=[ref.name])

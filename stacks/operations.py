@@ -6,12 +6,13 @@ Every change runs the same pipeline per stack, under the stack's lock:
    fingerprint (rendered objects, cluster, program version): nothing to do,
    and the engine is not even started. This keeps `apply` of 2,000 tenants
    proportional to what changed;
-2. recover: clear what an interrupted run left (stale lock, pending operations);
-3. preview: the engine's diff, collected as steps; a step that deletes or
-   replaces a namespace blocks the stack (its namespaces are protected anyway);
-4. confirm once for all stacks (the Reporter asks, or --yes);
-5. update: pool stacks first, then tenants; the journal records running -> ok | failed,
-   so a killed run is recovered by the next one.
+2. preview: our own diff of the rendering against what the last run applied (a pool
+   stack whose records cannot vouch for that: the engine's, after recovering what an
+   interrupted run left); a step that deletes or replaces a namespace blocks the unit;
+3. confirm once for all units (the Reporter asks, or --yes);
+4. update: pool stacks first, then the tenants, one engine run per shard holding changed
+   tenants (on those alone); the journals record running -> ok | failed, so a killed run
+   is recovered and applied again by the next one.
 
 The Reporter is how the CLI shows progress and asks for confirmation; nothing
 here prints.
@@ -26,7 +27,7 @@ import hashlib
 import json
 import pathlib
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from citycloud.stacks import changes, engine, errors, layout, locks, programs
 from citycloud.tenants import (
@@ -43,7 +44,7 @@ from citycloud.tenants.platform import Platform
 
 # Bump when the programs change what they register or how (names, options): forces every
 # stack through the engine once, even where the rendered objects did not change.
-PROGRAM_VERSION = "1"
+PROGRAM_VERSION = "2"  # 2: tenant units moved to shard stacks (stacks/README.md)
 POOL_LOCK_WAIT = 600.0  # seconds an onboarding waits for another one's pool stack update
 
 
@@ -61,13 +62,15 @@ class Target:
     """A stack and what it should hold."""
 
     ref: layout.StackRef
-    program: programs.Program
+    program: programs.Program | None  # a pool's; a tenant unit's is its shard's (update)
     manifests: list[render.Manifest]
     fingerprint: str
     pool: str  # the pool unit it stands on (a pool stack: itself): <pool>[.<cluster>]
     engine: str  # engine_key: what besides the objects the engine's result depends on
     cluster: str  # the registry's cluster it applies to ("": the implicit one)
     connection: programs.Cluster  # how the provider reaches it
+    shard: layout.StackRef | None = None  # a tenant unit's: the stack that holds it
+    about: dict[str, str] = dataclasses.field(default_factory=dict)  # programs.about
 
 
 @dataclasses.dataclass
@@ -140,10 +143,14 @@ def _target(unit: units.Unit, *, platform: Platform, pool: str,
     """A unit's stack: its program is handed the unit's rendered objects, never renders."""
     ref = layout.StackRef(unit.kind, unit.key)
     placed = cluster.placed(platform, unit.cluster)
-    return Target(ref, programs.program(unit, platform=platform, cluster=placed),
+    tenant = unit.kind is units.Kind.TENANT
+    return Target(ref, None if tenant else programs.program(unit, cluster=placed),
                   unit.manifests, fingerprint(unit.manifests, cluster=placed),
                   pool=units.key(pool, unit.cluster), engine=engine_key(placed),
-                  cluster=unit.cluster, connection=placed)
+                  cluster=unit.cluster, connection=placed,
+                  shard=layout.shard_of(unit.name, pool=pool, cluster=unit.cluster)
+                  if tenant else None,
+                  about=programs.about(platform, unit) if tenant else {})
 
 
 def targets(platform: Platform, *, cluster: programs.Cluster,
@@ -215,12 +222,16 @@ class _Held:
             self.release(ref)
 
 
-def _parallel(items: Sequence[Target], work: Callable[[Target], Outcome],
-              parallel: int) -> list[Outcome]:
+Item = TypeVar("Item")
+Done = TypeVar("Done")
+
+
+def _parallel(items: Sequence[Item], work: Callable[[Item], Done], parallel: int) -> list[Done]:
     if parallel <= 1 or len(items) <= 1:
         return [work(item) for item in items]
     with concurrent.futures.ThreadPoolExecutor(max_workers=parallel) as pool:
         return list(pool.map(work, items))
+
 
 
 def converge(chosen: Sequence[Target], *, runner: engine.Engine, reporter: Reporter,
@@ -259,6 +270,13 @@ def converge(chosen: Sequence[Target], *, runner: engine.Engine, reporter: Repor
         try:
             held.take(ref)
             record = state.read_record(ref)
+            if target.shard is not None:
+                outcome.steps = own_preview(target.manifests, _deployed(target, state))
+                outcome.status = (
+                    Status.BLOCKED if outcome.dangerous
+                    else Status.CHANGES if outcome.steps or _unsure(target, record, force)
+                    else Status.IN_SYNC)
+                return _previewed(outcome)
             deployed = None if force else _engine_state(target, record, runner=runner)
             if deployed is not None:
                 outcome.steps = own_preview(target.manifests, deployed)
@@ -278,8 +296,14 @@ def converge(chosen: Sequence[Target], *, runner: engine.Engine, reporter: Repor
             outcome.status, outcome.error = Status.BLOCKED, str(err)
         except errors.StackError as err:
             outcome.error = str(err)
+        return _previewed(outcome)
+
+    def _previewed(outcome: Outcome) -> Outcome:
+        if outcome.status is Status.BLOCKED and not outcome.error:
+            names = sorted({step.name for step in outcome.dangerous})
+            outcome.error = str(errors.NamespaceProtected(str(outcome.ref), names))
         if outcome.status is not Status.CHANGES:
-            held.release(ref)
+            held.release(outcome.ref)
         reporter.finished(outcome, "preview")
         return outcome
 
@@ -304,6 +328,38 @@ def converge(chosen: Sequence[Target], *, runner: engine.Engine, reporter: Repor
         reporter.finished(outcome, "update")
         return outcome
 
+    def update_shard(shard: tuple[layout.StackRef, list[Target]]) -> list[Outcome]:
+        """One engine run for the shard's units that change (--target them), under the
+        shard's lock; each unit's journal says running, then ok or failed."""
+        ref, group = shard
+        for target in group:
+            state.write_record(target.ref, layout.Record("running", target.fingerprint, "up",
+                                                         shard=ref.name))
+        journal = reporter.journal(ref, "update")
+        error = ""
+        try:
+            with locks.hold(state.lock_path(ref), stack=str(ref), wait=POOL_LOCK_WAIT):
+                recovered = _run_shard(ref, group, runner=runner, journal=journal, keep=keep)
+        except errors.StackError as err:
+            error, recovered = str(err), False
+        done = []
+        for target in group:
+            outcome = outcomes[target.ref]
+            outcome.recovered |= recovered
+            if error:
+                outcome.status, outcome.error = Status.FAILED, f"{target.ref}: {error}"
+                state.write_record(target.ref, layout.Record(
+                    "failed", target.fingerprint, "up", shard=ref.name))
+            else:
+                outcome.status = Status.APPLIED
+                state.write_record(target.ref, layout.Record(
+                    "ok", target.fingerprint, "up", objects=len(target.manifests),
+                    engine=target.engine, shard=ref.name))
+            held.release(target.ref)
+            reporter.finished(outcome, "update")
+            done.append(outcome)
+        return done
+
     try:
         reporter.begin("preview", len(todo))
         for outcome in _parallel(todo, preview, parallel):
@@ -315,7 +371,7 @@ def converge(chosen: Sequence[Target], *, runner: engine.Engine, reporter: Repor
             if outcomes[target.ref].status is Status.IN_SYNC:
                 state.write_record(target.ref, layout.Record(
                     "ok", target.fingerprint, "preview", objects=len(target.manifests),
-                    engine=target.engine))
+                    engine=target.engine, shard=target.shard.name if target.shard else ""))
         waiting = [t for t in todo if outcomes[t.ref].status is Status.CHANGES]
         if waiting and not reporter.confirm(ordered):
             return Result(ordered, dry_run=False, confirmed=False)
@@ -336,7 +392,10 @@ def converge(chosen: Sequence[Target], *, runner: engine.Engine, reporter: Repor
                 reporter.finished(outcome, "update")
             else:
                 tenants_.append(target)
-        _parallel(tenants_, update, parallel)
+        shards: dict[layout.StackRef, list[Target]] = {}
+        for target in tenants_:
+            shards.setdefault(target.shard or target.ref, []).append(target)
+        _parallel(list(shards.items()), update_shard, parallel)
         # A cluster that stopped answering during the run: its failures say so.
         failed = [t for t in chosen if outcomes[t.ref].status is Status.FAILED]
         lost = unreachable(failed, probe=probe or reach)
@@ -377,6 +436,62 @@ def unreachable(todo: Sequence[Target], *, probe: Probe) -> dict[str, str]:
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(clusters)) as pool:
         answers = dict(zip(clusters, pool.map(probe, clusters.values()), strict=True))
     return {name: why for name, why in answers.items() if why is not None}
+
+
+def _run_shard(ref: layout.StackRef, group: Sequence[Target], *, runner: engine.Engine,
+               journal: changes.Journal, keep: int) -> bool:
+    """Stage the units' objects, recover the shard if its last run did not end cleanly,
+    update the units (--target: the shard's other units stay as they are), then remove a
+    unit's stack of the first layout (a stack per tenant): its objects are the shard's now,
+    and removing that state deletes none of them. Returns whether it recovered."""
+    from citycloud.stacks import objects  # the engine has loaded the SDK (runner.stack)
+
+    state = runner.state
+    staged = [programs.Staged(t.ref.name, state.stage(t.manifests), t.about) for t in group]
+    try:
+        program = programs.shard_program(staged, staged=state.staged_dir,
+                                         cluster=group[0].connection)
+        stack = runner.stack(ref, program)
+        record = state.read_record(ref)
+        recovered = (record is None or record.interrupted) and runner.recover(stack, ref,
+                                                                               journal)
+        state.write_record(ref, layout.Record("running", operation="up"))
+        try:
+            runner.up(stack, ref, journal, target=[
+                objects.urn(stack=ref.name, project=ref.project, unit=t.ref.name)
+                for t in group])
+        except errors.StackError:
+            state.write_record(ref, layout.Record("failed", operation="up"))
+            raise
+        state.write_record(ref, layout.Record("ok", operation="up"))
+        state.prune_history(ref, keep=keep)
+    finally:
+        for unit in staged:
+            (state.staged_dir / f"{unit.fingerprint}.json").unlink(missing_ok=True)
+    for target in group:
+        if state.in_backend(target.ref):
+            runner.remove(runner.stack(target.ref), target.ref, force=True)
+            state.prune_history(target.ref, keep=0)
+    return recovered
+
+
+def _deployed(target: Target, state: layout.StateDir) -> list[render.Manifest]:
+    """A unit's objects as last applied (its deployed folder), or none."""
+    folder = units.folder(target.ref.kind, target.ref.name)
+    if not (state.deployed_dir / folder).is_dir():
+        return []
+    try:
+        return manifests.read(state.deployed_dir, folders=[folder])
+    except manifests.ManifestDirError:
+        return []
+
+
+def _unsure(target: Target, record: layout.Record | None, force: bool) -> bool:
+    """Whether a shard's unit goes through the engine even where our diff is empty: asked
+    to, never applied, interrupted or failed last time, or other program or cluster
+    settings (every object is applied again; server-side apply makes that safe)."""
+    return (force or record is None or record.interrupted
+            or record.engine != target.engine)
 
 
 def _engine_state(target: Target, record: layout.Record | None, *,

@@ -1,12 +1,12 @@
-"""The Pulumi programs: entry points that read config and wire one component each.
+"""The Pulumi programs: entry points that read config and wire what a stack holds.
 
-A pool stack (project citycloud-pool, stack = pool name) holds one Pool; a
-tenant stack (project citycloud-tenant, stack = tenant name) holds one Tenant. On a
-cluster platform.yaml declares, the stack is <name>.<cluster> (tenants.units.key).
-The CLI runs them inline through the Automation API (stacks.engine), and
-stacks/pool/__main__.py and stacks/tenant/__main__.py run the same functions
-for anyone using the `pulumi` CLI directly. Only these entry points read
-Config; the components take plain arguments.
+A pool stack (project citycloud-pool, stack = pool name) holds one Pool component; a
+shard stack (project citycloud-shard, stack = <pool>-<NN>) holds one stacks.objects
+resource per tenant unit (stacks/README.md). On a cluster platform.yaml declares, the
+stack is <name>.<cluster> (tenants.units.key). The CLI runs them inline through the
+Automation API (stacks.engine), and stacks/pool/__main__.py and stacks/shard/__main__.py
+run the same functions for anyone using the `pulumi` CLI directly. Only these entry
+points read Config; the components take plain arguments.
 
 Programs are handed the objects tenants.units rendered (the same ones plan, render and the
 fingerprints see) and only create them.
@@ -85,11 +85,45 @@ def load() -> None:
     unchanged), `plan` and our own previews never need. Call it, once, before programs run
     in threads (stacks.engine does): pulumi_kubernetes's lazy imports are not thread-safe
     (stacks.resources.PRELOADED)."""
-    from citycloud.stacks import components  # noqa: F401 (imports resources, PRELOADED)
+    from citycloud.stacks import components, objects  # noqa: F401 (resources, PRELOADED)
 
 
-def program(unit: units.Unit, *, platform: Platform, cluster: Cluster) -> Program:
-    """The program of a unit's stack: its provider and one component holding the unit's
+def connection(cluster: Cluster) -> dict[str, str | None]:
+    """How a shard's resources reach their cluster (stacks.objects)."""
+    return {"kubeconfig": cluster.kubeconfig, "context": cluster.context,
+            "renderTo": cluster.render_to}
+
+
+@dataclasses.dataclass(frozen=True)
+class Staged:
+    """A tenant unit whose objects are staged (stacks.objects.stage) for its shard."""
+
+    unit: str  # its key: <tenant>[.<cluster>]
+    fingerprint: str
+    about: dict[str, str]  # tenant, department, pool, cluster
+
+
+def shard_program(units_: list[Staged], *, staged: pathlib.Path, cluster: Cluster) -> Program:
+    """The program of a shard stack's update: the units to change, one resource each
+    (the engine runs it with --target them: the shard's other units stay as they are).
+    Every resource retains its objects when it leaves the stack: only offboarding, which
+    lifts that, deletes them."""
+
+    def run() -> None:
+        import pulumi
+
+        from citycloud.stacks import objects
+
+        opts = pulumi.ResourceOptions(retain_on_delete=True)
+        for unit in units_:
+            objects.Objects(unit.unit, fingerprint=unit.fingerprint, staged=staged,
+                            connection=connection(cluster), about=unit.about, opts=opts)
+
+    return run
+
+
+def program(unit: units.Unit, *, cluster: Cluster) -> Program:
+    """The program of a pool's stack: its provider and one component holding the pool's
     rendered objects (tenants.units renders them; nothing here renders again)."""
 
     def run() -> None:
@@ -100,18 +134,10 @@ def program(unit: units.Unit, *, platform: Platform, cluster: Cluster) -> Progra
         opts = pulumi.ResourceOptions(providers=[provider(cluster)])
         if unit.cluster:
             pulumi.export("cluster", unit.cluster)
-        if unit.kind is units.Kind.POOL:
-            pool = components.Pool(unit.name, unit.manifests, opts=opts)
-            pulumi.export("pool", unit.name)
-            pulumi.export("namespaces", pool.namespaces)
-            pulumi.export("objects", len(pool.manifests))
-            return
-        model = platform.tenants[unit.name]
-        tenant = components.Tenant(unit.name, unit.manifests, opts=opts)
-        pulumi.export("tenant", model.name)
-        pulumi.export("department", model.department)
-        pulumi.export("pool", model.spec.pool)
-        pulumi.export("namespaces", tenant.namespaces)
+        pool = components.Pool(unit.name, unit.manifests, opts=opts)
+        pulumi.export("pool", unit.name)
+        pulumi.export("namespaces", pool.namespaces)
+        pulumi.export("objects", len(pool.manifests))
 
     return run
 
@@ -130,22 +156,37 @@ def _standalone() -> tuple[Platform, Cluster]:
     return platform, cluster
 
 
-def _main(kind: units.Kind) -> None:
+def main_shard() -> None:
+    """`pulumi up -s gov-03` in stacks/shard: every unit of the registry in that shard,
+    staged under the state directory `citycloud:stateDir` (default .citycloud)."""
     import pulumi
 
+    from citycloud.stacks import layout
+
     platform, cluster = _standalone()
-    name, at = units.split(pulumi.get_stack())
-    found = (units.pool_units(platform, name) if kind is units.Kind.POOL
-             else units.tenant_units(platform, name))
-    unit = next(u for u in found if u.cluster == at)
-    program(unit, platform=platform, cluster=cluster.placed(platform, at))()
+    shard, at = units.split(pulumi.get_stack())
+    state = layout.StateDir(pathlib.Path(
+        pulumi.Config(CONFIG_NAMESPACE).get("stateDir") or ".citycloud"))
+    found = [Staged(unit.key, state.stage(unit.manifests), about(platform, unit))
+             for name in platform.tenants for unit in units.tenant_units(platform, name)
+             if unit.cluster == at and layout.shard_of(
+                 name, pool=platform.tenants[name].spec.pool, cluster=at).name ==
+             units.key(shard, at)]
+    shard_program(found, staged=state.staged_dir, cluster=cluster.placed(platform, at))()
 
 
-def main_tenant() -> None:
-    """`pulumi up` in stacks/tenant: the stack's name is the tenant's (.<cluster>)."""
-    _main(units.Kind.TENANT)
+def about(platform: Platform, unit: units.Unit) -> dict[str, str]:
+    """What a tenant unit's resource keeps of it, for offboarding's record."""
+    model = platform.tenants[unit.name]
+    return {"tenant": unit.name, "department": model.department, "pool": model.spec.pool,
+            "cluster": unit.cluster}
 
 
 def main_pool() -> None:
     """`pulumi up -s gov` in stacks/pool: the stack's name is the pool's (.<cluster>)."""
-    _main(units.Kind.POOL)
+    import pulumi
+
+    platform, cluster = _standalone()
+    name, at = units.split(pulumi.get_stack())
+    unit = next(u for u in units.pool_units(platform, name) if u.cluster == at)
+    program(unit, cluster=cluster.placed(platform, at))()

@@ -177,6 +177,37 @@ def server_version(api: Any, *, timeout: float) -> str:
     return str(answer.git_version)
 
 
+def server_side_apply(api: Any, objects: list[dict[str, Any]], *, field_manager: str) -> None:
+    """Apply each object by server-side apply, forced (its fields are `field_manager`'s
+    alone), in the order given (namespaces before what they hold)."""
+    import kubernetes  # see api_client
+
+    client = kubernetes.dynamic.DynamicClient(api)  # type: ignore[no-untyped-call]
+    for manifest in objects:
+        meta = manifest["metadata"]
+        with _mapped(f"apply {manifest['kind']} {meta.get('namespace', '')}/{meta['name']}"):
+            resource = client.resources.get(api_version=manifest["apiVersion"],
+                                            kind=manifest["kind"])
+            client.server_side_apply(  # type: ignore[no-untyped-call]
+                resource, body=manifest, namespace=meta.get("namespace"),
+                field_manager=field_manager, force_conflicts=True)
+
+
+def delete_objects(api: Any, keys: list[tuple[str, str, str, str]]) -> None:
+    """Delete objects by (apiVersion, kind, namespace, name), in the order given; one that
+    is gone already is fine."""
+    import kubernetes  # see api_client
+
+    client = kubernetes.dynamic.DynamicClient(api)  # type: ignore[no-untyped-call]
+    for api_version, kind, namespace, name in keys:
+        try:
+            with _mapped(f"delete {kind} {namespace}/{name}"):
+                client.resources.get(api_version=api_version, kind=kind).delete(
+                    name=name, namespace=namespace or None)
+        except NotFound:
+            continue
+
+
 @contextlib.contextmanager
 def _mapped(doing: str) -> Iterator[None]:
     """The client's failures inside, as ClusterError "cannot {doing}: why; what to do"."""

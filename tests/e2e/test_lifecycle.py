@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
 import signal
 import time
 from typing import Any
@@ -118,10 +119,18 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
-def _stack_state(city: e2ecity.City, tenant: str) -> dict[str, Any]:
-    path = (city.state / "pulumi" / ".pulumi" / "stacks" / "citycloud-tenant"
-            / f"{tenant}.json")
-    checkpoint: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+def _shard(city: e2ecity.City, tenant: str) -> layout.StackRef:
+    return layout.shard_of(tenant, pool=city.platform().tenants[tenant].spec.pool, cluster="")
+
+
+def _checkpoint(city: e2ecity.City, shard: layout.StackRef) -> pathlib.Path:
+    return (city.state / "pulumi" / ".pulumi" / "stacks" / shard.project
+            / f"{shard.name}.json")
+
+
+def _stack_state(city: e2ecity.City, shard: layout.StackRef) -> dict[str, Any]:
+    checkpoint: dict[str, Any] = json.loads(_checkpoint(city, shard).read_text(
+        encoding="utf-8"))
     return checkpoint["checkpoint"]["latest"]
 
 
@@ -170,8 +179,7 @@ def test_an_apply_killed_mid_way_converges_with_nothing_orphaned(
         # The worst moment, made certain: the file backend writes a state file atomically but
         # its .attrs sidecar in place, so a kill in between leaves it empty (seen in this test
         # before citycloud learnt to drop torn sidecars: "failed to load checkpoint: EOF").
-        checkpoint = (city.state / "pulumi" / ".pulumi" / "stacks" / "citycloud-tenant"
-                      / f"{tenant}.json.attrs")
+        checkpoint = _checkpoint(city, _shard(city, tenant)).with_suffix(".json.attrs")
         assert checkpoint.exists()
         checkpoint.write_bytes(b"")
 
@@ -188,12 +196,15 @@ def test_an_apply_killed_mid_way_converges_with_nothing_orphaned(
     for manifest in rendered:
         live = kube.live(manifest)
         assert live is not None and kubeops.differences(live, manifest) == []
-    # The stack's state: each object once, nothing pending, no lock left behind.
-    latest = _stack_state(city, tenant)
+    # The shard's state: the tenant once, holding each object once, nothing pending, no
+    # lock left behind.
+    shard = _shard(city, tenant)
+    latest = _stack_state(city, shard)
     assert not latest.get("pending_operations")
-    urns = [r["urn"] for r in latest["resources"] if r["type"].startswith("kubernetes:")]
-    assert len(urns) == len(set(urns)) == len(rendered)
-    assert not layout.StateDir(city.state).pulumi_locks(layout.tenant(tenant))
+    [mine] = [r for r in latest["resources"] if r["urn"].endswith(f"::{tenant}")]
+    applied = mine["outputs"]["applied"]
+    assert len(applied) == len(set(applied)) == len(rendered)
+    assert not layout.StateDir(city.state).pulumi_locks(shard)
     # No engine or provider of the killed run is still about.
     kubeops.eventually(lambda: not _group_alive(process.pid), timeout=30,
                        what="the killed run's processes gone")

@@ -201,23 +201,28 @@ def test_a_stack_held_by_another_process_is_not_touched(env: Env) -> None:
 
 
 def test_a_stale_pulumi_lock_and_journal_are_recovered(env: Env) -> None:
+    """A killed run's Pulumi lock on the tenant's shard, and journals saying running."""
     assert env.cli("onboard", TENANT, "--yes").exit_code == 0
     state = layout.StateDir(env.state)
     ref = layout.tenant(TENANT)
+    shard = layout.shard_of(TENANT, pool="gov", cluster="")
     dead = subprocess.Popen(["true"])
     dead.wait()
-    lock_dir = state.backend_dir / ".pulumi" / "locks" / "organization" / ref.project / ref.name
+    lock_dir = (state.backend_dir / ".pulumi" / "locks" / "organization" / shard.project
+                / shard.name)
     lock_dir.mkdir(parents=True, exist_ok=True)
     (lock_dir / "0b5e1ead-stale.json").write_text(json.dumps({
         "pid": dead.pid, "username": "x", "hostname": os.uname().nodename,
         "timestamp": "2026-01-01T00:00:00Z"}))
-    state.write_record(ref, layout.Record("running", "old", "up"))
+    state.write_record(ref, layout.Record("running", "old", "up", shard=shard.name))
+    state.write_record(shard, layout.Record("running", operation="up"))
     code, result = env.json("onboard", TENANT, "--yes")
     assert code == 0, result
     [tenant] = [s for s in result["stacks"] if s["stack"] == str(ref)]
     assert tenant["recovered"] is True
-    assert not state.pulumi_locks(ref)
+    assert not state.pulumi_locks(shard)
     assert state.read_record(ref).status == "ok"  # type: ignore[union-attr]
+    assert state.read_record(shard).status == "ok"  # type: ignore[union-attr]
 
 
 def test_an_apply_killed_mid_way_converges_when_run_again(env: Env) -> None:
@@ -318,7 +323,7 @@ def test_onboarding_a_consumer_converges_the_provider_end_of_its_door(env: Env) 
 def _updates(folder: pathlib.Path) -> set[str]:
     """The update stamps (unix nanoseconds) of a backend history or backups folder."""
     return {m.group(1) for p in folder.glob("*")
-            if (m := re.match(rf"{TENANT}[-.](\d{{10,}})\.", p.name))}
+            if (m := re.match(rf"{re.escape(folder.name)}[-.](\d{{10,}})\.", p.name))}
 
 
 def test_the_state_keeps_only_the_newest_updates(env: Env,
@@ -334,19 +339,15 @@ def test_the_state_keeps_only_the_newest_updates(env: Env,
         result = env.cli("resize", TENANT, "--yes")
         assert result.exit_code == 0, result.output
 
+    shard = layout.shard_of(TENANT, pool="gov", cluster="")
     backend = env.state / "pulumi" / ".pulumi"
-    history = _updates(backend / "history" / "citycloud-tenant" / TENANT)
-    backups = _updates(backend / "backups" / "citycloud-tenant" / TENANT)
-    assert len(history) == 2 and 1 <= len(backups) <= 2, (history, backups)
+    history = _updates(backend / "history" / shard.project / shard.name)
+    backups = _updates(backend / "backups" / shard.project / shard.name)
+    assert len(history) == 2 and len(backups) <= 2, (history, backups)
     runner = env.engine()
-    stack = runner.stack(layout.tenant(TENANT))
-    assert len(stack.history()) == 2
+    assert len(runner.stack(shard).history()) == 2
     quota = env.rendered()["ResourceQuota/wh-gongan-video-video/citycloud-quota"]
     assert quota["spec"]["hard"]["requests.cpu"] == "136"  # the last resize, 272 / 2
-
-    offboarding.offboard(TENANT, runner=runner, reporter=Quiet(), claims=lambda ns: [])
-    assert not _updates(backend / "history" / "citycloud-tenant" / TENANT)
-    assert not _updates(backend / "backups" / "citycloud-tenant" / TENANT)
 
 
 def test_a_history_depth_that_is_not_a_number_changes_nothing(
@@ -370,23 +371,9 @@ def test_a_run_in_a_log_counts_its_stacks_and_names_each_outcome(env: Env) -> No
     assert re.fullmatch(rf"update 2/2 tenant/{TENANT}: applied \(\d+ create\)", lines[1]), lines
 
 
-def _engine_preview(runner: Any, target: operations.Target) -> set[tuple[str, ...]]:
-    """The engine's steps; where it refuses a namespace's deletion, only the refused steps
-    (it stops there, so the rest of its list is not complete)."""
-    journal = changes.Journal()
-    try:
-        runner.preview(runner.stack(target.ref, target.program), target.ref, journal)
-    except errors.NamespaceProtected:
-        return {(s.op, s.type, s.name) for s in journal.dangerous}
-    return {(s.op, s.type, s.name) for s in journal.changes}
-
-
-def _own_preview(env: Env, target: operations.Target) -> set[tuple[str, ...]]:
-    deployed = tenants.manifests.read(env.state / "deployed", folders=[TENANT])
-    steps = operations.own_preview(target.manifests, deployed)
-    if any(s.dangerous for s in steps):
-        steps = [s for s in steps if s.dangerous]
-    return {(s.op, s.type, s.name) for s in steps}
+def _keys(objects: Any) -> set[str]:
+    return {f"{m['kind']}/{m['metadata'].get('namespace', '')}/{m['metadata']['name']}"
+            for m in objects}
 
 
 @pytest.mark.parametrize("edit", [
@@ -398,35 +385,41 @@ def _own_preview(env: Env, target: operations.Target) -> set[tuple[str, ...]]:
     pytest.param(lambda text: text.replace("namespaces: [video, analytics]",
                                            "namespaces: [video, analytics, archive]"),
                  id="a-namespace-added"),
-    pytest.param(lambda text: text.replace("namespaces: [video, analytics]",
-                                           "namespaces: [video]"), id="a-namespace-dropped"),
 ])
-def test_our_preview_is_the_engines(env: Env, edit: Any) -> None:
-    """Where the journal vouches for the snapshot (the last run ended cleanly, same program
-    and cluster), `apply` previews with our own rendering diff instead of an engine run: it
-    must name exactly the steps the engine's own preview names."""
+def test_our_preview_names_what_the_apply_then_does(env: Env, edit: Any) -> None:
+    """A tenant's preview is our own rendering diff against what its last run applied; the
+    apply then makes exactly that: every object created, changed or deleted as shown."""
     assert env.cli("onboard", TENANT, "--yes").exit_code == 0
+    before = {k: v for k, v in env.rendered().items() if k in _tenant_objects(env)}
     path = env.registry / TENANT_FILE
-    before = path.read_text()
-    path.write_text(edit(before))
-    assert path.read_text() != before
+    path.write_text(edit(path.read_text()))
     runner = env.engine()
     [target] = [t for t in operations.targets(tenants.load(env.registry), cluster=runner.cluster,
                                               tenants=[TENANT]) if t.ref.kind.value == "tenant"]
-    record = runner.state.read_record(target.ref)
-    assert record is not None and record.engine == target.engine  # the own-diff path
+    deployed = tenants.manifests.read(env.state / "deployed", folders=[TENANT])
+    steps = operations.own_preview(target.manifests, deployed)
+    assert steps and not any(s.dangerous for s in steps)
 
-    ours = _own_preview(env, target)
+    assert env.cli("onboard", TENANT, "--yes").exit_code == 0
 
-    assert ours and ours == _engine_preview(runner, target)
+    after = {k: v for k, v in env.rendered().items() if k.split("/")[1].startswith(TENANT)
+             or k.split("/")[2].startswith(TENANT)}
+    assert set(after) == _keys(target.manifests)
+    shown = {(s.op, s.name.split("/")[-1]) for s in steps}
+    made = ({("create", k.rsplit("/", 1)[1]) for k in set(after) - set(before)}
+            | {("delete", k.rsplit("/", 1)[1]) for k in set(before) - set(after)}
+            | {("update", k.rsplit("/", 1)[1]) for k in set(before) & set(after)
+               if before[k] != after[k]})
+    assert shown == made
 
 
 def test_the_engine_previews_where_our_records_cannot_vouch(env: Env) -> None:
-    """After an interrupted run, or with other cluster settings, the engine previews (and
-    recovers first): the snapshot may not be what the stack holds."""
+    """A pool stack (one resource per object): after an interrupted run, or with other
+    cluster settings, the engine previews (and recovers first): the snapshot may not be what
+    the stack holds."""
     assert env.cli("onboard", TENANT, "--yes").exit_code == 0
     state = layout.StateDir(env.state)
-    ref = layout.tenant(TENANT)
+    ref = layout.pool("gov")
     record = state.read_record(ref)
     assert record is not None and record.engine
     runner = env.engine()
@@ -498,3 +491,45 @@ def test_a_registry_failing_its_policies_leaves_the_other_ends_and_says_so(env: 
     assert ("warning: wh-jiaotong-tocc still hold their end of a door to the offboarded tenant"
             in " ".join(result.stderr.split()))
     assert f"offboarded {TENANT}" in result.stdout
+
+
+def test_a_tenant_of_the_first_layout_moves_into_its_shard_and_nothing_is_deleted(
+        env: Env) -> None:
+    """A state written before shards: the tenant has a stack of its own (its objects one
+    pulumi_kubernetes resource each, namespaces protected). The next onboarding applies it
+    in its shard, then removes the old stack's state alone: its objects stay."""
+    from citycloud.stacks import objects, resources
+
+    runner = env.engine()
+    platform = tenants.load(env.registry)
+    [unit] = tenants.units.tenant_units(platform, TENANT)
+    old = layout.tenant(TENANT)
+
+    def first_layout() -> None:
+        import pulumi
+
+        provider = programs.provider(runner.cluster)
+        for manifest in unit.manifests:
+            kept = resources.is_protected(manifest)
+            resources.create(manifest, opts=pulumi.ResourceOptions(
+                provider=provider, protect=kept, retain_on_delete=kept))
+
+    stack = runner.stack(old, first_layout)
+    runner.up(stack, old, changes.Journal())
+    runner.state.write_record(old, layout.Record("ok", "first-layout", "up", engine="v1"))
+    before = set(env.rendered())
+    assert runner.state.in_backend(old) and before == _tenant_objects(env)
+
+    code, result = env.json("onboard", TENANT, "--yes")
+
+    assert code == 0, result
+    assert {s["stack"]: s["status"] for s in result["stacks"]}[str(old)] == "applied"
+    assert not runner.state.in_backend(old)  # the old stack's state is gone...
+    assert before <= set(env.rendered())  # ...and not one of its objects
+    shard = layout.shard_of(TENANT, pool="gov", cluster="")
+    record = runner.state.read_record(old)
+    assert record is not None and record.shard == shard.name
+    held = runner.resources(runner.stack(shard), shard)
+    assert [r["urn"].rsplit("::", 1)[1] for r in held if r["type"] == objects.TYPE] == [TENANT]
+    code, result = env.json("onboard", TENANT, "--yes")
+    assert code == 0 and {s["status"] for s in result["stacks"]} == {"unchanged"}, result

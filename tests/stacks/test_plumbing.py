@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import pathlib
 import stat
+import sys
 import threading
 import time
 
@@ -139,7 +140,8 @@ def test_binaries_are_found_in_the_configured_directory(
     found = binaries.find()
     assert (found.pulumi, found.provider) == (bin_dir / "pulumi",
                                               bin_dir / "pulumi-resource-kubernetes")
-    assert found.path_entries == [str(bin_dir)]
+    # and the folder of the launcher of our dynamic provider, beside this Python
+    assert found.path_entries == [str(bin_dir), str(pathlib.Path(sys.executable).parent)]
 
 
 def test_a_missing_provider_is_named_with_how_to_get_it(

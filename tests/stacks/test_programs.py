@@ -8,6 +8,7 @@ provider references and the protect / retainOnDelete flags.
 from __future__ import annotations
 
 import json
+import pathlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -16,7 +17,7 @@ import pytest
 from stack_mocks import WUHAN, MockEngine, run
 
 from citycloud import tenants
-from citycloud.stacks import components, programs, resources
+from citycloud.stacks import components, layout, objects, programs, resources
 from citycloud.tenants import guardrails, pools, render, units
 
 WUHAN_TENANTS = sorted(tenants.load(WUHAN).tenants)
@@ -41,74 +42,57 @@ def _unplaced(manifest: dict[str, Any]) -> dict[str, Any]:
     return manifest | {"metadata": manifest["metadata"] | {"labels": labels}}
 
 
-def _tenant_stack(mock_engine: MockEngine, platform: tenants.Platform, name: str):  # type: ignore[no-untyped-def]
-    monitor = mock_engine("citycloud-tenant", name)
-    run(programs.program(units.tenant_units(platform, name)[0], platform=platform, cluster=CLUSTER))
-    return monitor
-
-
 def _pool_stack(mock_engine: MockEngine, platform: tenants.Platform, name: str):  # type: ignore[no-untyped-def]
     monitor = mock_engine("citycloud-pool", name)
-    run(programs.program(units.pool_units(platform, name)[0], platform=platform, cluster=CLUSTER))
+    run(programs.program(units.pool_units(platform, name)[0], cluster=CLUSTER))
     return monitor
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, id=n) for n in WUHAN_TENANTS])
-def test_tenant_inputs_equal_the_renderers_objects(
-        mock_engine: MockEngine, wuhan_platform: tenants.Platform, name: str) -> None:
-    monitor = _tenant_stack(mock_engine, wuhan_platform, name)
-    sent = _by_key(r.manifest() for r in monitor.kubernetes_objects)
-    assert sent == _by_key(units.tenant_units(wuhan_platform, name)[0].manifests)
+def _shard_stack(mock_engine: MockEngine, state: layout.StateDir, platform: tenants.Platform,
+                 names: list[str]):  # type: ignore[no-untyped-def]
+    monitor = mock_engine("citycloud-shard", "gov-03")
+    staged = [programs.Staged(unit.key, state.stage(unit.manifests), programs.about(platform, unit))
+              for name in names for unit in units.tenant_units(platform, name)]
+    run(programs.shard_program(staged, staged=state.staged_dir, cluster=CLUSTER))
+    return monitor
 
 
-def test_a_tenant_is_one_component_node_with_every_object_under_it(
-        mock_engine: MockEngine, wuhan_platform: tenants.Platform) -> None:
-    monitor = _tenant_stack(mock_engine, wuhan_platform, "wh-gongan-video")
-    [component] = monitor.of_type(components.TENANT_TYPE)
-    [provider] = monitor.of_type("pulumi:providers:kubernetes")
-    assert component.name == "wh-gongan-video"
-    assert component.urn.startswith("urn:pulumi:wh-gongan-video::citycloud-tenant::")
-    assert component.urn.endswith("citycloud:tenants:Tenant::wh-gongan-video")
-    assert component.parent.endswith("pulumi:pulumi:Stack::citycloud-tenant-wh-gongan-video")
-    assert not component.custom
-    objects = monitor.kubernetes_objects
-    assert {r.parent for r in objects} == {component.urn}
-    assert {r.provider for r in objects} == {f"{provider.urn}::kubernetes-id"}
-    assert {r.name for r in objects} >= {
-        "wh-gongan-video-video", "wh-gongan-video-video/citycloud-quota",
-        "wh-gongan-video-video/citycloud-defaults", "wh-gongan-video-video/citycloud-default-deny"}
-    assert {r.type for r in objects} == {
-        NAMESPACE, "kubernetes:core/v1:ResourceQuota", "kubernetes:core/v1:LimitRange",
-        "kubernetes:networking.k8s.io/v1:NetworkPolicy",
-        "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"}
+def test_a_shard_holds_one_resource_per_tenant_whose_staged_objects_are_the_rendering(
+        mock_engine: MockEngine, wuhan_platform: tenants.Platform,
+        tmp_path: pathlib.Path) -> None:
+    state = layout.StateDir(tmp_path / "state")
+    monitor = _shard_stack(mock_engine, state, wuhan_platform, WUHAN_TENANTS)
+    found = monitor.of_type(objects.TYPE)
+    wanted = {u.key: u for n in WUHAN_TENANTS for u in units.tenant_units(wuhan_platform, n)}
+    assert sorted(r.name for r in found) == sorted(wanted)  # each once
+    for registration in found:
+        unit = wanted[registration.name]
+        inputs = registration.inputs
+        staged = json.loads((state.staged_dir / f"{inputs['fingerprint']}.json").read_text())
+        assert _by_key(staged) == _by_key(unit.manifests), unit.key
+        assert (inputs["kubeconfig"], inputs["context"]) == ("/etc/citycloud/kubeconfig",
+                                                             "wuhan")
+        assert inputs["about"]["tenant"] == unit.name
+        assert registration.type == objects.TYPE  # (the engine's --target URNs: test_engine)
+        # Leaving the stack forgets it; only offboarding (which lifts this) deletes.
+        assert (registration.retain_on_delete, registration.protect) == (True, False)
 
 
-def test_only_namespaces_are_protected_and_retained(
-        mock_engine: MockEngine, wuhan_platform: tenants.Platform) -> None:
-    monitor = _tenant_stack(mock_engine, wuhan_platform, "wh-gongan-video")
-    flags = {(r.type == NAMESPACE, r.protect, r.retain_on_delete)
-             for r in monitor.kubernetes_objects}
-    assert flags == {(True, True, True), (False, False, False)}
-    assert sorted(r.name for r in monitor.kubernetes_objects if r.protect) == [
-        "wh-gongan-video-analytics", "wh-gongan-video-video"]
-    [component] = monitor.of_type(components.TENANT_TYPE)
-    assert not component.protect  # children state their own protection
-
-
-def test_namespaced_objects_depend_on_their_namespace(
-        mock_engine: MockEngine, wuhan_platform: tenants.Platform) -> None:
-    monitor = _tenant_stack(mock_engine, wuhan_platform, "wh-gongan-video")
-    urn_of = {r.name: r.urn for r in monitor.kubernetes_objects if r.type == NAMESPACE}
-    for registration in monitor.kubernetes_objects:
-        namespace = registration.inputs["metadata"].get("namespace")
-        if namespace:
-            assert registration.dependencies == (urn_of[namespace],), registration.name
+def test_the_same_objects_stage_once_and_any_change_is_a_new_fingerprint(
+        wuhan_platform: tenants.Platform, tmp_path: pathlib.Path) -> None:
+    state = layout.StateDir(tmp_path / "state")
+    [unit] = units.tenant_units(wuhan_platform, "wh-gongan-video")[:1]
+    first = state.stage(unit.manifests)
+    assert state.stage(list(unit.manifests)) == first
+    changed = [m | {"metadata": m["metadata"] | {"annotations": {"x": "y"}}}
+               for m in unit.manifests]
+    assert state.stage(changed) != first
+    assert len(list(state.staged_dir.iterdir())) == 2
 
 
 def test_the_provider_gets_the_cluster_and_a_stable_identity(
         mock_engine: MockEngine, wuhan_platform: tenants.Platform) -> None:
-    monitor = _tenant_stack(mock_engine, wuhan_platform, "wh-zwfw-portal"
-                            if "wh-zwfw-portal" in WUHAN_TENANTS else WUHAN_TENANTS[0])
+    monitor = _pool_stack(mock_engine, wuhan_platform, "gov")
     [provider] = monitor.of_type("pulumi:providers:kubernetes")
     assert provider.name == "kubernetes"
     assert provider.inputs["kubeconfig"] == "/etc/citycloud/kubeconfig"
@@ -269,11 +253,10 @@ def test_pool_settings_in_the_registry_are_checked(
     pytest.param("gov", "citycloud.io/pool=gov,kubernetes.io/arch=amd64", id="gov-single-arch"),
 ])
 def test_tenant_namespaces_default_pods_onto_their_pool(
-        mock_engine: MockEngine, wuhan_platform: tenants.Platform, pool: str,
-        selector: str) -> None:
+        wuhan_platform: tenants.Platform, pool: str, selector: str) -> None:
     name = next(t.name for t in wuhan_platform.tenants.values() if t.spec.pool == pool)
-    monitor = _tenant_stack(mock_engine, wuhan_platform, name)
-    namespaces = _objects(monitor, "Namespace")
+    namespaces = [m for m in units.tenant_units(wuhan_platform, name)[0].manifests
+                  if m["kind"] == "Namespace"]
     assert namespaces
     for namespace in namespaces:
         annotations = namespace["metadata"]["annotations"]
@@ -284,26 +267,33 @@ def test_tenant_namespaces_default_pods_onto_their_pool(
                               "effect": "NoSchedule"}
 
 
-@pytest.mark.parametrize(("project", "stack", "entry"), [
-    pytest.param("citycloud-tenant", "wh-gongan-video.wh-gov-guanggu", programs.main_tenant,
-                 id="tenant"),
-    pytest.param("citycloud-pool", "xinchuang.wh-xinchuang", programs.main_pool, id="pool"),
-])
-def test_the_pulumi_cli_entry_points_build_the_same_stacks(
-        mock_engine: MockEngine, wuhan_platform: tenants.Platform, project: str, stack: str,
-        entry: Any) -> None:
-    """What stacks/<project>/__main__.py runs: the registry path comes from stack config."""
-    monitor = mock_engine(project, stack, {"citycloud:registry": str(WUHAN)})
-    run(entry)
+def test_the_pulumi_cli_entry_point_of_a_pool_builds_the_same_stack(
+        mock_engine: MockEngine, wuhan_platform: tenants.Platform) -> None:
+    """What stacks/pool/__main__.py runs: the registry path comes from stack config."""
+    monitor = mock_engine("citycloud-pool", "xinchuang.wh-xinchuang",
+                          {"citycloud:registry": str(WUHAN)})
+    run(programs.main_pool)
     sent = _by_key(r.manifest() for r in monitor.kubernetes_objects)
-    name, cluster = units.split(stack)
-    found = (units.tenant_units(wuhan_platform, name) if "tenant" in project
-             else units.pool_units(wuhan_platform, name))
-    [expected] = [unit.manifests for unit in found if unit.cluster == cluster]
+    [expected] = [unit.manifests for unit in units.pool_units(wuhan_platform, "xinchuang")]
     assert sent == _by_key(expected)
     [provider] = monitor.of_type("pulumi:providers:kubernetes")
-    assert provider.inputs["clusterIdentifier"] == f"{wuhan_platform.name}.{cluster}"
-    assert provider.inputs["context"] == cluster  # the kubeconfig context named after it
+    assert provider.inputs["clusterIdentifier"] == f"{wuhan_platform.name}.wh-xinchuang"
+    assert provider.inputs["context"] == "wh-xinchuang"  # the context named after it
+
+
+def test_the_pulumi_cli_entry_point_of_a_shard_builds_its_tenants(
+        mock_engine: MockEngine, wuhan_platform: tenants.Platform,
+        tmp_path: pathlib.Path) -> None:
+    """What stacks/shard/__main__.py runs: every unit of the registry in that shard."""
+    shard = layout.shard_of("wh-gongan-video", pool="gov", cluster="wh-gov-guanggu")
+    monitor = mock_engine("citycloud-shard", shard.name, {
+        "citycloud:registry": str(WUHAN), "citycloud:stateDir": str(tmp_path)})
+    run(programs.main_shard)
+    expected = {u.key for name, t in wuhan_platform.tenants.items()
+                for u in units.tenant_units(wuhan_platform, name)
+                if layout.shard_of(name, pool=t.spec.pool, cluster=u.cluster) == shard}
+    assert {r.name for r in monitor.of_type(objects.TYPE)} == expected
+    assert "wh-gongan-video.wh-gov-guanggu" in expected
 
 
 @pytest.mark.parametrize("pool", [pytest.param(p, id=p) for p in ("gov", "industry", "xinchuang")])

@@ -1,5 +1,0 @@
-"""The citycloud-tenant program for the `pulumi` CLI: wiring only (logic: stacks.programs)."""
-
-from citycloud.stacks import programs
-
-programs.main_tenant()
