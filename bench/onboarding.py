@@ -90,7 +90,7 @@ class City:
         return took
 
     def shard(self, name: str) -> layout.StackRef:
-        return layout.shard_of(name, pool=self.platform.tenants[name].spec.pool, cluster="")
+        return layout.shard_of(name, cluster="")
 
 
 def _size(paths: list[pathlib.Path]) -> int:

@@ -73,14 +73,15 @@ class StackRef:
 
 
 SHARD = "shard"
-SHARDS = 16  # shard stacks per pool and cluster (stacks/README.md: why, and what changing it does)
+SHARDS = 8  # shard stacks per cluster (stacks/README.md: why, and what changing it does)
 
 
-def shard_of(tenant: str, *, pool: str, cluster: str) -> StackRef:
-    """The shard stack a tenant's unit on `cluster` lives in: by the hash of the tenant's
-    name, so a disaster-recovery tenant has the same shard number on each cluster."""
+def shard_of(tenant: str, *, cluster: str) -> StackRef:
+    """The shard stack a tenant's unit on `cluster` lives in, `tenants-<NN>[.<cluster>]`:
+    by the hash of the tenant's name, so a disaster-recovery tenant has the same shard
+    number on each cluster."""
     number = int(hashlib.sha256(tenant.encode()).hexdigest(), 16) % SHARDS
-    return StackRef(Kind.TENANT, units.key(f"{pool}-{number:02d}", cluster), shard=True)
+    return StackRef(Kind.TENANT, units.key(f"tenants-{number:02d}", cluster), shard=True)
 
 
 def pool(name: str) -> StackRef:

@@ -148,7 +148,7 @@ def _target(unit: units.Unit, *, platform: Platform, pool: str,
                   unit.manifests, fingerprint(unit.manifests, cluster=placed),
                   pool=units.key(pool, unit.cluster), engine=engine_key(placed),
                   cluster=unit.cluster, connection=placed,
-                  shard=layout.shard_of(unit.name, pool=pool, cluster=unit.cluster)
+                  shard=layout.shard_of(unit.name, cluster=unit.cluster)
                   if tenant else None,
                   about=programs.about(platform, unit) if tenant else {})
 

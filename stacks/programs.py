@@ -157,7 +157,7 @@ def _standalone() -> tuple[Platform, Cluster]:
 
 
 def main_shard() -> None:
-    """`pulumi up -s gov-03` in stacks/shard: every unit of the registry in that shard,
+    """`pulumi up -s tenants-03` in stacks/shard: every unit of the registry in that shard,
     staged under the state directory `citycloud:stateDir` (default .citycloud)."""
     import pulumi
 
@@ -169,9 +169,8 @@ def main_shard() -> None:
         pulumi.Config(CONFIG_NAMESPACE).get("stateDir") or ".citycloud"))
     found = [Staged(unit.key, state.stage(unit.manifests), about(platform, unit))
              for name in platform.tenants for unit in units.tenant_units(platform, name)
-             if unit.cluster == at and layout.shard_of(
-                 name, pool=platform.tenants[name].spec.pool, cluster=at).name ==
-             units.key(shard, at)]
+             if unit.cluster == at
+             and layout.shard_of(name, cluster=at).name == units.key(shard, at)]
     shard_program(found, staged=state.staged_dir, cluster=cluster.placed(platform, at))()
 
 

@@ -120,7 +120,7 @@ def _group_alive(pgid: int) -> bool:
 
 
 def _shard(city: e2ecity.City, tenant: str) -> layout.StackRef:
-    return layout.shard_of(tenant, pool=city.platform().tenants[tenant].spec.pool, cluster="")
+    return layout.shard_of(tenant, cluster="")
 
 
 def _checkpoint(city: e2ecity.City, shard: layout.StackRef) -> pathlib.Path:

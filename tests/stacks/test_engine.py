@@ -205,7 +205,7 @@ def test_a_stale_pulumi_lock_and_journal_are_recovered(env: Env) -> None:
     assert env.cli("onboard", TENANT, "--yes").exit_code == 0
     state = layout.StateDir(env.state)
     ref = layout.tenant(TENANT)
-    shard = layout.shard_of(TENANT, pool="gov", cluster="")
+    shard = layout.shard_of(TENANT, cluster="")
     dead = subprocess.Popen(["true"])
     dead.wait()
     lock_dir = (state.backend_dir / ".pulumi" / "locks" / "organization" / shard.project
@@ -339,7 +339,7 @@ def test_the_state_keeps_only_the_newest_updates(env: Env,
         result = env.cli("resize", TENANT, "--yes")
         assert result.exit_code == 0, result.output
 
-    shard = layout.shard_of(TENANT, pool="gov", cluster="")
+    shard = layout.shard_of(TENANT, cluster="")
     backend = env.state / "pulumi" / ".pulumi"
     history = _updates(backend / "history" / shard.project / shard.name)
     backups = _updates(backend / "backups" / shard.project / shard.name)
@@ -526,7 +526,7 @@ def test_a_tenant_of_the_first_layout_moves_into_its_shard_and_nothing_is_delete
     assert {s["stack"]: s["status"] for s in result["stacks"]}[str(old)] == "applied"
     assert not runner.state.in_backend(old)  # the old stack's state is gone...
     assert before <= set(env.rendered())  # ...and not one of its objects
-    shard = layout.shard_of(TENANT, pool="gov", cluster="")
+    shard = layout.shard_of(TENANT, cluster="")
     record = runner.state.read_record(old)
     assert record is not None and record.shard == shard.name
     held = runner.resources(runner.stack(shard), shard)

@@ -50,7 +50,7 @@ def _pool_stack(mock_engine: MockEngine, platform: tenants.Platform, name: str):
 
 def _shard_stack(mock_engine: MockEngine, state: layout.StateDir, platform: tenants.Platform,
                  names: list[str]):  # type: ignore[no-untyped-def]
-    monitor = mock_engine("citycloud-shard", "gov-03")
+    monitor = mock_engine("citycloud-shard", "tenants-03")
     staged = [programs.Staged(unit.key, state.stage(unit.manifests), programs.about(platform, unit))
               for name in names for unit in units.tenant_units(platform, name)]
     run(programs.shard_program(staged, staged=state.staged_dir, cluster=CLUSTER))
@@ -285,13 +285,13 @@ def test_the_pulumi_cli_entry_point_of_a_shard_builds_its_tenants(
         mock_engine: MockEngine, wuhan_platform: tenants.Platform,
         tmp_path: pathlib.Path) -> None:
     """What stacks/shard/__main__.py runs: every unit of the registry in that shard."""
-    shard = layout.shard_of("wh-gongan-video", pool="gov", cluster="wh-gov-guanggu")
+    shard = layout.shard_of("wh-gongan-video", cluster="wh-gov-guanggu")
     monitor = mock_engine("citycloud-shard", shard.name, {
         "citycloud:registry": str(WUHAN), "citycloud:stateDir": str(tmp_path)})
     run(programs.main_shard)
-    expected = {u.key for name, t in wuhan_platform.tenants.items()
+    expected = {u.key for name in wuhan_platform.tenants
                 for u in units.tenant_units(wuhan_platform, name)
-                if layout.shard_of(name, pool=t.spec.pool, cluster=u.cluster) == shard}
+                if layout.shard_of(name, cluster=u.cluster) == shard}
     assert {r.name for r in monitor.of_type(objects.TYPE)} == expected
     assert "wh-gongan-video.wh-gov-guanggu" in expected
 
