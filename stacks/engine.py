@@ -56,6 +56,7 @@ class Engine:
         self.cluster = cluster
         self.binaries = binaries or binaries_.find()
         self._command: auto.PulumiCommand | None = None
+        self._provider: str | None = None
         self._setup_lock = threading.Lock()
 
     # ---- environment ---------------------------------------------------------------------
@@ -108,6 +109,17 @@ class Engine:
                 self._command = _auto().PulumiCommand(root=str(self._cli_root()),
                                                       skip_version_check=True)
             return self._command
+
+    def dynamic_provider(self) -> str:
+        """The shard resources' provider, pickled once for this run (stacks.objects): the
+        SDK's pickling is neither thread-safe nor cheap to repeat."""
+        self.command()  # the SDK, loaded
+        with self._setup_lock:
+            if self._provider is None:
+                from citycloud.stacks import objects
+
+                self._provider = objects.serialized_provider()
+            return self._provider
 
     def _cli_root(self) -> pathlib.Path:
         """PulumiCommand wants ROOT/bin/pulumi; link the binary into that shape if needed."""

@@ -33,15 +33,9 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from pulumi import ResourceOptions
-from pulumi.dynamic import (
-    CreateResult,
-    DiffResult,
-    ReadResult,
-    Resource,
-    ResourceProvider,
-    UpdateResult,
-)
+from pulumi import CustomResource, ResourceOptions
+from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
+from pulumi.dynamic.dynamic import serialize_provider
 
 from citycloud.tenants import files, kubeapi, manifests, render
 
@@ -144,18 +138,30 @@ class Provider(ResourceProvider):
         return ReadResult(id_=id_, outs=props)
 
 
-class Objects(Resource, module="citycloud", name="Objects"):
-    """One unit's objects. `connection`: kubeconfig, context, renderTo (any may be None);
-    `about`: what offboarding's record says of it (tenant, department, pool, cluster), kept
-    in the state and never a reason to apply again."""
+class Objects(CustomResource):
+    """One unit's objects. `provider`: `serialized_provider()`, made once per run;
+    `connection`: kubeconfig, context, renderTo (any may be None); `about`: what
+    offboarding's record says of it (tenant, department, pool, cluster), kept in the state
+    and never a reason to apply again.
 
-    def __init__(self, unit: str, *, fingerprint: str, staged: pathlib.Path,
+    A CustomResource of the dynamic provider's type rather than a pulumi.dynamic.Resource:
+    that one pickles its provider for every resource, and the SDK's pickling patches the
+    standard pickler anew each time without undoing it, so a process registering about a
+    thousand of them exceeded the recursion limit (found applying 1,000 tenants)."""
+
+    def __init__(self, unit: str, *, provider: str, fingerprint: str, staged: pathlib.Path,
                  connection: dict[str, str | None], about: dict[str, str],
                  opts: ResourceOptions | None = None) -> None:
-        props = {"unit": unit, "fingerprint": fingerprint, "staged": str(staged),
-                 **{k: v for k, v in connection.items() if v}, "about": about,
-                 "applied": None, "namespaces": None}
-        super().__init__(Provider(), unit, props, opts)
+        props = {"__provider": provider, "unit": unit, "fingerprint": fingerprint,
+                 "staged": str(staged), **{k: v for k, v in connection.items() if v},
+                 "about": about, "applied": None, "namespaces": None}
+        super().__init__(TYPE, unit, props, opts)
+
+
+def serialized_provider() -> str:
+    """The provider as the engine's plugin process unpickles it (by reference to this
+    module): make it once per run (stacks.engine.Engine.dynamic_provider)."""
+    return str(serialize_provider(Provider()))
 
 
 TYPE = "pulumi-python:dynamic/citycloud:Objects"

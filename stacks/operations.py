@@ -450,7 +450,8 @@ def _run_shard(ref: layout.StackRef, group: Sequence[Target], *, runner: engine.
     staged = [programs.Staged(t.ref.name, state.stage(t.manifests), t.about) for t in group]
     try:
         program = programs.shard_program(staged, staged=state.staged_dir,
-                                         cluster=group[0].connection)
+                                         cluster=group[0].connection,
+                                         provider=runner.dynamic_provider())
         stack = runner.stack(ref, program)
         record = state.read_record(ref)
         recovered = (record is None or record.interrupted) and runner.recover(stack, ref,

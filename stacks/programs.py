@@ -103,7 +103,8 @@ class Staged:
     about: dict[str, str]  # tenant, department, pool, cluster
 
 
-def shard_program(units_: list[Staged], *, staged: pathlib.Path, cluster: Cluster) -> Program:
+def shard_program(units_: list[Staged], *, staged: pathlib.Path, cluster: Cluster,
+                  provider: str) -> Program:
     """The program of a shard stack's update: the units to change, one resource each
     (the engine runs it with --target them: the shard's other units stay as they are).
     Every resource retains its objects when it leaves the stack: only offboarding, which
@@ -116,8 +117,9 @@ def shard_program(units_: list[Staged], *, staged: pathlib.Path, cluster: Cluste
 
         opts = pulumi.ResourceOptions(retain_on_delete=True)
         for unit in units_:
-            objects.Objects(unit.unit, fingerprint=unit.fingerprint, staged=staged,
-                            connection=connection(cluster), about=unit.about, opts=opts)
+            objects.Objects(unit.unit, provider=provider, fingerprint=unit.fingerprint,
+                            staged=staged, connection=connection(cluster), about=unit.about,
+                            opts=opts)
 
     return run
 
@@ -171,7 +173,10 @@ def main_shard() -> None:
              for name in platform.tenants for unit in units.tenant_units(platform, name)
              if unit.cluster == at
              and layout.shard_of(name, cluster=at).name == units.key(shard, at)]
-    shard_program(found, staged=state.staged_dir, cluster=cluster.placed(platform, at))()
+    from citycloud.stacks import objects
+
+    shard_program(found, staged=state.staged_dir, cluster=cluster.placed(platform, at),
+                  provider=objects.serialized_provider())()
 
 
 def about(platform: Platform, unit: units.Unit) -> dict[str, str]:

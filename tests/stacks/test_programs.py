@@ -53,7 +53,8 @@ def _shard_stack(mock_engine: MockEngine, state: layout.StateDir, platform: tena
     monitor = mock_engine("citycloud-shard", "tenants-03")
     staged = [programs.Staged(unit.key, state.stage(unit.manifests), programs.about(platform, unit))
               for name in names for unit in units.tenant_units(platform, name)]
-    run(programs.shard_program(staged, staged=state.staged_dir, cluster=CLUSTER))
+    run(programs.shard_program(staged, staged=state.staged_dir, cluster=CLUSTER,
+                               provider=objects.serialized_provider()))
     return monitor
 
 
