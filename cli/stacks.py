@@ -165,10 +165,11 @@ def apply(
 ) -> None:
     """Make the cluster what the registry says: pool stacks, then every tenant.
 
-    Tenants live in shard stacks, one resource each, so a change to every tenant is one
-    engine run per shard. Pools and tenants whose objects have not changed since their
-    last successful apply are skipped without starting the engine, so re-running is
-    cheap and a no-op. Tenants no longer in the registry are reported, never deleted
+    Tenants live in shard stacks, one resource each, so a change to every
+    tenant is one engine run per shard. Pools and tenants whose objects have
+    not changed since their last successful apply are skipped without
+    starting the engine, so re-running is cheap and a no-op. Tenants no
+    longer in the registry are reported, never deleted
     ('citycloud offboard' does that). An interrupted apply is finished by the
     next one. Exit 3 when a stack fails or a change would delete a namespace.
     """
